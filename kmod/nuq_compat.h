@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nuq: the differences between the kernels nuq builds on (6.1 LTS as
+ * Debian 12 ships it, and newer ones such as 6.12) live here and only
+ * here, so the rest of the driver reads as current kernel code.
+ */
+#ifndef _NUQ_COMPAT_H_
+#define _NUQ_COMPAT_H_
+
+#include <linux/device.h>
+#include <linux/version.h>
+
+/* 6.4 dropped the owner argument of class_create(). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+#define nuq_class_create(name)	class_create(THIS_MODULE, name)
+#else
+#define nuq_class_create(name)	class_create(name)
+#endif
+
+#endif /* _NUQ_COMPAT_H_ */

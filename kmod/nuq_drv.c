@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: quantized CNN accelerator driver - module and device lifetime.
+ *
+ * Every device instance is a character device /dev/nuqN in class "nuq".
+ * The software instances are created at load time (nr_devices); each open
+ * file gets its own context (see nuq_file.c).
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "nuq_compat.h"
+#include "nuq_drv.h"
+
+static unsigned int nr_devices = 1;
+module_param(nr_devices, uint, 0444);
+MODULE_PARM_DESC(nr_devices, "Number of software device instances (1-16, default 1)");
+
+unsigned long nuq_max_bo_size = 256UL << 20;
+module_param_named(max_bo_size, nuq_max_bo_size, ulong, 0444);
+MODULE_PARM_DESC(max_bo_size, "Largest buffer object in bytes (default 256 MiB)");
+
+unsigned int nuq_max_jobs_in_flight = 256;
+module_param_named(max_jobs_in_flight, nuq_max_jobs_in_flight, uint, 0444);
+MODULE_PARM_DESC(max_jobs_in_flight, "Per-context cap on queued and running jobs (default 256)");
+
+static dev_t nuq_devt;
+static struct class *nuq_class;
+static struct nuq_device *nuq_devices[NUQ_MAX_DEVICES];
+
+void nuq_device_get(struct nuq_device *ndev)
+{
+	kref_get(&ndev->ref);
+}
+
+static void nuq_device_release(struct kref *ref)
+{
+	struct nuq_device *ndev = container_of(ref, struct nuq_device, ref);
+
+	WARN_ON(!list_empty(&ndev->contexts));
+	mutex_destroy(&ndev->ctx_lock);
+	kfree(ndev);
+}
+
+void nuq_device_put(struct nuq_device *ndev)
+{
+	kref_put(&ndev->ref, nuq_device_release);
+}
+
+static struct nuq_device *nuq_device_create(unsigned int index)
+{
+	struct nuq_device *ndev;
+	dev_t devt = MKDEV(MAJOR(nuq_devt), index);
+	int ret;
+
+	ndev = kzalloc(sizeof(*ndev), GFP_KERNEL);
+	if (!ndev)
+		return ERR_PTR(-ENOMEM);
+
+	kref_init(&ndev->ref);
+	mutex_init(&ndev->ctx_lock);
+	INIT_LIST_HEAD(&ndev->contexts);
+	ndev->index = index;
+	ndev->backend = NUQ_BACKEND_SOFTWARE;
+	snprintf(ndev->name, sizeof(ndev->name), "nuq-sw%u", index);
+
+	cdev_init(&ndev->cdev, &nuq_fops);
+	ndev->cdev.owner = THIS_MODULE;
+	ret = cdev_add(&ndev->cdev, devt, 1);
+	if (ret)
+		goto err_put;
+
+	ndev->dev = device_create(nuq_class, NULL, devt, ndev, "nuq%u", index);
+	if (IS_ERR(ndev->dev)) {
+		ret = PTR_ERR(ndev->dev);
+		goto err_cdev;
+	}
+	return ndev;
+
+err_cdev:
+	cdev_del(&ndev->cdev);
+err_put:
+	nuq_device_put(ndev);
+	return ERR_PTR(ret);
+}
+
+static void nuq_device_destroy(struct nuq_device *ndev)
+{
+	device_destroy(nuq_class, ndev->cdev.dev);
+	cdev_del(&ndev->cdev);
+	nuq_device_put(ndev);
+}
+
+static void nuq_destroy_all(void)
+{
+	int i;
+
+	for (i = NUQ_MAX_DEVICES - 1; i >= 0; i--) {
+		if (nuq_devices[i])
+			nuq_device_destroy(nuq_devices[i]);
+		nuq_devices[i] = NULL;
+	}
+}
+
+static int nuq_check_params(void)
+{
+	if (nr_devices < 1 || nr_devices > NUQ_MAX_DEVICES) {
+		pr_err("nr_devices=%u out of range 1-%d\n", nr_devices, NUQ_MAX_DEVICES);
+		return -EINVAL;
+	}
+	if (nuq_max_bo_size < PAGE_SIZE || nuq_max_bo_size > (1UL << 32)) {
+		pr_err("max_bo_size=%lu out of range %lu-%lu\n",
+		       nuq_max_bo_size, PAGE_SIZE, 1UL << 32);
+		return -EINVAL;
+	}
+	if (nuq_max_jobs_in_flight < 1 || nuq_max_jobs_in_flight > 65536) {
+		pr_err("max_jobs_in_flight=%u out of range 1-65536\n",
+		       nuq_max_jobs_in_flight);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init nuq_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = nuq_check_params();
+	if (ret)
+		return ret;
+
+	ret = alloc_chrdev_region(&nuq_devt, 0, NUQ_MAX_DEVICES, NUQ_DRIVER_NAME);
+	if (ret)
+		return ret;
+
+	nuq_class = nuq_class_create(NUQ_DRIVER_NAME);
+	if (IS_ERR(nuq_class)) {
+		ret = PTR_ERR(nuq_class);
+		goto err_region;
+	}
+
+	for (i = 0; i < nr_devices; i++) {
+		struct nuq_device *ndev = nuq_device_create(i);
+
+		if (IS_ERR(ndev)) {
+			ret = PTR_ERR(ndev);
+			pr_err("creating nuq%u failed: %d\n", i, ret);
+			goto err_devices;
+		}
+		nuq_devices[i] = ndev;
+	}
+
+	pr_info("%u software device(s), UAPI %u.%u\n", nr_devices,
+		NUQ_UAPI_VERSION_MAJOR, NUQ_UAPI_VERSION_MINOR);
+	return 0;
+
+err_devices:
+	nuq_destroy_all();
+	class_destroy(nuq_class);
+err_region:
+	unregister_chrdev_region(nuq_devt, NUQ_MAX_DEVICES);
+	return ret;
+}
+
+static void __exit nuq_exit(void)
+{
+	nuq_destroy_all();
+	class_destroy(nuq_class);
+	unregister_chrdev_region(nuq_devt, NUQ_MAX_DEVICES);
+}
+
+module_init(nuq_init);
+module_exit(nuq_exit);
+
+MODULE_AUTHOR("The nuq developers");
+MODULE_DESCRIPTION("nuq quantized CNN accelerator driver");
+MODULE_LICENSE("GPL");

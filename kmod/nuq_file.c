@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: file operations.  Every open file is a context; ioctls are
+ * dispatched through one table that checks direction and size and copies
+ * the argument in and out, so handlers only see kernel memory.
+ */
+
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "nuq_drv.h"
+
+static int nuq_open(struct inode *inode, struct file *file)
+{
+	struct nuq_device *ndev = container_of(inode->i_cdev, struct nuq_device, cdev);
+	struct nuq_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+
+	nuq_device_get(ndev);
+	ctx->ndev = ndev;
+	ctx->tgid = task_tgid_nr(current);
+
+	mutex_lock(&ndev->ctx_lock);
+	ctx->id = ndev->next_ctx_id++;
+	list_add_tail(&ctx->node, &ndev->contexts);
+	mutex_unlock(&ndev->ctx_lock);
+
+	file->private_data = ctx;
+	return nonseekable_open(inode, file);
+}
+
+static int nuq_release(struct inode *inode, struct file *file)
+{
+	struct nuq_ctx *ctx = file->private_data;
+	struct nuq_device *ndev = ctx->ndev;
+
+	mutex_lock(&ndev->ctx_lock);
+	list_del(&ctx->node);
+	mutex_unlock(&ndev->ctx_lock);
+
+	kfree(ctx);
+	nuq_device_put(ndev);
+	return 0;
+}
+
+struct nuq_ioctl_desc {
+	unsigned int cmd;
+	int (*func)(struct nuq_ctx *ctx, void *data);
+};
+
+#define NUQ_IOCTL_FIRST		NUQ_IOCTL_NR_GET_INFO
+#define NUQ_IOCTL_DEF(ioctl, handler) \
+	[_IOC_NR(ioctl) - NUQ_IOCTL_FIRST] = { .cmd = ioctl, .func = handler }
+
+static const struct nuq_ioctl_desc nuq_ioctls[] = {
+	NUQ_IOCTL_DEF(NUQ_IOCTL_GET_INFO, nuq_ioctl_get_info),
+};
+
+/* Large enough for every argument struct; larger ones use the heap. */
+#define NUQ_IOCTL_STACK_BUF	256
+
+static long nuq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct nuq_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct nuq_ioctl_desc *desc;
+	u8 stack_buf[NUQ_IOCTL_STACK_BUF];
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int size = _IOC_SIZE(cmd);
+	void *kdata = stack_buf;
+	long ret;
+
+	if (_IOC_TYPE(cmd) != NUQ_IOCTL_BASE || nr < NUQ_IOCTL_FIRST ||
+	    nr - NUQ_IOCTL_FIRST >= ARRAY_SIZE(nuq_ioctls))
+		return -ENOTTY;
+	desc = &nuq_ioctls[nr - NUQ_IOCTL_FIRST];
+	if (!desc->func)
+		return -ENOTTY;
+	/* A known command with another size or direction is a caller bug. */
+	if (cmd != desc->cmd)
+		return -EINVAL;
+
+	if (size > sizeof(stack_buf)) {
+		kdata = kmalloc(size, GFP_KERNEL);
+		if (!kdata)
+			return -ENOMEM;
+	}
+
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		if (copy_from_user(kdata, uarg, size)) {
+			ret = -EFAULT;
+			goto out;
+		}
+	} else {
+		memset(kdata, 0, size);
+	}
+
+	ret = desc->func(ctx, kdata);
+
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, kdata, size))
+		ret = -EFAULT;
+out:
+	if (kdata != stack_buf)
+		kfree(kdata);
+	return ret;
+}
+
+const struct file_operations nuq_fops = {
+	.owner = THIS_MODULE,
+	.open = nuq_open,
+	.release = nuq_release,
+	.unlocked_ioctl = nuq_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
