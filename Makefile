@@ -154,13 +154,16 @@ $(LIBNUQ_FUZZ_A): $(FUZZ_LIB_OBJS)
 
 tools: $(TOOL_BINS)
 
+# Objects of tools/NAME/*.c (a function, so that its % is not the stem).
+tool_objs = $(patsubst %.c,$(B)/o/%.o,$(wildcard tools/$(1)/*.c))
+
 .SECONDEXPANSION:
-$(B)/bin/%: $$(patsubst %.c,$(B)/o/%.o,$$(wildcard tools/$$*/*.c)) $(LIBNUQ_A)
+$(B)/bin/%: $$(call tool_objs,$$*) $(LIBNUQ_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Static tools for the VM's initramfs.
-$(B)/vm/bin/%: $$(patsubst %.c,$(B)/o/%.o,$$(wildcard tools/$$*/*.c)) $(LIBNUQ_A)
+$(B)/vm/bin/%: $$(call tool_objs,$$*) $(LIBNUQ_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
 
@@ -200,7 +203,8 @@ SELFTEST_HELPER_OBJS := $(patsubst %.c,$(B)/vm/o/%.o,$(SELFTEST_HELPERS))
 
 $(B)/vm/o/%.o: %.c | $(B)/gen/onnx.pb-c.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -I$(KSELFTEST_DIR) $(NUQ_CFLAGS) -Wno-missing-prototypes \
+	$(CC) $(CPPFLAGS) -isystem $(KSELFTEST_DIR) $(NUQ_CFLAGS) -Wno-missing-prototypes \
+		-Wno-unused-parameter \
 		$(CFLAGS) -c $< -o $@
 
 $(B)/vm/selftests/%: $(B)/vm/o/tests/selftests/%.o $(SELFTEST_HELPER_OBJS) $(LIBNUQ_A)

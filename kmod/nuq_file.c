@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nuq: file operations.  Every open file is a context; ioctls are
- * dispatched through one table that checks direction and size and copies
+ * dispatched through one table, by number; the full command must then
+ * match, which checks direction and size.  The dispatcher copies
  * the argument in and out, so handlers only see kernel memory.
  */
 
@@ -54,13 +55,21 @@ struct nuq_ioctl_desc {
 	int (*func)(struct nuq_ctx *ctx, void *data);
 };
 
-#define NUQ_IOCTL_FIRST		NUQ_IOCTL_NR_GET_INFO
-#define NUQ_IOCTL_DEF(ioctl, handler) \
-	[_IOC_NR(ioctl) - NUQ_IOCTL_FIRST] = { .cmd = ioctl, .func = handler }
-
 static const struct nuq_ioctl_desc nuq_ioctls[] = {
-	NUQ_IOCTL_DEF(NUQ_IOCTL_GET_INFO, nuq_ioctl_get_info),
+	{ NUQ_IOCTL_GET_INFO, nuq_ioctl_get_info },
 };
+
+static const struct nuq_ioctl_desc *nuq_ioctl_find(unsigned int cmd)
+{
+	unsigned int i;
+
+	if (_IOC_TYPE(cmd) != NUQ_IOCTL_BASE)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(nuq_ioctls); i++)
+		if (_IOC_NR(nuq_ioctls[i].cmd) == _IOC_NR(cmd))
+			return &nuq_ioctls[i];
+	return NULL;
+}
 
 /* Large enough for every argument struct; larger ones use the heap. */
 #define NUQ_IOCTL_STACK_BUF	256
@@ -69,18 +78,13 @@ static long nuq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct nuq_ctx *ctx = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	const struct nuq_ioctl_desc *desc;
+	const struct nuq_ioctl_desc *desc = nuq_ioctl_find(cmd);
 	u8 stack_buf[NUQ_IOCTL_STACK_BUF];
-	unsigned int nr = _IOC_NR(cmd);
 	unsigned int size = _IOC_SIZE(cmd);
 	void *kdata = stack_buf;
 	long ret;
 
-	if (_IOC_TYPE(cmd) != NUQ_IOCTL_BASE || nr < NUQ_IOCTL_FIRST ||
-	    nr - NUQ_IOCTL_FIRST >= ARRAY_SIZE(nuq_ioctls))
-		return -ENOTTY;
-	desc = &nuq_ioctls[nr - NUQ_IOCTL_FIRST];
-	if (!desc->func)
+	if (!desc)
 		return -ENOTTY;
 	/* A known command with another size or direction is a caller bug. */
 	if (cmd != desc->cmd)

@@ -12,6 +12,7 @@
 #ifndef _UAPI_LINUX_NUQ_H
 #define _UAPI_LINUX_NUQ_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -63,10 +64,10 @@ enum nuq_act_format {
  * Capability bits of struct nuq_info.caps.  A bit is set only when the
  * running driver implements the feature.
  */
-#define NUQ_CAP_JOBS		(1ULL << 0)	/* NUQ_IOCTL_SUBMIT/WAIT */
-#define NUQ_CAP_URING_CMD	(1ULL << 1)	/* IORING_OP_URING_CMD */
-#define NUQ_CAP_DMABUF		(1ULL << 2)	/* dma-buf import/export */
-#define NUQ_CAP_RESIDUAL	(1ULL << 3)	/* fused residual add */
+#define NUQ_CAP_JOBS		_BITULL(0)	/* NUQ_IOCTL_SUBMIT/WAIT */
+#define NUQ_CAP_URING_CMD	_BITULL(1)	/* IORING_OP_URING_CMD */
+#define NUQ_CAP_DMABUF		_BITULL(2)	/* dma-buf import/export */
+#define NUQ_CAP_RESIDUAL	_BITULL(3)	/* fused residual add */
 
 /**
  * struct nuq_info - argument of %NUQ_IOCTL_GET_INFO

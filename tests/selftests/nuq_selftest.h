@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the nuq kselftests (run as root inside the test VM).
+ */
+#ifndef NUQ_SELFTEST_H
+#define NUQ_SELFTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/nuq.h>
+
+#define NUQ_DEV0 "/dev/nuq0"
+
+static inline const char *nuq_ko_path(void)
+{
+	const char *p = getenv("NUQ_KO");
+
+	return p ? p : "/lib/modules/nuq.ko";
+}
+
+/* insmod with parameters; returns 0 or -errno. */
+static inline int nuq_load(const char *params)
+{
+	int fd = open(nuq_ko_path(), O_RDONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params ? params : "", 0))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* rmmod without waiting; returns 0 or -errno. */
+static inline int nuq_unload(void)
+{
+	if (syscall(SYS_delete_module, "nuq", O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
+static inline int nuq_loaded(void)
+{
+	struct stat st;
+
+	return stat("/sys/module/nuq", &st) == 0;
+}
+
+/* Put the module back in its default state for the tests that follow. */
+static inline int nuq_reload(const char *params)
+{
+	int ret;
+
+	if (nuq_loaded()) {
+		ret = nuq_unload();
+		if (ret)
+			return ret;
+	}
+	return nuq_load(params);
+}
+
+static inline unsigned long long nuq_read_param(const char *name)
+{
+	char path[256], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/nuq/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return ~0ULL;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strtoull(buf, NULL, 0);
+}
+
+static inline int nuq_get_info(int fd, struct nuq_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ioctl(fd, NUQ_IOCTL_GET_INFO, info) ? -errno : 0;
+}
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/busybox sh
+# /init of the nuq test VM.  Kernel messages go to ttyS0; everything this
+# script and the tests print goes to ttyS1, which the host reads as TAP.
+#
+# Kernel command line (unknown key=value pairs become our environment):
+#   nuq_mode=test|demo|shell   what to run
+#   nuq_tests=a,b              run only the selftests whose name contains a or b
+#   nuq_params="..."           module parameters for the first insmod
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tmpfs tmp /tmp
+export NUQ_KO=/lib/modules/nuq.ko HOME=/tmp
+
+out=/dev/ttyS1
+[ "${nuq_mode:-test}" = shell ] && out=/dev/console
+
+finish() {
+	echo "NUQ-VM-TAINT $(cat /proc/sys/kernel/tainted)" >"$out"
+	echo "NUQ-VM-EXIT $1" >"$out"
+	# The whole kernel log, for the host to scan for WARN/BUG/oops.
+	echo "NUQ-DMESG-BEGIN"
+	dmesg
+	echo "NUQ-DMESG-END"
+	sync
+	poweroff -f
+}
+
+# shellcheck disable=SC2086
+if ! insmod "$NUQ_KO" ${nuq_params:-}; then
+	echo "not ok 1 - insmod nuq.ko" >"$out"
+	finish 1
+fi
+
+rc=0
+case "${nuq_mode:-test}" in
+test)
+	for t in /tests/*; do
+		name=${t##*/}
+		if [ -n "${nuq_tests:-}" ]; then
+			want=
+			for w in $(echo "$nuq_tests" | tr , ' '); do
+				case "$name" in *"$w"*) want=1 ;; esac
+			done
+			[ -n "$want" ] || continue
+		fi
+		echo "NUQ-TAP-BEGIN $name" >"$out"
+		"$t" >"$out" 2>&1
+		r=$?
+		echo "NUQ-TAP-END $name $r" >"$out"
+		[ "$r" -eq 0 ] || rc=1
+	done
+	;;
+demo)
+	/bin/nuq-demo.sh >"$out" 2>&1 || rc=$?
+	;;
+shell)
+	echo "nuq VM: nuq.ko is loaded; tests are in /tests; 'poweroff -f' to leave."
+	setsid cttyhack sh
+	;;
+esac
+finish $rc

@@ -1,0 +1,128 @@
+#!/bin/sh
+# Boot the nuq test VM under QEMU (TCG) and judge the run.
+#
+#   run.sh test RESULTS_DIR [NAMES]   kselftests; TAP into RESULTS_DIR/vm.*.tap
+#   run.sh demo                       the demo program; prints its output
+#   run.sh shell                      interactive shell on the VM console
+#
+# Environment (set by the Makefile): NUQ_KO, NUQ_SELFTESTS, NUQ_VM_BIN,
+# NUQ_KVER; optional NUQ_VM_TIMEOUT (seconds, default 600), NUQ_PARAMS
+# (module parameters), NUQ_VM_KEEP=1 keeps the temp dir.
+#
+# A run fails on: a missing exit sentinel, a non-zero QEMU status, any
+# oops/BUG/WARN/panic in the kernel log, a taint other than O (out-of-tree)
+# and E (unsigned), or a failing test.  Every run has its own temp dir.
+set -u
+
+mode=${1:-test}
+results=${2:-}
+names=${3:-}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+timeout_s=${NUQ_VM_TIMEOUT:-600}
+
+die() { echo "vm: $*" >&2; exit 1; }
+
+vmlinuz=$("$top/scripts/kernel.sh" image "${NUQ_KVER:-6.1}") || die "no kernel image"
+[ -f "${NUQ_KO:-}" ] || die "NUQ_KO=${NUQ_KO:-} is not a built nuq.ko"
+busybox=$(command -v busybox) || die "busybox-static is not installed"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nuq-vm.XXXXXX") || die "mktemp failed"
+if [ -z "${NUQ_VM_KEEP:-}" ]; then
+	trap 'rm -rf "$tmp"' EXIT
+else
+	echo "vm: keeping $tmp"
+fi
+
+# --- initramfs -------------------------------------------------------------
+root=$tmp/root
+mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
+	"$root/tmp" "$root/lib/modules" "$root/tests"
+cp "$busybox" "$root/bin/busybox"
+cp "$top/tests/vm/init.sh" "$root/init"
+cp "$top/tests/vm/demo.sh" "$root/bin/nuq-demo.sh"
+cp "$NUQ_KO" "$root/lib/modules/nuq.ko"
+[ -d "${NUQ_SELFTESTS:-}" ] && cp "$NUQ_SELFTESTS"/* "$root/tests/" 2>/dev/null
+[ -d "${NUQ_VM_BIN:-}" ] && cp "$NUQ_VM_BIN"/* "$root/bin/" 2>/dev/null
+chmod +x "$root/init" "$root/bin/"* "$root/tests/"* 2>/dev/null
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initrd.gz" ||
+	die "building the initramfs failed"
+
+# --- boot ------------------------------------------------------------------
+append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet nuq_mode=$mode"
+[ -n "$names" ] && append="$append nuq_tests=$names"
+[ -n "${NUQ_PARAMS:-}" ] && append="$append nuq_params=\"$NUQ_PARAMS\""
+
+klog=$tmp/kernel.log
+tap=$tmp/ttyS1.log
+set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu qemu64,-cx16 -m 1G -smp 2 \
+	-kernel "$vmlinuz" -initrd "$tmp/initrd.gz" -append "$append" \
+	-display none -no-reboot -monitor none
+
+if [ "$mode" = shell ]; then
+	exec "$@" -serial mon:stdio -serial null
+fi
+
+start=$(date +%s)
+timeout --foreground -k 10 "$timeout_s" "$@" -serial "file:$klog" -serial "file:$tap" \
+	</dev/null >"$tmp/qemu.out" 2>&1
+qrc=$?
+secs=$(( $(date +%s) - start ))
+
+# Serial logs carry \r\n.
+for f in "$klog" "$tap"; do
+	[ -f "$f" ] && tr -d '\r' <"$f" >"$f.txt" || : >"$f.txt"
+done
+
+fail=
+exitline=$(grep -a '^NUQ-VM-EXIT ' "$tap.txt" | tail -n 1)
+taint=$(sed -n 's/^NUQ-VM-TAINT //p' "$tap.txt" | tail -n 1)
+if [ "$qrc" -eq 124 ]; then
+	fail="$fail qemu timed out after ${timeout_s}s;"
+elif [ "$qrc" -ne 0 ]; then
+	fail="$fail qemu exited with status $qrc;"
+fi
+[ -n "$exitline" ] || fail="$fail no exit sentinel (the VM died or hung);"
+if grep -aqE 'Oops|BUG:|WARNING:|Kernel panic|general protection fault|Call Trace:|KASAN|UBSAN|kernel BUG' "$klog.txt"; then
+	fail="$fail the kernel log has an oops/BUG/WARN/panic;"
+fi
+# Taint: only O (bit 12, out-of-tree) and E (bit 13, unsigned) are expected.
+if [ -n "$taint" ] && [ $((taint & ~(4096 | 8192))) -ne 0 ]; then
+	fail="$fail kernel tainted $taint (other than O/E);"
+fi
+
+case "$mode" in
+test)
+	mkdir -p "$results"
+	rm -f "$results"/vm.*.tap
+	# Split ttyS1 into one TAP file per selftest binary.
+	awk -v dir="$results" '
+		/^NUQ-TAP-BEGIN / { f = dir "/vm." $2 ".tap"; printf "" > f; next }
+		/^NUQ-TAP-END / {
+			if ($3 != 0 && !bad[f]) print "not ok - " $2 " exited with status " $3 >> f
+			close(f); f = ""; next
+		}
+		f != "" { print >> f; if ($0 ~ /^not ok /) bad[f] = 1 }
+	' "$tap.txt"
+	sed -e '/^NUQ-/d' -e 's/^/    /' "$tap.txt"
+	n=0
+	if [ -n "$fail" ]; then
+		echo "not ok 1 - vm run:$fail" >"$results/vm.run.tap"
+	else
+		echo "ok 1 - vm run: booted, tests ran, powered off in ${secs}s, taint $taint" >"$results/vm.run.tap"
+	fi
+	cat "$results/vm.run.tap"
+	;;
+demo)
+	sed '/^NUQ-/d' "$tap.txt"
+	echo "(VM: ${secs}s from boot to poweroff, ${exitline:-no exit line})"
+	;;
+esac
+
+if [ -n "$fail" ] || [ "${exitline#NUQ-VM-EXIT }" != 0 ]; then
+	echo "vm: FAILED:${fail:- a test failed}" >&2
+	echo "vm: kernel log tail:" >&2
+	sed -n '/^NUQ-DMESG-BEGIN/,/^NUQ-DMESG-END/p' "$klog.txt" | tail -n 60 >&2
+	[ -s "$klog.txt" ] && ! grep -q NUQ-DMESG-BEGIN "$klog.txt" && tail -n 60 "$klog.txt" >&2
+	exit 1
+fi
+exit 0
