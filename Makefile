@@ -245,8 +245,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
 	@$(VM_ENV) tests/vm/run.sh demo
 
+# Benchmarks hook in from mk/*.mk with a line "bench: bench-NAME".
 bench: all
-	@echo "bench: no benchmarks yet"
+	@echo "bench: ran$(or $(filter bench-%,$^), no benchmark (none defined))"
 
 # ---------------------------------------------------------------------------
 # Install and clean

@@ -19,9 +19,8 @@ if [ $((passed + failed)) -eq 0 ]; then
 	echo "no test ran"
 	failed=1
 fi
-if [ "$skipped" -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line" >"$results/summary.txt"
+echo "$line"
 [ "$failed" -eq 0 ]
