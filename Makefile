@@ -98,7 +98,7 @@ module modules: $(B)/kmod/$(KVER)/nuq.ko
 $(B)/kmod/$(KVER)/nuq.ko: $(KMOD_SRCS)
 	@mkdir -p $(B)/kmod/$(KVER)
 	@rm -rf $(B)/kmod/$(KVER)/src && mkdir -p $(B)/kmod/$(KVER)/src
-	@cp -a Kbuild kmod core $(B)/kmod/$(KVER)/src/
+	@cp -a Kbuild kmod $(wildcard core) $(B)/kmod/$(KVER)/src/
 	@$(MAKE) -C $(KDIR) M=$(abspath $(B)/kmod/$(KVER)/src) W=1 modules \
 		>$(B)/kmod/$(KVER)/build.log 2>&1 || { cat $(B)/kmod/$(KVER)/build.log; exit 1; }
 	@if grep -E 'warning:|error:' $(B)/kmod/$(KVER)/build.log; then \
@@ -234,7 +234,8 @@ static-check:
 
 check: deps
 	@rm -rf $(B)/results && mkdir -p $(B)/results
-	@$(MAKE) --no-print-directory all
+	@if $(MAKE) --no-print-directory all; then echo "ok 1 - make all" >$(B)/results/build.tap; \
+	else echo "not ok 1 - make all failed" >$(B)/results/build.tap; fi
 	-@$(MAKE) --no-print-directory static-check
 	-@$(MAKE) --no-print-directory unit
 	-@$(MAKE) --no-print-directory fuzz
