@@ -17,4 +17,22 @@
 #define nuq_class_create(name)	class_create(name)
 #endif
 
+/*
+ * io_uring commands.  Debian's 6.1 already has the four-argument
+ * io_uring_cmd_done() and task-work callbacks that take issue_flags; what
+ * differs is the header and how the command payload is reached: 6.1 points
+ * at it directly, later kernels hand over the whole SQE.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+#include <linux/io_uring.h>
+#else
+#include <linux/io_uring/cmd.h>
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+#define nuq_uring_cmd_payload(ioucmd)	((ioucmd)->cmd)
+#else
+#define nuq_uring_cmd_payload(ioucmd)	io_uring_sqe_cmd((ioucmd)->sqe)
+#endif
+
 #endif /* _NUQ_COMPAT_H_ */

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: the job scheduler.
+ *
+ * Four priority levels; a queued job of a higher level always goes first.
+ * Within a level, contexts share the device fairly in cost units (the job's
+ * multiply-accumulate count): each context has a virtual time, the cost it
+ * has been given so far, and the context with the smallest one goes next
+ * (start-time fair queuing).  A context that becomes active is moved up to
+ * the level's virtual clock, so time spent idle is not banked as credit.
+ *
+ * The scheduler does not know how jobs run: a backend (software or NPU)
+ * takes them with nuq_sched_next() and ends them with nuq_job_complete().
+ */
+
+#include <linux/minmax.h>
+#include <linux/slab.h>
+
+#include "nuq_drv.h"
+#include "nuq_sched.h"
+#include "nuq_uring.h"
+
+void nuq_sched_init(struct nuq_sched *sched)
+{
+	int p;
+
+	spin_lock_init(&sched->lock);
+	for (p = 0; p < NUQ_NR_PRIOS; p++)
+		INIT_LIST_HEAD(&sched->active[p]);
+	INIT_LIST_HEAD(&sched->running_list);
+	init_waitqueue_head(&sched->work_wq);
+	init_waitqueue_head(&sched->abort_wq);
+}
+
+void nuq_ctx_sched_init(struct nuq_ctx_sched *cs)
+{
+	int p;
+
+	for (p = 0; p < NUQ_NR_PRIOS; p++) {
+		INIT_LIST_HEAD(&cs->queue[p]);
+		INIT_LIST_HEAD(&cs->active_node[p]);
+	}
+}
+
+/* Queue @count validated jobs at once, so a batch is never half queued. */
+void nuq_sched_queue(struct nuq_device *ndev, struct nuq_job **jobs, unsigned int count)
+{
+	struct nuq_sched *sched = &ndev->sched;
+	unsigned int i;
+
+	spin_lock(&sched->lock);
+	for (i = 0; i < count; i++) {
+		struct nuq_job *job = jobs[i];
+		struct nuq_ctx_sched *cs = &job->ctx->sched;
+		unsigned int p = job->prio;
+
+		kref_get(&job->ref);	/* the scheduler's, dropped on completion */
+		list_add_tail(&job->queue_node, &cs->queue[p]);
+		if (list_empty(&cs->active_node[p])) {
+			cs->vtime[p] = max(cs->vtime[p], sched->vclock[p]);
+			list_add_tail(&cs->active_node[p], &sched->active[p]);
+		}
+		sched->queued++;
+	}
+	spin_unlock(&sched->lock);
+
+	atomic64_add(count, &ndev->stats.submitted);
+	ndev->backend_ops->kick(ndev);
+}
+
+bool nuq_sched_has_work(struct nuq_device *ndev)
+{
+	return READ_ONCE(ndev->sched.queued) != 0;
+}
+
+/* The next job to run, taken off its queue, or NULL when none is queued. */
+struct nuq_job *nuq_sched_next(struct nuq_device *ndev)
+{
+	struct nuq_sched *sched = &ndev->sched;
+	struct nuq_ctx_sched *best, *cs;
+	struct nuq_job *job = NULL;
+	int p;
+
+	spin_lock(&sched->lock);
+	for (p = NUQ_NR_PRIOS - 1; p >= 0 && !job; p--) {
+		best = NULL;
+		list_for_each_entry(cs, &sched->active[p], active_node[p])
+			if (!best || cs->vtime[p] < best->vtime[p])
+				best = cs;
+		if (!best)
+			continue;
+
+		job = list_first_entry(&best->queue[p], struct nuq_job, queue_node);
+		list_del(&job->queue_node);
+		if (list_empty(&best->queue[p]))
+			list_del_init(&best->active_node[p]);
+		sched->vclock[p] = best->vtime[p];
+		best->vtime[p] += job->cost;
+		sched->queued--;
+		sched->running++;
+		list_add_tail(&job->queue_node, &sched->running_list);
+		job->state = NUQ_JOB_RUNNING;
+		job->started = ktime_get();
+	}
+	spin_unlock(&sched->lock);
+	return job;
+}
+
+/*
+ * 0 while the running @job should go on; otherwise the status to end it
+ * with: what an abort asked for, or -ETIMEDOUT past the job's timeout.
+ */
+int nuq_job_should_stop(struct nuq_job *job)
+{
+	int abort = atomic_read(&job->abort);
+
+	if (abort)
+		return abort;
+	if (ktime_after(ktime_get(), ktime_add(job->started, job->timeout)))
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/* Ask the backend to end the running @job early with @status. */
+void nuq_job_abort(struct nuq_job *job, int status)
+{
+	struct nuq_device *ndev = job->ctx->ndev;
+
+	if (atomic_cmpxchg(&job->abort, 0, status) == 0) {
+		wake_up_all(&ndev->sched.abort_wq);
+		if (ndev->backend_ops->abort)
+			ndev->backend_ops->abort(ndev, job);
+	}
+}
+
+static void nuq_job_release(struct kref *ref)
+{
+	struct nuq_job *job = container_of(ref, struct nuq_job, ref);
+
+	nuq_job_exec_release(&job->exec);
+	kfree(job);
+}
+
+void nuq_job_put(struct nuq_job *job)
+{
+	kref_put(&job->ref, nuq_job_release);
+}
+
+static void nuq_job_count(struct nuq_device *ndev, int status)
+{
+	switch (status) {
+	case 0:
+		atomic64_inc(&ndev->stats.completed);
+		break;
+	case -ETIMEDOUT:
+		atomic64_inc(&ndev->stats.timed_out);
+		break;
+	case -ECANCELED:
+		atomic64_inc(&ndev->stats.cancelled);
+		break;
+	default:
+		atomic64_inc(&ndev->stats.failed);
+		break;
+	}
+}
+
+/*
+ * End @job, queued or running, with @status: release its buffers, wake
+ * its waiters, complete its io_uring command.  Drops the scheduler's
+ * reference.
+ */
+void nuq_job_complete(struct nuq_job *job, int status)
+{
+	struct nuq_ctx *ctx = job->ctx;
+	struct nuq_device *ndev = ctx->ndev;
+	struct nuq_sched *sched = &ndev->sched;
+
+	spin_lock(&sched->lock);
+	if (job->state == NUQ_JOB_RUNNING) {
+		list_del(&job->queue_node);
+		sched->running--;
+		atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), job->started)),
+			     &ndev->stats.busy_ns);
+	}
+	spin_unlock(&sched->lock);
+
+	/* The buffers go back now, not when userspace gets round to WAIT. */
+	nuq_job_exec_release(&job->exec);
+	nuq_job_count(ndev, status);
+
+	spin_lock(&ctx->lock);
+	job->status = status;
+	job->state = NUQ_JOB_DONE;
+	ctx->inflight--;
+	if (job->seqno)
+		ctx->unreaped++;
+	spin_unlock(&ctx->lock);
+	wake_up_all(&ctx->wq);
+
+	if (job->ioucmd || job->batch)
+		nuq_uring_job_done(job);
+	nuq_job_put(job);
+}
+
+/* Take every queued job of @ctx (all of them if @ctx is NULL) off the queues. */
+static void nuq_sched_take_queued(struct nuq_sched *sched, struct nuq_ctx *ctx,
+				  struct list_head *out)
+{
+	struct nuq_ctx_sched *cs, *tmp;
+	struct nuq_job *job;
+	int p;
+
+	for (p = 0; p < NUQ_NR_PRIOS; p++) {
+		list_for_each_entry_safe(cs, tmp, &sched->active[p], active_node[p]) {
+			if (ctx && cs != &ctx->sched)
+				continue;
+			list_for_each_entry(job, &cs->queue[p], queue_node)
+				sched->queued--;
+			list_splice_tail_init(&cs->queue[p], out);
+			list_del_init(&cs->active_node[p]);
+		}
+	}
+}
+
+static void nuq_sched_cancel(struct nuq_device *ndev, struct nuq_ctx *ctx)
+{
+	struct nuq_sched *sched = &ndev->sched;
+	struct nuq_job *job, *tmp;
+	LIST_HEAD(cancelled);
+
+	spin_lock(&sched->lock);
+	nuq_sched_take_queued(sched, ctx, &cancelled);
+	list_for_each_entry(job, &sched->running_list, queue_node)
+		if (!ctx || job->ctx == ctx)
+			nuq_job_abort(job, -ECANCELED);
+	spin_unlock(&sched->lock);
+
+	list_for_each_entry_safe(job, tmp, &cancelled, queue_node) {
+		list_del_init(&job->queue_node);
+		nuq_job_complete(job, -ECANCELED);
+	}
+}
+
+/*
+ * Cancel every job of @ctx and wait until the backend has let go of the
+ * running ones.  Called on release, when nobody can submit any more.
+ */
+void nuq_sched_cancel_ctx(struct nuq_ctx *ctx)
+{
+	nuq_sched_cancel(ctx->ndev, ctx);
+	wait_event(ctx->wq, READ_ONCE(ctx->inflight) == 0);
+}
+
+/* Device reset: every queued and running job ends with -ECANCELED. */
+void nuq_sched_reset(struct nuq_device *ndev)
+{
+	nuq_sched_cancel(ndev, NULL);
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nuq: job submission through io_uring (IORING_OP_URING_CMD).
+ */
+#ifndef _NUQ_URING_H_
+#define _NUQ_URING_H_
+
+struct io_uring_cmd;
+struct nuq_job;
+
+int nuq_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+void nuq_uring_job_done(struct nuq_job *job);
+
+#endif /* _NUQ_URING_H_ */
