@@ -4,6 +4,8 @@
  *
  *   nuqctl list              every /dev/nuqN with its name and backend
  *   nuqctl info [DEVICE]     what NUQ_IOCTL_GET_INFO reports (default /dev/nuq0)
+ *   nuqctl stats [DEVICE]    job and memory counters from sysfs
+ *   nuqctl reset [DEVICE]    cancel every queued and running job (root)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -88,11 +90,86 @@ static int cmd_list(int argc, char **argv)
 	return n == 0 || failed;
 }
 
+/* "/dev/nuq3" or "nuq3" -> "/sys/class/nuq/nuq3" */
+static int sysfs_dir(const char *dev, char *buf, size_t len)
+{
+	const char *base = strrchr(dev, '/');
+
+	base = base ? base + 1 : dev;
+	if (strncmp(base, "nuq", 3) || !base[3] || strspn(base + 3, "0123456789") != strlen(base + 3)) {
+		fprintf(stderr, "nuqctl: '%s' is not a nuq device name\n", dev);
+		return -1;
+	}
+	snprintf(buf, len, "/sys/class/nuq/%s", base);
+	if (access(buf, F_OK)) {
+		fprintf(stderr, "nuqctl: %s: %s (is nuq.ko loaded?)\n", buf, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const stat_names[] = {
+	"backend", "contexts", "queue_depth", "jobs_running", "jobs_submitted",
+	"jobs_completed", "jobs_failed", "jobs_timed_out", "jobs_cancelled",
+	"busy_ns", "bo_bytes",
+};
+
+static int cmd_stats(int argc, char **argv)
+{
+	char dir[256], path[300], value[64];
+	unsigned int i;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: nuqctl stats [DEVICE]\n");
+		return 2;
+	}
+	if (sysfs_dir(argc > 1 ? argv[1] : "nuq0", dir, sizeof(dir)))
+		return 1;
+	for (i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, stat_names[i]);
+		f = fopen(path, "r");
+		if (!f || !fgets(value, sizeof(value), f)) {
+			fprintf(stderr, "nuqctl: %s: %s\n", path, strerror(errno));
+			if (f)
+				fclose(f);
+			return 1;
+		}
+		fclose(f);
+		printf("%s: %s", stat_names[i], value);
+	}
+	return 0;
+}
+
+static int cmd_reset(int argc, char **argv)
+{
+	char dir[256], path[300];
+	FILE *f;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: nuqctl reset [DEVICE]\n");
+		return 2;
+	}
+	if (sysfs_dir(argc > 1 ? argv[1] : "nuq0", dir, sizeof(dir)))
+		return 1;
+	snprintf(path, sizeof(path), "%s/reset", dir);
+	f = fopen(path, "w");
+	if (!f || fputs("1\n", f) < 0 || fclose(f)) {
+		fprintf(stderr, "nuqctl: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("%s: every queued and running job cancelled\n", dir);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nuqctl COMMAND [ARGS]\n"
 		   "  list            list nuq devices\n"
-		   "  info [DEVICE]   show what a device is and can do (default /dev/nuq0)\n");
+		   "  info [DEVICE]   show what a device is and can do (default /dev/nuq0)\n"
+		   "  stats [DEVICE]  job and memory counters\n"
+		   "  reset [DEVICE]  cancel every queued and running job (root)\n");
 }
 
 int main(int argc, char **argv)
@@ -105,6 +182,10 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reset"))
+		return cmd_reset(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
