@@ -12,5 +12,3 @@ for d in /dev/nuq*; do
 	nuqctl info "$d"
 	echo
 done
-echo "== nuqctl stats (sysfs):"
-nuqctl stats
