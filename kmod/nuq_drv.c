@@ -9,6 +9,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -65,33 +66,47 @@ static struct nuq_device *nuq_device_create(unsigned int index)
 	mutex_init(&ndev->ctx_lock);
 	INIT_LIST_HEAD(&ndev->contexts);
 	ndev->index = index;
-	ndev->backend = NUQ_BACKEND_SOFTWARE;
+	ndev->backend_ops = &nuq_sw_backend;
+	ndev->backend = ndev->backend_ops->kind;
 	snprintf(ndev->name, sizeof(ndev->name), "nuq-sw%u", index);
+	nuq_sched_init(&ndev->sched);
+	nuq_fault_init(&ndev->fault);
+
+	ret = ndev->backend_ops->start(ndev);
+	if (ret)
+		goto err_put;
 
 	cdev_init(&ndev->cdev, &nuq_fops);
 	ndev->cdev.owner = THIS_MODULE;
 	ret = cdev_add(&ndev->cdev, devt, 1);
 	if (ret)
-		goto err_put;
+		goto err_stop;
 
-	ndev->dev = device_create(nuq_class, NULL, devt, ndev, "nuq%u", index);
+	ndev->dev = device_create_with_groups(nuq_class, NULL, devt, ndev, nuq_sysfs_groups,
+					      "nuq%u", index);
 	if (IS_ERR(ndev->dev)) {
 		ret = PTR_ERR(ndev->dev);
 		goto err_cdev;
 	}
+	nuq_debugfs_device(ndev);
 	return ndev;
 
 err_cdev:
 	cdev_del(&ndev->cdev);
+err_stop:
+	ndev->backend_ops->stop(ndev);
 err_put:
 	nuq_device_put(ndev);
 	return ERR_PTR(ret);
 }
 
+/* Only at module unload: no file is open, so no job exists. */
 static void nuq_device_destroy(struct nuq_device *ndev)
 {
+	debugfs_remove_recursive(ndev->debugfs);
 	device_destroy(nuq_class, ndev->cdev.dev);
 	cdev_del(&ndev->cdev);
+	ndev->backend_ops->stop(ndev);
 	nuq_device_put(ndev);
 }
 
@@ -143,6 +158,7 @@ static int __init nuq_init(void)
 		ret = PTR_ERR(nuq_class);
 		goto err_region;
 	}
+	nuq_debugfs_init();
 
 	for (i = 0; i < nr_devices; i++) {
 		struct nuq_device *ndev = nuq_device_create(i);
@@ -161,6 +177,7 @@ static int __init nuq_init(void)
 
 err_devices:
 	nuq_destroy_all();
+	nuq_debugfs_fini();
 	class_destroy(nuq_class);
 err_region:
 	unregister_chrdev_region(nuq_devt, NUQ_MAX_DEVICES);
@@ -170,6 +187,7 @@ err_region:
 static void __exit nuq_exit(void)
 {
 	nuq_destroy_all();
+	nuq_debugfs_fini();
 	class_destroy(nuq_class);
 	unregister_chrdev_region(nuq_devt, NUQ_MAX_DEVICES);
 }

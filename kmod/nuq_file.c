@@ -12,7 +12,10 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "nuq_bo.h"
 #include "nuq_drv.h"
+#include "nuq_job.h"
+#include "nuq_uring.h"
 
 static int nuq_open(struct inode *inode, struct file *file)
 {
@@ -26,11 +29,18 @@ static int nuq_open(struct inode *inode, struct file *file)
 	nuq_device_get(ndev);
 	ctx->ndev = ndev;
 	ctx->tgid = task_tgid_nr(current);
+	nuq_bo_ctx_init(ctx);
+	spin_lock_init(&ctx->lock);
+	xa_init(&ctx->jobs);
+	init_waitqueue_head(&ctx->wq);
+	nuq_ctx_sched_init(&ctx->sched);
 
 	mutex_lock(&ndev->ctx_lock);
 	ctx->id = ndev->next_ctx_id++;
 	list_add_tail(&ctx->node, &ndev->contexts);
+	ndev->nr_contexts++;
 	mutex_unlock(&ndev->ctx_lock);
+	nuq_debugfs_ctx_add(ctx);
 
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
@@ -41,8 +51,15 @@ static int nuq_release(struct inode *inode, struct file *file)
 	struct nuq_ctx *ctx = file->private_data;
 	struct nuq_device *ndev = ctx->ndev;
 
+	/* Nothing can submit any more; the jobs still around are cancelled. */
+	nuq_sched_cancel_ctx(ctx);
+	nuq_debugfs_ctx_remove(ctx);
+	nuq_ctx_jobs_fini(ctx);
+	nuq_bo_ctx_fini(ctx);
+
 	mutex_lock(&ndev->ctx_lock);
 	list_del(&ctx->node);
+	ndev->nr_contexts--;
 	mutex_unlock(&ndev->ctx_lock);
 
 	kfree(ctx);
@@ -50,13 +67,22 @@ static int nuq_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Copy the argument back even when the handler fails (error details). */
+#define NUQ_IOCTL_OUT_ON_ERROR	BIT(0)
+
 struct nuq_ioctl_desc {
 	unsigned int cmd;
 	int (*func)(struct nuq_ctx *ctx, void *data);
+	unsigned int flags;
 };
 
 static const struct nuq_ioctl_desc nuq_ioctls[] = {
 	{ NUQ_IOCTL_GET_INFO, nuq_ioctl_get_info },
+	{ NUQ_IOCTL_BO_CREATE, nuq_ioctl_bo_create },
+	{ NUQ_IOCTL_BO_INFO, nuq_ioctl_bo_info },
+	{ NUQ_IOCTL_BO_FREE, nuq_ioctl_bo_free },
+	{ NUQ_IOCTL_SUBMIT, nuq_ioctl_submit, NUQ_IOCTL_OUT_ON_ERROR },
+	{ NUQ_IOCTL_WAIT, nuq_ioctl_wait },
 };
 
 static const struct nuq_ioctl_desc *nuq_ioctl_find(unsigned int cmd)
@@ -107,8 +133,9 @@ static long nuq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	ret = desc->func(ctx, kdata);
 
-	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, kdata, size))
-		ret = -EFAULT;
+	if ((!ret || (desc->flags & NUQ_IOCTL_OUT_ON_ERROR)) && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, kdata, size))
+		ret = ret ?: -EFAULT;
 out:
 	if (kdata != stack_buf)
 		kfree(kdata);
@@ -121,4 +148,7 @@ const struct file_operations nuq_fops = {
 	.release = nuq_release,
 	.unlocked_ioctl = nuq_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = nuq_bo_mmap,
+	.poll = nuq_poll,
+	.uring_cmd = nuq_uring_cmd,
 };

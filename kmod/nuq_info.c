@@ -22,7 +22,7 @@ int nuq_ioctl_get_info(struct nuq_ctx *ctx, void *data)
 	info->index = ndev->index;
 	info->backend = ndev->backend;
 	strscpy(info->name, ndev->name, sizeof(info->name));
-	info->caps = 0;
+	info->caps = NUQ_CAP_JOBS | NUQ_CAP_URING_CMD | NUQ_CAP_RESIDUAL;
 	info->max_bo_size = nuq_max_bo_size;
 	info->max_jobs_in_flight = nuq_max_jobs_in_flight;
 	info->weight_formats = BIT(NUQ_WFMT_INT8) | BIT(NUQ_WFMT_CODEBOOK) |

@@ -12,3 +12,5 @@ for d in /dev/nuq*; do
 	nuqctl info "$d"
 	echo
 done
+echo "== nuqctl stats (sysfs):"
+nuqctl stats

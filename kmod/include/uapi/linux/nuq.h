@@ -100,6 +100,225 @@ struct nuq_info {
 };
 
 /*
+ * Convolution jobs.  See Documentation/conv-job.rst for the exact layout of
+ * every tensor and the integer arithmetic.
+ */
+
+/**
+ * enum nuq_prio - job priority; a higher level always runs first
+ * @NUQ_PRIO_LOW: background work
+ * @NUQ_PRIO_NORMAL: the default
+ * @NUQ_PRIO_HIGH: latency sensitive
+ * @NUQ_PRIO_REALTIME: needs CAP_SYS_NICE
+ */
+enum nuq_prio {
+	NUQ_PRIO_LOW = 0,
+	NUQ_PRIO_NORMAL = 1,
+	NUQ_PRIO_HIGH = 2,
+	NUQ_PRIO_REALTIME = 3,
+};
+
+/**
+ * enum nuq_tensor_slot - index into &nuq_conv_job.tensors
+ * @NUQ_T_INPUT: activations, N x H x W x C (NHWC), in_format
+ * @NUQ_T_OUTPUT: activations, N x OH x OW x OC, out_format
+ * @NUQ_T_WEIGHTS: int8 values, packed codebook indices or ASD digit pairs
+ * @NUQ_T_CODEBOOK: codebook entries (codebook format only)
+ * @NUQ_T_BIAS: __s32 per output channel; optional (handle 0: zero bias)
+ * @NUQ_T_REQUANT: per output channel a __s32 multiplier and a __s32 shift
+ * @NUQ_T_RESIDUAL: tensor added to the output (%NUQ_JOB_F_RESIDUAL only)
+ * @NUQ_T_COUNT: number of slots
+ */
+enum nuq_tensor_slot {
+	NUQ_T_INPUT = 0,
+	NUQ_T_OUTPUT = 1,
+	NUQ_T_WEIGHTS = 2,
+	NUQ_T_CODEBOOK = 3,
+	NUQ_T_BIAS = 4,
+	NUQ_T_REQUANT = 5,
+	NUQ_T_RESIDUAL = 6,
+	NUQ_T_COUNT = 7,
+};
+
+/**
+ * struct nuq_tensor_ref - a tensor inside a buffer object
+ * @handle: the BO; 0 for an absent optional tensor
+ * @rsvd: must be 0
+ * @offset: byte offset of the tensor in the BO
+ */
+struct nuq_tensor_ref {
+	__u32 handle;
+	__u32 rsvd;
+	__u64 offset;
+};
+
+/* Job flags */
+#define NUQ_JOB_F_RESIDUAL		_BITUL(0) /* add NUQ_T_RESIDUAL */
+#define NUQ_JOB_F_CODEBOOK_PER_LAYER	_BITUL(1) /* one codebook, not one per channel */
+#define NUQ_JOB_F_CODEBOOK_INT16	_BITUL(2) /* __s16 entries instead of __s8 */
+#define NUQ_JOB_FLAGS_ALL		(NUQ_JOB_F_RESIDUAL | \
+					 NUQ_JOB_F_CODEBOOK_PER_LAYER | \
+					 NUQ_JOB_F_CODEBOOK_INT16)
+
+/**
+ * enum nuq_cb_strategy - how codebook weights are computed with
+ * @NUQ_CB_AUTO: the core picks per layer
+ * @NUQ_CB_DIRECT: look each weight up and multiply (K multiplies)
+ * @NUQ_CB_ENTRY_SUM: sum the inputs that share an index, then multiply
+ *	each sum by its entry (2^bits multiplies per output)
+ *
+ * All strategies give identical results; they differ only in speed.
+ */
+enum nuq_cb_strategy {
+	NUQ_CB_AUTO = 0,
+	NUQ_CB_DIRECT = 1,
+	NUQ_CB_ENTRY_SUM = 2,
+};
+
+/**
+ * struct nuq_conv_job - a quantized 2-D convolution
+ * @flags: NUQ_JOB_F_*
+ * @priority: &enum nuq_prio
+ * @timeout_ms: how long the job may run; 0 for the driver's default
+ * @weight_format: &enum nuq_weight_format
+ * @batch: N
+ * @in_h: input height
+ * @in_w: input width
+ * @in_c: input channels
+ * @out_h: output height; must equal the value the shape implies
+ * @out_w: output width; likewise
+ * @out_c: output channels
+ * @kernel_h: kernel height
+ * @kernel_w: kernel width
+ * @stride_h: vertical stride (1 or more)
+ * @stride_w: horizontal stride
+ * @dilation_h: vertical dilation (1 or more)
+ * @dilation_w: horizontal dilation
+ * @pad_top: zero-point rows added above the input
+ * @pad_bottom: rows added below
+ * @pad_left: columns added on the left
+ * @pad_right: columns added on the right
+ * @groups: in_c and out_c are split into this many groups (in_c for
+ *	depthwise); a fully connected layer is a 1x1 convolution
+ * @weight_bits: codebook index width, 1-8 (codebook format); 8 (int8); 0 (ASD)
+ * @cb_strategy: &enum nuq_cb_strategy (codebook format), otherwise 0
+ * @in_format: &enum nuq_act_format of the input
+ * @out_format: &enum nuq_act_format of the output and the residual
+ * @in_zero_point: input zero point, in the input format's range
+ * @out_zero_point: output zero point, in the output format's range
+ * @out_min: lower clamp of the output, in the output format's range
+ * @out_max: upper clamp (out_min <= out_max): gives fused ReLU / ReLU6
+ * @res_zero_point: zero point of the residual
+ * @res_multiplier: residual rescale multiplier, 0 or in [2^30, 2^31)
+ * @res_shift: residual rescale shift, -31 to 30
+ * @pad: must be 0
+ * @tensors: the tensors, indexed by &enum nuq_tensor_slot
+ * @rsvd: must be 0
+ */
+struct nuq_conv_job {
+	__u32 flags;
+	__u32 priority;
+	__u32 timeout_ms;
+	__u32 weight_format;
+
+	__u32 batch;
+	__u32 in_h;
+	__u32 in_w;
+	__u32 in_c;
+	__u32 out_h;
+	__u32 out_w;
+	__u32 out_c;
+	__u32 kernel_h;
+	__u32 kernel_w;
+	__u32 stride_h;
+	__u32 stride_w;
+	__u32 dilation_h;
+	__u32 dilation_w;
+	__u32 pad_top;
+	__u32 pad_bottom;
+	__u32 pad_left;
+	__u32 pad_right;
+	__u32 groups;
+
+	__u32 weight_bits;
+	__u32 cb_strategy;
+	__u32 in_format;
+	__u32 out_format;
+	__s32 in_zero_point;
+	__s32 out_zero_point;
+	__s32 out_min;
+	__s32 out_max;
+	__s32 res_zero_point;
+	__s32 res_multiplier;
+	__s32 res_shift;
+	__u32 pad;
+
+	struct nuq_tensor_ref tensors[NUQ_T_COUNT];
+	__u64 rsvd[4];
+};
+
+/**
+ * enum nuq_job_error - why a job descriptor was refused
+ *
+ * Reported in &struct nuq_submit.error_code; each maps to an errno.
+ * @NUQ_JOB_E_NONE: no error
+ * @NUQ_JOB_E_RESERVED: a reserved or padding field is not 0 (EINVAL)
+ * @NUQ_JOB_E_FLAGS: an unknown flag is set (EINVAL)
+ * @NUQ_JOB_E_PRIORITY: priority is not an &enum nuq_prio (EINVAL)
+ * @NUQ_JOB_E_WEIGHT_FORMAT: unknown weight format or strategy (EINVAL)
+ * @NUQ_JOB_E_ACT_FORMAT: unknown activation format (EINVAL)
+ * @NUQ_JOB_E_BITS: weight_bits does not fit the weight format (EINVAL)
+ * @NUQ_JOB_E_SHAPE: a dimension is 0 or above %NUQ_MAX_DIM (EINVAL)
+ * @NUQ_JOB_E_GROUPS: groups is 0 or does not divide in_c and out_c (EINVAL)
+ * @NUQ_JOB_E_STRIDE: a stride or dilation is 0 or above %NUQ_MAX_DIM (EINVAL)
+ * @NUQ_JOB_E_OUT_SHAPE: out_h/out_w differ from what the shape implies,
+ *	or the padded input is smaller than the dilated kernel (EINVAL)
+ * @NUQ_JOB_E_ZERO_POINT: a zero point is outside its format's range (EINVAL)
+ * @NUQ_JOB_E_CLAMP: out_min/out_max outside the range or reversed (EINVAL)
+ * @NUQ_JOB_E_RESIDUAL: residual parameters invalid, or residual fields set
+ *	without %NUQ_JOB_F_RESIDUAL (EINVAL)
+ * @NUQ_JOB_E_TENSOR_MISSING: a required tensor has handle 0, or a tensor
+ *	the job does not use has a non-zero handle (EINVAL)
+ * @NUQ_JOB_E_HANDLE: a handle does not name a BO of this context (ENOENT)
+ * @NUQ_JOB_E_BOUNDS: a tensor extends past the end of its BO (ERANGE)
+ * @NUQ_JOB_E_OVERFLOW: a size computation overflows (EOVERFLOW)
+ * @NUQ_JOB_E_ALIGN: a __s32/__s16 tensor is not aligned to its size (EINVAL)
+ * @NUQ_JOB_E_REQUANT: a requantization multiplier or shift in the
+ *	NUQ_T_REQUANT tensor is out of range; found while running, so the
+ *	job ends with -EINVAL (EINVAL)
+ * @NUQ_JOB_E_ASD_DIGIT: an ASD digit byte is malformed; found while
+ *	running (EINVAL)
+ * @NUQ_JOB_E_COUNT: number of codes
+ */
+enum nuq_job_error {
+	NUQ_JOB_E_NONE = 0,
+	NUQ_JOB_E_RESERVED,
+	NUQ_JOB_E_FLAGS,
+	NUQ_JOB_E_PRIORITY,
+	NUQ_JOB_E_WEIGHT_FORMAT,
+	NUQ_JOB_E_ACT_FORMAT,
+	NUQ_JOB_E_BITS,
+	NUQ_JOB_E_SHAPE,
+	NUQ_JOB_E_GROUPS,
+	NUQ_JOB_E_STRIDE,
+	NUQ_JOB_E_OUT_SHAPE,
+	NUQ_JOB_E_ZERO_POINT,
+	NUQ_JOB_E_CLAMP,
+	NUQ_JOB_E_RESIDUAL,
+	NUQ_JOB_E_TENSOR_MISSING,
+	NUQ_JOB_E_HANDLE,
+	NUQ_JOB_E_BOUNDS,
+	NUQ_JOB_E_OVERFLOW,
+	NUQ_JOB_E_ALIGN,
+	NUQ_JOB_E_REQUANT,
+	NUQ_JOB_E_ASD_DIGIT,
+	NUQ_JOB_E_COUNT,
+};
+
+/* Largest value of any single dimension, stride, dilation or padding. */
+#define NUQ_MAX_DIM		65535
+
+/*
  * Buffer objects.  A BO is zeroed memory that both the process (through
  * mmap() of the device file at @mmap_offset) and jobs (by handle + offset)
  * can reach.  Handles are per context and never 0.

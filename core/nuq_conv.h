@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * nuq integer convolution core.
+ *
+ * Freestanding C: no libc, no kernel headers beyond <linux/types.h>, no
+ * floating point, no allocation.  Compiled unchanged into nuq.ko, libnuq
+ * and the NPU emulator, so every backend computes the same bits.
+ *
+ * Use: nuq_conv_validate() checks a descriptor against the sizes of the
+ * buffers its tensors live in and fills a plan; nuq_conv_run_tile() then
+ * computes one tile (one output row of one image) given the tensors'
+ * addresses and scratch memory of plan->scratch_bytes.
+ */
+#ifndef _NUQ_CONV_H_
+#define _NUQ_CONV_H_
+
+#include <linux/types.h>
+#include <linux/nuq.h>
+
+/**
+ * struct nuq_conv_plan - what validation derived from a descriptor
+ * @bytes: bytes each tensor needs, by &enum nuq_tensor_slot (0: unused)
+ * @macs: multiply-accumulates of the whole job (scheduling cost)
+ * @k: weights per output channel, kernel_h * kernel_w * in_c / groups
+ * @in_cg: input channels per group
+ * @out_cg: output channels per group
+ * @tiles: number of tiles, batch * out_h
+ * @strategy: &enum nuq_cb_strategy resolved (never %NUQ_CB_AUTO)
+ * @cb_entries: codebook entries per codebook, 1 << weight_bits
+ * @scratch_bytes: scratch memory nuq_conv_run_tile() needs
+ */
+struct nuq_conv_plan {
+	__u64 bytes[NUQ_T_COUNT];
+	__u64 macs;
+	__u32 k;
+	__u32 in_cg;
+	__u32 out_cg;
+	__u32 tiles;
+	__u32 strategy;
+	__u32 cb_entries;
+	__u32 scratch_bytes;
+};
+
+/*
+ * Check @job against @bo_size, the size of the buffer each tensor slot
+ * points into (0 for a slot whose handle is 0).  Returns 0 and fills @plan,
+ * or a negative &enum nuq_job_error.
+ */
+int nuq_conv_validate(const struct nuq_conv_job *job, const __u64 bo_size[NUQ_T_COUNT],
+		      struct nuq_conv_plan *plan);
+
+/*
+ * Compute tile @tile (< plan->tiles) of a validated job.  @t holds the
+ * address of each tensor (NULL for unused slots), @scratch at least
+ * plan->scratch_bytes bytes aligned to 8.  Returns 0 or a negative
+ * &enum nuq_job_error for malformed tensor contents (requantization
+ * parameters, ASD digits); the output row may then be partly written.
+ */
+int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		      void *const t[NUQ_T_COUNT], void *scratch, __u32 tile);
+
+/* The positive errno value a &enum nuq_job_error stands for. */
+int nuq_job_error_errno(int code);
+
+/* The fixed-point steps of requantization, exposed for tests. */
+__s32 nuq_srdhm(__s32 a, __s32 b);
+__s32 nuq_rounding_rshift(__s32 x, int exponent);
+__s32 nuq_requantize(__s32 acc, __s32 multiplier, __s32 shift);
+
+#endif /* _NUQ_CONV_H_ */

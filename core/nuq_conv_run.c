@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * nuq integer convolution core: computing one tile.
+ *
+ * A tile is one output row (all columns, all channels) of one image.  For
+ * each output channel the weights are first brought into a form the inner
+ * loop can use (int32 values, or codebook indices), then every output pixel
+ * accumulates in 64 bits:
+ *
+ *   acc = bias + sum over taps of (x - in_zero_point) * w
+ *
+ * Taps that fall into padding contribute nothing (their x equals the zero
+ * point).  The sum is exact, so the three ways of computing it - direct
+ * multiply, per-codebook-entry sums, ASD shift-and-add - give identical
+ * bits.  acc is saturated to 32 bits and requantized.
+ */
+
+#include "nuq_conv.h"
+
+#define NUQ_S32_MAX	0x7fffffff
+#define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
+
+/* Little-endian loads: tensors need no alignment, results need no byte order. */
+static __s32 nuq_ld_s32(const __u8 *p)
+{
+	return (__s32)((__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24);
+}
+
+static __s32 nuq_ld_s16(const __u8 *p)
+{
+	return (__s16)((__u16)p[0] | (__u16)p[1] << 8);
+}
+
+static __s32 nuq_ld_act(const __u8 *p, __u32 fmt)
+{
+	return fmt == NUQ_AFMT_INT8 ? (__s32)(__s8)*p : (__s32)*p;
+}
+
+/* Index @j of a LSB-first stream of @bits-bit indices. */
+static __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
+{
+	__u64 bit = (__u64)j * bits;
+	const __u8 *p = row + (bit >> 3);
+	__u32 shift = bit & 7;
+	__u32 v = p[0];
+
+	if (shift + bits > 8)
+		v |= (__u32)p[1] << 8;
+	return (v >> shift) & ((1U << bits) - 1);
+}
+
+static __s32 nuq_cb_entry(const struct nuq_conv_job *job, const __u8 *cb, __u32 e)
+{
+	if (job->flags & NUQ_JOB_F_CODEBOOK_INT16)
+		return nuq_ld_s16(cb + 2 * e);
+	return (__s8)cb[e];
+}
+
+/* x * (+-2^e) for one ASD digit byte, by shifting; -1 in *bad if malformed. */
+static __s64 nuq_asd_digit(__s32 x, __u8 d, int *bad)
+{
+	__s64 v;
+
+	if (!d)
+		return 0;
+	if (!(d & 0x40) || (d & 0x30) || (d & 0x0f) > 14) {
+		*bad = 1;
+		return 0;
+	}
+	/* Shift the magnitude: a left shift of a negative value is undefined. */
+	v = x < 0 ? -(__s64)((__u64)-(__s64)x << (d & 0x0f)) : (__s64)((__u64)x << (d & 0x0f));
+	return d & 0x80 ? -v : v;
+}
+
+struct nuq_tile {
+	const struct nuq_conv_job *job;
+	const struct nuq_conv_plan *plan;
+	const __u8 *in;		/* start of this image */
+	__u32 oh;
+	__u32 oc;
+	__u32 ic0;		/* first input channel of oc's group */
+	__s32 *w;		/* decoded weights (direct strategy) */
+	__u8 *idx;		/* indices (entry-sum strategy) */
+	__s64 *sums;		/* per-entry sums (entry-sum strategy) */
+	const __u8 *cb;		/* oc's codebook */
+	const __u8 *asd;	/* oc's ASD digit pairs */
+};
+
+/* Prepare the weights of output channel @oc for the inner loop. */
+static void nuq_load_weights(struct nuq_tile *t, void *const tensors[NUQ_T_COUNT])
+{
+	const struct nuq_conv_job *job = t->job;
+	const struct nuq_conv_plan *p = t->plan;
+	const __u8 *w = tensors[NUQ_T_WEIGHTS];
+	__u32 j, k = p->k;
+
+	switch (job->weight_format) {
+	case NUQ_WFMT_INT8:
+		for (j = 0; j < k; j++)
+			t->w[j] = (__s8)w[(__u64)t->oc * k + j];
+		return;
+	case NUQ_WFMT_ASD:
+		t->asd = w + (__u64)t->oc * k * 2;
+		return;
+	}
+
+	w += (__u64)t->oc * ((k * (__u64)job->weight_bits + 7) / 8);
+	t->cb = tensors[NUQ_T_CODEBOOK];
+	if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
+		t->cb += (__u64)t->oc * p->cb_entries *
+			 (job->flags & NUQ_JOB_F_CODEBOOK_INT16 ? 2 : 1);
+	if (p->strategy == NUQ_CB_ENTRY_SUM) {
+		for (j = 0; j < k; j++)
+			t->idx[j] = nuq_index(w, j, job->weight_bits);
+	} else {
+		for (j = 0; j < k; j++)
+			t->w[j] = nuq_cb_entry(job, t->cb, nuq_index(w, j, job->weight_bits));
+	}
+}
+
+/* The accumulator of output pixel (t->oh, ow, t->oc), bias excluded. */
+static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
+{
+	const struct nuq_conv_job *job = t->job;
+	const struct nuq_conv_plan *p = t->plan;
+	__s64 ih0 = (__s64)t->oh * job->stride_h - job->pad_top;
+	__s64 iw0 = (__s64)ow * job->stride_w - job->pad_left;
+	__s32 zp = job->in_zero_point;
+	__u32 cg = p->in_cg, kh, kw, c, j = 0, e;
+	__s64 acc = 0;
+
+	for (kh = 0; kh < job->kernel_h; kh++) {
+		__s64 ih = ih0 + (__s64)kh * job->dilation_h;
+
+		if (ih < 0 || ih >= job->in_h) {
+			j += job->kernel_w * cg;
+			continue;
+		}
+		for (kw = 0; kw < job->kernel_w; kw++, j += cg) {
+			__s64 iw = iw0 + (__s64)kw * job->dilation_w;
+			const __u8 *px;
+
+			if (iw < 0 || iw >= job->in_w)
+				continue;
+			px = t->in + ((__u64)ih * job->in_w + iw) * job->in_c + t->ic0;
+
+			if (job->weight_format == NUQ_WFMT_ASD) {
+				for (c = 0; c < cg; c++) {
+					__s32 x = nuq_ld_act(px + c, job->in_format) - zp;
+					const __u8 *d = t->asd + 2 * (__u64)(j + c);
+
+					acc += nuq_asd_digit(x, d[0], bad) +
+					       nuq_asd_digit(x, d[1], bad);
+				}
+			} else if (p->strategy == NUQ_CB_ENTRY_SUM &&
+				   job->weight_format == NUQ_WFMT_CODEBOOK) {
+				for (c = 0; c < cg; c++)
+					t->sums[t->idx[j + c]] +=
+						nuq_ld_act(px + c, job->in_format) - zp;
+			} else {
+				for (c = 0; c < cg; c++)
+					acc += (__s64)(nuq_ld_act(px + c, job->in_format) - zp) *
+					       t->w[j + c];
+			}
+		}
+	}
+
+	if (p->strategy == NUQ_CB_ENTRY_SUM && job->weight_format == NUQ_WFMT_CODEBOOK) {
+		for (e = 0; e < p->cb_entries; e++) {
+			if (t->sums[e])
+				acc += t->sums[e] * nuq_cb_entry(job, t->cb, e);
+			t->sums[e] = 0;
+		}
+	}
+	return acc;
+}
+
+static int nuq_requant_ok(__s32 multiplier, __s32 shift)
+{
+	return (multiplier == 0 || multiplier >= (1 << 30)) && shift >= -31 && shift <= 30;
+}
+
+int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		      void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
+{
+	const __u8 *bias = tensors[NUQ_T_BIAS];
+	const __u8 *rq = tensors[NUQ_T_REQUANT];
+	const __u8 *res = tensors[NUQ_T_RESIDUAL];
+	__u8 *out = tensors[NUQ_T_OUTPUT];
+	struct nuq_tile t = { .job = job, .plan = plan };
+	__u32 n = tile / job->out_h, ow, e;
+	__u64 row;
+	int bad = 0;
+
+	t.oh = tile % job->out_h;
+	t.in = (const __u8 *)tensors[NUQ_T_INPUT] +
+	       (__u64)n * job->in_h * job->in_w * job->in_c;
+	row = ((__u64)n * job->out_h + t.oh) * job->out_w;
+	if (plan->strategy == NUQ_CB_ENTRY_SUM && job->weight_format == NUQ_WFMT_CODEBOOK) {
+		t.sums = scratch;
+		t.idx = (__u8 *)scratch + 8 * plan->cb_entries;
+		for (e = 0; e < plan->cb_entries; e++)
+			t.sums[e] = 0;
+	} else {
+		t.w = scratch;
+	}
+
+	for (t.oc = 0; t.oc < job->out_c; t.oc++) {
+		__s32 b = bias ? nuq_ld_s32(bias + 4 * t.oc) : 0;
+		__s32 mul = nuq_ld_s32(rq + 8 * t.oc);
+		__s32 shift = nuq_ld_s32(rq + 8 * t.oc + 4);
+
+		if (!nuq_requant_ok(mul, shift))
+			return -NUQ_JOB_E_REQUANT;
+		t.ic0 = t.oc / plan->out_cg * plan->in_cg;
+		nuq_load_weights(&t, tensors);
+
+		for (ow = 0; ow < job->out_w; ow++) {
+			__u64 at = (row + ow) * job->out_c + t.oc;
+			__s64 acc = b + nuq_accumulate(&t, ow, &bad);
+			__s64 v;
+
+			if (acc > NUQ_S32_MAX)
+				acc = NUQ_S32_MAX;
+			if (acc < NUQ_S32_MIN)
+				acc = NUQ_S32_MIN;
+			v = (__s64)nuq_requantize((__s32)acc, mul, shift) + job->out_zero_point;
+			if (res)
+				v += nuq_requantize(nuq_ld_act(res + at, job->out_format) -
+						    job->res_zero_point,
+						    job->res_multiplier, job->res_shift);
+			if (v < job->out_min)
+				v = job->out_min;
+			if (v > job->out_max)
+				v = job->out_max;
+			out[at] = (__u8)v;
+		}
+		if (bad)
+			return -NUQ_JOB_E_ASD_DIGIT;
+	}
+	return 0;
+}
