@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The shared integer conv core against the independent reference
+ * (conv_ref.c): identical bits for randomised shapes and every weight
+ * format, bit width and codebook strategy; against a float reference
+ * within 1 LSB; extremes; the documented rounding cases.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <nuq/conv.h>
+
+#include "conv_ref.h"
+#include "nuq_conv.h"
+
+static int run_core(struct test_job *tj)
+{
+	int code;
+
+	return nuq_conv_run_cpu(&tj->job, (void *const *)tj->buf, tj->size, &code);
+}
+
+/* Run core and reference; assert identical outputs. */
+static void check_identical(struct test_job *tj, const char *what)
+{
+	size_t n = tj->size[NUQ_T_OUTPUT];
+	uint8_t *ref = malloc(n);
+	int ret;
+
+	assert_non_null(ref);
+	ret = run_core(tj);
+	if (ret)
+		fail_msg("%s: core failed: %d", what, ret);
+	assert_int_equal(conv_ref(&tj->job, tj->buf, ref), 0);
+	if (memcmp(ref, tj->buf[NUQ_T_OUTPUT], n)) {
+		size_t i;
+
+		for (i = 0; i < n && ref[i] == tj->buf[NUQ_T_OUTPUT][i]; i++)
+			;
+		fail_msg("%s: output %zu differs: core %u, reference %u", what, i,
+			 tj->buf[NUQ_T_OUTPUT][i], ref[i]);
+	}
+	free(ref);
+}
+
+static const uint32_t kernels[] = { 1, 3, 5, 7 };
+
+static void random_shape(struct test_rng *r, struct test_shape *s, uint32_t wfmt, uint32_t bits)
+{
+	uint32_t kind = test_rand(r) % 4;
+
+	memset(s, 0, sizeof(*s));
+	s->wfmt = wfmt;
+	s->bits = bits;
+	s->batch = test_range(r, 1, 2);
+	s->kh = kernels[test_rand(r) % 4];
+	s->kw = test_rand(r) % 3 ? s->kh : kernels[test_rand(r) % 4];
+	s->sh = test_range(r, 1, 2);
+	s->sw = test_range(r, 1, 2);
+	s->dh = test_rand(r) % 4 ? 1 : 2;
+	s->dw = test_rand(r) % 4 ? 1 : 2;
+	s->in_h = test_range(r, (s->kh - 1) * s->dh + 1, 13);
+	s->in_w = test_range(r, (s->kw - 1) * s->dw + 1, 13);
+	s->pt = test_range(r, 0, s->kh / 2 + 1);
+	s->pb = test_range(r, 0, s->kh / 2);
+	s->pl = test_range(r, 0, s->kw / 2);
+	s->pr = test_range(r, 0, s->kw / 2 + 1);
+	if (kind == 0) {		/* depthwise, sometimes with a multiplier */
+		s->in_c = test_range(r, 1, 19);
+		s->groups = s->in_c;
+		s->out_c = s->in_c * test_range(r, 1, 2);
+	} else if (kind == 1) {	/* grouped */
+		s->groups = test_range(r, 2, 3);
+		s->in_c = s->groups * test_range(r, 1, 5);
+		s->out_c = s->groups * test_range(r, 1, 4);
+	} else {
+		s->groups = 1;
+		s->in_c = test_range(r, 1, 21);
+		s->out_c = test_range(r, 1, 17);
+	}
+	s->in_fmt = test_rand(r) % 2;
+	s->out_fmt = test_rand(r) % 2;
+	if (test_rand(r) % 3 == 0)
+		s->flags |= NUQ_JOB_F_RESIDUAL;
+	if (wfmt == NUQ_WFMT_CODEBOOK) {
+		if (test_rand(r) % 2)
+			s->flags |= NUQ_JOB_F_CODEBOOK_INT16;
+		if (test_rand(r) % 3 == 0)
+			s->flags |= NUQ_JOB_F_CODEBOOK_PER_LAYER;
+		s->strategy = test_rand(r) % 3;
+	}
+}
+
+static void random_format(uint32_t wfmt, uint32_t bits, int cases, uint64_t seed)
+{
+	struct test_rng r = { seed };
+	int i, made = 0;
+
+	for (i = 0; made < cases && i < cases * 10; i++) {
+		struct test_shape s;
+		struct test_job tj;
+		char what[160];
+
+		random_shape(&r, &s, wfmt, bits);
+		if (test_job_make(&tj, &s, &r))
+			continue;
+		snprintf(what, sizeof(what),
+			 "fmt %u bits %u case %d: %ux%ux%ux%u k%ux%u s%u/%u d%u/%u g%u oc%u strat %u",
+			 wfmt, bits, i, s.batch, s.in_h, s.in_w, s.in_c, s.kh, s.kw, s.sh, s.sw,
+			 s.dh, s.dw, s.groups, s.out_c, s.strategy);
+		check_identical(&tj, what);
+		test_job_free(&tj);
+		made++;
+	}
+	assert_int_equal(made, cases);
+}
+
+static void int8_matches_reference(void **state)
+{
+	(void)state;
+	random_format(NUQ_WFMT_INT8, 8, 120, 1);
+}
+
+static void codebook_every_bit_width_matches_reference(void **state)
+{
+	uint32_t bits;
+
+	(void)state;
+	for (bits = 1; bits <= 8; bits++)
+		random_format(NUQ_WFMT_CODEBOOK, bits, 40, 100 + bits);
+}
+
+static void asd_matches_reference(void **state)
+{
+	(void)state;
+	random_format(NUQ_WFMT_ASD, 0, 120, 7);
+}
+
+/* The three codebook strategies compute the same exact sum. */
+static void codebook_strategies_agree(void **state)
+{
+	struct test_rng r = { 42 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 30; i++) {
+		struct test_shape s;
+		struct test_job tj;
+		uint8_t *first = NULL;
+		uint32_t st;
+
+		random_shape(&r, &s, NUQ_WFMT_CODEBOOK, test_range(&r, 1, 8));
+		if (test_job_make(&tj, &s, &r))
+			continue;
+		for (st = NUQ_CB_AUTO; st <= NUQ_CB_ENTRY_SUM; st++) {
+			tj.job.cb_strategy = st;
+			assert_int_equal(run_core(&tj), 0);
+			if (!first) {
+				first = malloc(tj.size[NUQ_T_OUTPUT]);
+				memcpy(first, tj.buf[NUQ_T_OUTPUT], tj.size[NUQ_T_OUTPUT]);
+			} else {
+				assert_memory_equal(first, tj.buf[NUQ_T_OUTPUT],
+						    tj.size[NUQ_T_OUTPUT]);
+			}
+		}
+		free(first);
+		test_job_free(&tj);
+	}
+}
+
+/* A fully connected layer is a 1x1 convolution over a 1x1 image. */
+static void fully_connected_as_1x1(void **state)
+{
+	struct test_rng r = { 9 };
+	struct test_shape s = {
+		.batch = 3, .in_h = 1, .in_w = 1, .in_c = 257, .out_c = 33, .kh = 1, .kw = 1,
+		.sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1, .wfmt = NUQ_WFMT_CODEBOOK,
+		.bits = 4,
+	};
+	struct test_job tj;
+
+	(void)state;
+	assert_int_equal(test_job_make(&tj, &s, &r), 0);
+	check_identical(&tj, "fc");
+	test_job_free(&tj);
+}
+
+/*
+ * Float reference: dequantize, convolve in double, requantize by rounding.
+ * The fixed-point multiplier is exact to 2^-31, so at most 1 LSB apart.
+ */
+static void float_reference_within_one_lsb(void **state)
+{
+	struct test_rng r = { 5 };
+	int i, worst = 0;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		struct test_shape s;
+		struct test_job tj;
+		struct nuq_conv_job *j = &tj.job;
+		double in_scale = 0.02 + test_rand(&r) % 100 / 1000.0, out_scale = 0.05;
+		uint32_t n, oh, ow, oc, kh, kw, c, icg, ocg;
+
+		random_shape(&r, &s, NUQ_WFMT_INT8, 8);
+		s.flags = 0;
+		if (test_job_make(&tj, &s, &r))
+			continue;
+		j->out_min = s.out_fmt == NUQ_AFMT_INT8 ? -128 : 0;
+		j->out_max = s.out_fmt == NUQ_AFMT_INT8 ? 127 : 255;
+		icg = s.in_c / s.groups;
+		ocg = s.out_c / s.groups;
+		double *wscale = calloc(s.out_c, sizeof(double));
+
+		for (oc = 0; oc < s.out_c; oc++) {
+			int32_t m, sh;
+
+			wscale[oc] = 0.001 + test_rand(&r) % 100 / 20000.0;
+			assert_int_equal(nuq_quantize_multiplier(in_scale * wscale[oc] / out_scale,
+								 &m, &sh), 0);
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * oc, &m, 4);
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * oc + 4, &sh, 4);
+		}
+		assert_int_equal(run_core(&tj), 0);
+
+		for (n = 0; n < s.batch; n++)
+		for (oh = 0; oh < j->out_h; oh++)
+		for (ow = 0; ow < j->out_w; ow++)
+		for (oc = 0; oc < s.out_c; oc++) {
+			int32_t bias;
+			double acc, v;
+			size_t at = (((size_t)n * j->out_h + oh) * j->out_w + ow) * s.out_c + oc;
+			int got, want, d;
+
+			memcpy(&bias, tj.buf[NUQ_T_BIAS] + 4 * oc, 4);
+			acc = bias * in_scale * wscale[oc];
+			for (kh = 0; kh < s.kh; kh++)
+			for (kw = 0; kw < s.kw; kw++)
+			for (c = 0; c < icg; c++) {
+				long ih = (long)oh * s.sh - s.pt + (long)kh * s.dh;
+				long iw = (long)ow * s.sw - s.pl + (long)kw * s.dw;
+				const uint8_t *px;
+				int x;
+
+				if (ih < 0 || iw < 0 || ih >= s.in_h || iw >= s.in_w)
+					continue;
+				px = tj.buf[NUQ_T_INPUT] +
+				     (((size_t)n * s.in_h + ih) * s.in_w + iw) * s.in_c +
+				     oc / ocg * icg + c;
+				x = s.in_fmt == NUQ_AFMT_INT8 ? (int8_t)*px : *px;
+				acc += (x - j->in_zero_point) * in_scale *
+				       (int8_t)tj.buf[NUQ_T_WEIGHTS][(size_t)oc * s.kh * s.kw * icg +
+						((size_t)kh * s.kw + kw) * icg + c] * wscale[oc];
+			}
+			v = round(acc / out_scale) + j->out_zero_point;
+			want = v < j->out_min ? j->out_min : v > j->out_max ? j->out_max : (int)v;
+			got = s.out_fmt == NUQ_AFMT_INT8 ? (int8_t)tj.buf[NUQ_T_OUTPUT][at] :
+							   tj.buf[NUQ_T_OUTPUT][at];
+			d = abs(got - want);
+			if (d > worst)
+				worst = d;
+		}
+		free(wscale);
+		test_job_free(&tj);
+	}
+	print_message("# largest difference to the float reference: %d LSB\n", worst);
+	assert_true(worst <= 1);
+}
+
+/* All inputs at one end, zero points at the ends: saturation, not wrap-around. */
+static void extremes_saturate(void **state)
+{
+	static const int fill[] = { -128, 127 };
+	static const int zps[] = { -128, 127 };
+	int f, z;
+
+	(void)state;
+	for (f = 0; f < 2; f++)
+	for (z = 0; z < 2; z++) {
+		struct test_rng r = { 77 };
+		struct test_shape s = {
+			.batch = 1, .in_h = 5, .in_w = 5, .in_c = 64, .out_c = 4, .kh = 3,
+			.kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1,
+			.pr = 1, .groups = 1, .wfmt = NUQ_WFMT_ASD,
+		};
+		struct test_job tj;
+		size_t i;
+
+		assert_int_equal(test_job_make(&tj, &s, &r), 0);
+		tj.job.in_zero_point = zps[z];
+		memset(tj.buf[NUQ_T_INPUT], (uint8_t)fill[f], tj.size[NUQ_T_INPUT]);
+		/* every weight +2^14 + 2^14: the accumulator overflows 32 bits */
+		memset(tj.buf[NUQ_T_WEIGHTS], 0x4e, tj.size[NUQ_T_WEIGHTS]);
+		for (i = 0; i < s.out_c; i++) {
+			int32_t m = INT32_MAX, sh = 30;
+
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * i, &m, 4);
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * i + 4, &sh, 4);
+		}
+		check_identical(&tj, "extremes");
+		/* (x - zp) > 0 saturates at out_max, < 0 at out_min, 0 gives zp. */
+		if (fill[f] != zps[z]) {
+			int want = fill[f] > zps[z] ? tj.job.out_max : tj.job.out_min;
+			size_t center = (2 * 5 + 2) * s.out_c;
+
+			assert_int_equal(tj.job.out_format == NUQ_AFMT_INT8 ?
+					 (int8_t)tj.buf[NUQ_T_OUTPUT][center] :
+					 tj.buf[NUQ_T_OUTPUT][center], want);
+		}
+		test_job_free(&tj);
+	}
+}
+
+/* The worked examples of Documentation/conv-job.rst. */
+static void requantization_rounding_cases(void **state)
+{
+	(void)state;
+	/* srdhm: round(a * b / 2^31), ties toward +infinity */
+	assert_int_equal(nuq_srdhm(3, 1 << 30), 2);		/* 1.5 -> 2 */
+	assert_int_equal(nuq_srdhm(-3, 1 << 30), -1);		/* -1.5 -> -1 */
+	assert_int_equal(nuq_srdhm(-1, 1 << 30), 0);		/* -0.5 -> 0 */
+	assert_int_equal(nuq_srdhm(1, 1 << 30), 1);		/* 0.5 -> 1 */
+	assert_int_equal(nuq_srdhm(INT32_MIN, INT32_MIN), INT32_MAX);
+	assert_int_equal(nuq_srdhm(INT32_MAX, INT32_MAX), INT32_MAX - 1);
+	/* rounding right shift: ties away from zero */
+	assert_int_equal(nuq_rounding_rshift(5, 1), 3);
+	assert_int_equal(nuq_rounding_rshift(-5, 1), -3);
+	assert_int_equal(nuq_rounding_rshift(3, 1), 2);
+	assert_int_equal(nuq_rounding_rshift(-3, 1), -2);
+	assert_int_equal(nuq_rounding_rshift(6, 2), 2);	/* 1.5 -> 2 */
+	assert_int_equal(nuq_rounding_rshift(-6, 2), -2);
+	assert_int_equal(nuq_rounding_rshift(-7, 2), -2);	/* -1.75 -> -2 */
+	assert_int_equal(nuq_rounding_rshift(INT32_MIN, 31), -1);
+	/* the whole step: acc 1000 * 0.75 / 4 = 187.5 -> 188 */
+	assert_int_equal(nuq_requantize(1000, 3 << 29, -2), 188);
+	assert_int_equal(nuq_requantize(-1000, 3 << 29, -2), -188);
+	/* positive shift saturates before the multiply */
+	assert_int_equal(nuq_requantize(INT32_MAX, 1 << 30, 2), 1073741824);
+	assert_int_equal(nuq_requantize(1 << 29, 1 << 30, 3), 1073741824);
+	/* the reference agrees on a sweep */
+	for (int32_t a = -70000; a <= 70000; a += 77)
+		for (int32_t sh = -31; sh <= 30; sh += 3)
+			assert_int_equal(nuq_requantize(a, 1518500250, sh),
+					 ref_requantize(a, 1518500250, sh));
+}
+
+static void quantize_multiplier(void **state)
+{
+	int32_t m, s;
+
+	(void)state;
+	assert_int_equal(nuq_quantize_multiplier(0.75, &m, &s), 0);
+	assert_int_equal(m, 3 << 29);
+	assert_int_equal(s, 0);
+	assert_int_equal(nuq_quantize_multiplier(0.1875, &m, &s), 0);	/* 0.75 / 4 */
+	assert_int_equal(m, 3 << 29);
+	assert_int_equal(s, -2);
+	assert_int_equal(nuq_quantize_multiplier(3.0, &m, &s), 0);
+	assert_int_equal(m, 3 << 29);
+	assert_int_equal(s, 2);
+	/* just below 1: rounds up to 2^31 and renormalises */
+	assert_int_equal(nuq_quantize_multiplier(0.99999999999, &m, &s), 0);
+	assert_int_equal(m, 1 << 30);
+	assert_int_equal(s, 1);
+	assert_int_equal(nuq_quantize_multiplier(0, &m, &s), -ERANGE);
+	assert_int_equal(nuq_quantize_multiplier(-1, &m, &s), -ERANGE);
+	assert_int_equal(nuq_quantize_multiplier(NAN, &m, &s), -ERANGE);
+	assert_int_equal(nuq_quantize_multiplier(1e-30, &m, &s), -ERANGE);
+	assert_int_equal(nuq_quantize_multiplier(1e30, &m, &s), -ERANGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(int8_matches_reference),
+		cmocka_unit_test(codebook_every_bit_width_matches_reference),
+		cmocka_unit_test(asd_matches_reference),
+		cmocka_unit_test(codebook_strategies_agree),
+		cmocka_unit_test(fully_connected_as_1x1),
+		cmocka_unit_test(float_reference_within_one_lsb),
+		cmocka_unit_test(extremes_saturate),
+		cmocka_unit_test(requantization_rounding_cases),
+		cmocka_unit_test(quantize_multiplier),
+	};
+
+	return cmocka_run_group_tests_name("conv", tests, NULL, NULL);
+}
