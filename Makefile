@@ -35,7 +35,7 @@ CHECKPATCH	:= $(CACHE)/linux-tools/scripts/checkpatch.pl
 CC		?= gcc
 CLANG		?= clang
 CPPFLAGS	+= -D_GNU_SOURCE -Ikmod/include/uapi -Icore -Ilibnuq/include \
-		   -Ilibnuq/src -I$(B)/gen
+		   -Ilibnuq/src -Itests/common -I$(B)/gen
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-sign-compare
 CFLAGS		?= -O2 -g
@@ -60,10 +60,12 @@ CORE_SRCS	:= $(wildcard core/*.c)
 LIB_SRCS	:= $(sort $(wildcard libnuq/src/*.c libnuq/src/*/*.c)) $(CORE_SRCS)
 TOOLS		:= $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
-UNIT_HELPERS	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+# tests/common/: helpers shared by unit tests and selftests (job builder, reference).
+TEST_COMMON	:= $(wildcard tests/common/*.c)
+UNIT_HELPERS	:= $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)) $(TEST_COMMON)
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz_*.c)
 SELFTEST_SRCS	:= $(wildcard tests/selftests/*_test.c)
-SELFTEST_HELPERS := $(filter-out $(SELFTEST_SRCS),$(wildcard tests/selftests/*.c))
+SELFTEST_HELPERS := $(filter-out $(SELFTEST_SRCS),$(wildcard tests/selftests/*.c)) $(TEST_COMMON)
 
 LIB_OBJS	:= $(patsubst %.c,$(B)/o/%.o,$(LIB_SRCS)) $(B)/o/gen/onnx.pb-c.o
 SAN_OBJS	:= $(patsubst %.c,$(B)/san/%.o,$(LIB_SRCS)) $(B)/san/gen/onnx.pb-c.o
