@@ -8,6 +8,8 @@
 #ifndef NUQ_NUQ_H
 #define NUQ_NUQ_H
 
+#include <nuq/conv.h>
+#include <nuq/device.h>
 #include <nuq/info.h>
 
 const char *nuq_strerror(int err);
