@@ -3,7 +3,7 @@
 # script and the tests print goes to ttyS1, which the host reads as TAP.
 #
 # Kernel command line (unknown key=value pairs become our environment):
-#   nuq_mode=test|demo|shell   what to run
+#   nuq_mode=test|demo|bench|shell   what to run
 #   nuq_tests=a,b              run only the selftests whose name contains a or b
 #   nuq_params="..."           module parameters for the first insmod
 
@@ -57,6 +57,11 @@ test)
 	;;
 demo)
 	/bin/nuq-demo.sh >"$out" 2>&1 || rc=$?
+	;;
+bench)
+	for b in /bench/*; do
+		"$b" >"$out" 2>&1 || rc=$?
+	done
 	;;
 shell)
 	echo "nuq VM: nuq.ko is loaded; tests are in /tests; 'poweroff -f' to leave."

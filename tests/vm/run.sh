@@ -3,6 +3,7 @@
 #
 #   run.sh test RESULTS_DIR [NAMES]   kselftests; TAP into RESULTS_DIR/vm.*.tap
 #   run.sh demo                       the demo program; prints its output
+#   run.sh bench                      the benchmarks in NUQ_VM_BENCH; prints their output
 #   run.sh shell                      interactive shell on the VM console
 #
 # Environment (set by the Makefile): NUQ_KO, NUQ_SELFTESTS, NUQ_VM_BIN,
@@ -36,14 +37,15 @@ fi
 # --- initramfs -------------------------------------------------------------
 root=$tmp/root
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
-	"$root/tmp" "$root/lib/modules" "$root/tests"
+	"$root/tmp" "$root/lib/modules" "$root/tests" "$root/bench"
 cp "$busybox" "$root/bin/busybox"
 cp "$top/tests/vm/init.sh" "$root/init"
 cp "$top/tests/vm/demo.sh" "$root/bin/nuq-demo.sh"
 cp "$NUQ_KO" "$root/lib/modules/nuq.ko"
 [ -d "${NUQ_SELFTESTS:-}" ] && cp "$NUQ_SELFTESTS"/* "$root/tests/" 2>/dev/null
 [ -d "${NUQ_VM_BIN:-}" ] && cp "$NUQ_VM_BIN"/* "$root/bin/" 2>/dev/null
-chmod +x "$root/init" "$root/bin/"* "$root/tests/"* 2>/dev/null
+[ -d "${NUQ_VM_BENCH:-}" ] && cp "$NUQ_VM_BENCH"/* "$root/bench/" 2>/dev/null
+chmod +x "$root/init" "$root/bin/"* "$root/tests/"* "$root/bench/"* 2>/dev/null
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initrd.gz" ||
 	die "building the initramfs failed"
 
@@ -112,7 +114,7 @@ test)
 	fi
 	cat "$results/vm.run.tap"
 	;;
-demo)
+demo | bench)
 	sed '/^NUQ-/d' "$tap.txt"
 	echo "(VM: ${secs}s from boot to poweroff, ${exitline:-no exit line})"
 	;;
