@@ -41,10 +41,15 @@ struct nuq_conv_plan {
 	__u32 scratch_bytes;
 };
 
+/* A bo_size[] value for a handle that names no buffer of the caller's. */
+#define NUQ_BO_UNRESOLVED	(~0ULL)
+
 /*
  * Check @job against @bo_size, the size of the buffer each tensor slot
- * points into (0 for a slot whose handle is 0).  Returns 0 and fills @plan,
- * or a negative &enum nuq_job_error.
+ * points into (0 for a slot whose handle is 0, %NUQ_BO_UNRESOLVED for a
+ * handle the caller could not resolve).  Returns 0 and fills @plan, or a
+ * negative &enum nuq_job_error; mistakes in the descriptor itself are
+ * reported before unresolved handles.
  */
 int nuq_conv_validate(const struct nuq_conv_job *job, const __u64 bo_size[NUQ_T_COUNT],
 		      struct nuq_conv_plan *plan);

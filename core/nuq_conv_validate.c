@@ -223,6 +223,8 @@ static int nuq_check_tensors(const struct nuq_conv_job *job, const __u64 bo_size
 				return -NUQ_JOB_E_TENSOR_MISSING;
 			continue;
 		}
+		if (bo_size[i] == NUQ_BO_UNRESOLVED)
+			return -NUQ_JOB_E_HANDLE;
 		if (__builtin_add_overflow(t->offset, p->bytes[i], &end))
 			return -NUQ_JOB_E_OVERFLOW;
 		if (end > bo_size[i])

@@ -20,7 +20,6 @@
 int nuq_job_exec_prepare(struct nuq_ctx *ctx, struct nuq_job_exec *ex, s32 *err_code)
 {
 	u64 sizes[NUQ_T_COUNT] = { 0 };
-	bool unresolved = false;
 	int i, ret;
 
 	for (i = 0; i < NUQ_T_COUNT; i++) {
@@ -29,19 +28,10 @@ int nuq_job_exec_prepare(struct nuq_ctx *ctx, struct nuq_job_exec *ex, s32 *err_
 		if (!handle)
 			continue;
 		ex->bos[i] = nuq_bo_lookup(ctx, handle);
-		if (ex->bos[i])
-			sizes[i] = ex->bos[i]->size;
-		else
-			unresolved = true;
+		sizes[i] = ex->bos[i] ? ex->bos[i]->size : NUQ_BO_UNRESOLVED;
 	}
 
-	/*
-	 * A handle that does not resolve counts as an empty buffer, so the
-	 * descriptor's own mistakes are still reported first.
-	 */
 	ret = nuq_conv_validate(&ex->desc, sizes, &ex->plan);
-	if (unresolved && (!ret || ret == -NUQ_JOB_E_BOUNDS))
-		ret = -NUQ_JOB_E_HANDLE;
 	if (ret) {
 		*err_code = -ret;
 		return -nuq_job_error_errno(ret);

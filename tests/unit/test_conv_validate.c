@@ -129,6 +129,9 @@ static void tensors(void **state)
 	EXPECT_CODE(I8, 0, NUQ_JOB_E_TENSOR_MISSING, j->tensors[NUQ_T_RESIDUAL].offset = 8);
 	EXPECT_CODE(I8, 0, NUQ_JOB_E_TENSOR_MISSING,
 		    (j->tensors[NUQ_T_BIAS].handle = 0, j->tensors[NUQ_T_BIAS].offset = 4));
+	EXPECT_CODE(I8, 0, NUQ_JOB_E_HANDLE, tj.size[NUQ_T_WEIGHTS] = NUQ_BO_UNRESOLVED);
+	/* the descriptor's own mistakes come before unresolved handles */
+	EXPECT_CODE(I8, 0, NUQ_JOB_E_GROUPS, (tj.size[NUQ_T_WEIGHTS] = NUQ_BO_UNRESOLVED, j->groups = 3));
 	EXPECT_CODE(I8, 0, NUQ_JOB_E_BOUNDS, tj.size[NUQ_T_INPUT]--);
 	EXPECT_CODE(I8, 0, NUQ_JOB_E_BOUNDS, j->tensors[NUQ_T_OUTPUT].offset = 1);
 	EXPECT_CODE(CB, 0, NUQ_JOB_E_BOUNDS, j->flags |= NUQ_JOB_F_CODEBOOK_INT16);

@@ -102,7 +102,7 @@ static int c_check(struct nuq_device *dev, const struct nuq_conv_job *job, int *
 {
 	struct nuq_conv_plan plan;
 	__u64 sizes[NUQ_T_COUNT] = { 0 };
-	int i, ret, unresolved = 0;
+	int i, ret;
 
 	for (i = 0; i < NUQ_T_COUNT; i++) {
 		struct nuq_bo_slot *slot;
@@ -110,14 +110,9 @@ static int c_check(struct nuq_device *dev, const struct nuq_conv_job *job, int *
 		if (!job->tensors[i].handle)
 			continue;
 		slot = nuq_bo_slot_find(dev, job->tensors[i].handle);
-		if (slot)
-			sizes[i] = slot->size;
-		else
-			unresolved = 1;
+		sizes[i] = slot ? slot->size : NUQ_BO_UNRESOLVED;
 	}
 	ret = nuq_conv_validate(job, sizes, &plan);
-	if (unresolved && (!ret || ret == -NUQ_JOB_E_BOUNDS))
-		ret = -NUQ_JOB_E_HANDLE;
 	*code = -ret;
 	return ret ? -nuq_job_error_errno(ret) : 0;
 }
