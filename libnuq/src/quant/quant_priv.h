@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NUQ_QUANT_PRIV_H
+#define NUQ_QUANT_PRIV_H
+
+#include <stdlib.h>
+
+#include <nuq/quant.h>
+
+unsigned int nuq_nearest(float v, const float *levels, unsigned int n);
+double nuq_levels_sse(const float *x, size_t n, const float *levels, unsigned int nlevels);
+void nuq_sort_floats(float *x, size_t n);
+uint64_t nuq_rng_next(uint64_t *s);
+double nuq_rng_uniform(uint64_t *s);
+
+int nuq_q_uniform(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_enq(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_knq(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_opt(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_kde(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_minifloat(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
+int nuq_q_asd(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g,
+	      uint8_t *digits);
+
+#endif
