@@ -376,7 +376,7 @@ int main(void)
 	printf("nuq 4-bit codebook / OpenBLAS fp32: %6.3fx  (target >= 3x for the vectorised path)\n",
 	       exp(lr[2] / n));
 	printf("nuq int8 / oneDNN int8:             %6.3fx\n", exp(port_vs_dnnl / n));
-	printf("vectorised path: not implemented yet; the targets above are NOT met by the portable core\n");
+	printf("vectorised path: none yet (issue 5 is open); the targets above are NOT met by the portable core\n");
 	xnn_deinitialize();
 	return 0;
 }

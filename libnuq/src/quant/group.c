@@ -8,11 +8,6 @@
 
 #include "quant_priv.h"
 
-static int is_asd(enum nuq_qmethod m)
-{
-	return m == NUQ_Q_ASD || m == NUQ_Q_ASD1 || m == NUQ_Q_CSD;
-}
-
 int nuq_quantize_group(const float *x, size_t n, const struct nuq_qparams *p,
 		       struct nuq_qgroup *g, uint8_t *idx, uint8_t *digits)
 {
@@ -21,7 +16,7 @@ int nuq_quantize_group(const float *x, size_t n, const struct nuq_qparams *p,
 
 	if (!x || !n || !p || !g || (unsigned int)p->method >= NUQ_Q_COUNT)
 		return -EINVAL;
-	if (!is_asd(p->method) && (p->bits < 1 || p->bits > 8))
+	if (!nuq_qmethod_is_asd(p->method) && (p->bits < 1 || p->bits > 8))
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		if (!isfinite(x[i]))
@@ -63,7 +58,7 @@ void nuq_dequantize_group(const struct nuq_qgroup *g, enum nuq_qmethod m, size_t
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		out[i] = is_asd(m) ? g->scale * nuq_asd_value(digits[2 * i], digits[2 * i + 1]) :
+		out[i] = nuq_qmethod_is_asd(m) ? g->scale * nuq_asd_value(digits[2 * i], digits[2 * i + 1]) :
 				     g->levels[idx[i] < g->nlevels ? idx[i] : 0];
 }
 

@@ -6,6 +6,12 @@
 
 #include <nuq/quant.h>
 
+/* ASD variants give digit pairs and a scale instead of a codebook. */
+static inline int nuq_qmethod_is_asd(enum nuq_qmethod m)
+{
+	return m == NUQ_Q_ASD || m == NUQ_Q_ASD1 || m == NUQ_Q_CSD;
+}
+
 unsigned int nuq_nearest(float v, const float *levels, unsigned int n);
 double nuq_levels_sse(const float *x, size_t n, const float *levels, unsigned int nlevels);
 void nuq_sort_floats(float *x, size_t n);

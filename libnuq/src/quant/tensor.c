@@ -8,11 +8,6 @@
 
 #include "quant_priv.h"
 
-static int is_asd(enum nuq_qmethod m)
-{
-	return m == NUQ_Q_ASD || m == NUQ_Q_ASD1 || m == NUQ_Q_CSD;
-}
-
 int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granularity gran,
 			size_t group_size, const struct nuq_qparams *p, struct nuq_qtensor *t)
 {
@@ -44,7 +39,7 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 	t->ngroups = gran == NUQ_GRAN_LAYER ? 1 : rows * per_row;
 	t->method = p->method;
 	t->groups = calloc(t->ngroups, sizeof(*t->groups));
-	if (is_asd(p->method))
+	if (nuq_qmethod_is_asd(p->method))
 		t->digits = malloc(2 * n);
 	else
 		t->idx = malloc(n);
