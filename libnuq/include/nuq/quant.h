@@ -101,9 +101,20 @@ double nuq_sqnr_db(const float *ref, const float *q, size_t n);
 double nuq_codebook_to_fixed(const float *levels, unsigned int n, unsigned int width,
 			     int16_t *entries, float *scale);
 
+/*
+ * SVD of a rows x cols matrix, k = min(rows, cols): @sigma gets the k
+ * singular values in descending order, @l (rows x k) U S and @r (k x cols)
+ * V^T, so that a = l r.  Keeping the first columns of l and rows of r
+ * gives the best approximation of that rank.
+ */
+int nuq_svd(const float *a, size_t rows, size_t cols, double *sigma, float *l, float *r);
+/* The smallest rank that keeps @keep (0-1) of the squared singular values. */
+unsigned int nuq_svd_rank_for_energy(const double *sigma, size_t k, double keep);
+
 /* A whole weight tensor: rows = output channels, cols = weights per channel. */
 struct nuq_qtensor {
 	size_t rows, cols, group_size;	/* group_size: values per group */
+	enum nuq_granularity gran;
 	size_t ngroups;
 	enum nuq_qmethod method;
 	struct nuq_qgroup *groups;

@@ -36,6 +36,7 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 	t->rows = rows;
 	t->cols = cols;
 	t->group_size = group_size;
+	t->gran = gran;
 	t->ngroups = gran == NUQ_GRAN_LAYER ? 1 : rows * per_row;
 	t->method = p->method;
 	t->groups = calloc(t->ngroups, sizeof(*t->groups));

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libnuq: quantized layers and the .nuq file that stores them.
+ *
+ * A struct nuq_qlayer is one quantized weight tensor exactly as stored:
+ * codebooks already in fixed point (entries of 8 or 16 bits times a
+ * per-group scale), indices one per byte in memory and bit-packed on
+ * disk, or ASD digit pairs.  A layer quantized after an SVD holds two
+ * matrices, L = U S (rows x rank) and R = V^T (rank x cols).
+ *
+ * The file format is described byte by byte in
+ * Documentation/nuq-file-format.rst.  The reader validates every field
+ * and reports the first problem with the section it is in.
+ */
+#ifndef NUQ_NUQFILE_H
+#define NUQ_NUQFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nuq/onnx.h>
+#include <nuq/quant.h>
+
+#define NUQ_FILE_MAGIC		"NUQW"
+#define NUQ_FILE_VERSION	1
+#define NUQ_NAME_MAX		255
+
+struct nuq_qmat {
+	uint32_t rows, cols;
+	uint32_t group_size;	/* rows * cols (layer), cols (channel) or G */
+	uint32_t ngroups;
+	float *scales;		/* per group: value = entry * scale, or digits * scale */
+	uint16_t *nlevels;	/* codebook: levels used per group */
+	int16_t *entries;	/* codebook: 1 << bits entries per group */
+	uint8_t *idx;		/* codebook: one index per weight */
+	uint8_t *digits;	/* ASD: two digit bytes per weight */
+};
+
+struct nuq_qlayer {
+	char name[NUQ_NAME_MAX + 1];	/* the ONNX weight tensor */
+	enum nuq_qmethod method;
+	enum nuq_granularity gran;
+	unsigned int bits;		/* codebook index bits 1-8; 0 for ASD */
+	unsigned int cb_width;		/* codebook entry bits, 8 or 16; 0 for ASD */
+	enum nuq_layout layout;
+	unsigned int ndims;
+	int64_t dims[NUQ_ONNX_MAX_DIMS];	/* the ONNX tensor's shape */
+	uint32_t rows, cols;
+	uint32_t rank;			/* 0, or the SVD rank */
+	struct nuq_qmat mat[2];		/* mat[1] only with a rank */
+};
+
+/* Bit-packed indices, LSB first; returns the bytes written, (n * bits + 7) / 8. */
+size_t nuq_pack_indices(const uint8_t *idx, size_t n, unsigned int bits, uint8_t *out);
+void nuq_unpack_indices(const uint8_t *in, size_t n, unsigned int bits, uint8_t *idx);
+
+/*
+ * Turn a quantized tensor into its stored form: codebook levels become
+ * @cb_width-bit entries with a per-group scale.  *@fixed_err receives
+ * the largest absolute error the fixed-point step added.
+ */
+int nuq_qmat_from_qtensor(const struct nuq_qtensor *t, unsigned int bits, unsigned int cb_width,
+			  struct nuq_qmat *m, double *fixed_err);
+void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsigned int bits,
+			 float *out);
+void nuq_qmat_free(struct nuq_qmat *m);
+
+/* The layer's rows x cols matrix as it will compute (L R for SVD layers). */
+int nuq_qlayer_dequantize(const struct nuq_qlayer *l, float *out);
+/* Bytes the layer's section takes in a file, headers included. */
+size_t nuq_qlayer_file_bytes(const struct nuq_qlayer *l);
+void nuq_qlayer_free(struct nuq_qlayer *l);
+
+/* How to quantize one layer. */
+struct nuq_layer_opts {
+	struct nuq_qparams q;
+	enum nuq_granularity gran;
+	size_t group_size;		/* NUQ_GRAN_GROUP */
+	unsigned int cb_width;		/* codebook entry bits, 8 or 16 (0: 16) */
+	double svd_keep;		/* 0: no SVD; else the energy to keep */
+};
+
+struct nuq_layer_stats {
+	double mse;		/* of the stored values against the fp32 weights */
+	double sqnr_db;
+	double fixed_err;	/* largest error the fixed-point codebook added */
+	size_t bytes;		/* bytes of the section in the file */
+	unsigned int rank;	/* SVD rank, 0 without */
+};
+
+/*
+ * Quantize weight @w (its rows x cols matrix in @mat) into @l.  SVD is
+ * applied only to fully connected and 1x1 conv layers, and only when the
+ * factors are smaller than the matrix.  Non-finite weights give -EINVAL
+ * with a message naming the tensor.
+ */
+int nuq_qlayer_quantize(const struct nuq_onnx_weight *w, const float *mat,
+			const struct nuq_layer_opts *o, struct nuq_qlayer *l,
+			struct nuq_layer_stats *st, char *msg, size_t msglen);
+
+/*
+ * Mixed precision: each of @nlayers layers has @nopts options (e.g. bit
+ * widths) with an error err[l * nopts + o] and a size bytes[...], sizes
+ * ascending per layer.  Choose one option per layer to minimise the total
+ * error within @budget bytes (greedy on error saved per byte, which is
+ * optimal for convex error curves).  -ENOSPC if even the smallest options
+ * exceed the budget.
+ */
+int nuq_mixed_precision(size_t nlayers, unsigned int nopts, const double *err,
+			const double *bytes, double budget, unsigned int *choice);
+
+struct nuq_section_info {
+	uint64_t offset;	/* of the section header in the file */
+	uint32_t bytes;		/* payload bytes */
+	uint32_t crc;		/* payload CRC32, verified */
+};
+
+struct nuq_file {
+	uint32_t nlayers;
+	struct nuq_qlayer *layers;
+	struct nuq_section_info *sections;
+};
+
+int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len);
+int nuq_file_write(const char *path, const struct nuq_qlayer *layers, uint32_t n,
+		   char *msg, size_t msglen);
+int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *msg,
+		    size_t msglen);
+int nuq_file_read(const char *path, struct nuq_file *f, char *msg, size_t msglen);
+const struct nuq_qlayer *nuq_file_find(const struct nuq_file *f, const char *name);
+void nuq_file_free(struct nuq_file *f);
+
+#endif

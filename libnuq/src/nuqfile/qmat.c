@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: quantized matrices in their stored form, and back to floats.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nuq/nuqfile.h>
+
+#include "quant/quant_priv.h"
+
+void nuq_qmat_free(struct nuq_qmat *m)
+{
+	free(m->scales);
+	free(m->nlevels);
+	free(m->entries);
+	free(m->idx);
+	free(m->digits);
+	memset(m, 0, sizeof(*m));
+}
+
+int nuq_qmat_from_qtensor(const struct nuq_qtensor *t, unsigned int bits, unsigned int cb_width,
+			  struct nuq_qmat *m, double *fixed_err)
+{
+	size_t n = t->rows * t->cols, g, e = (size_t)1 << bits;
+	int asd = nuq_qmethod_is_asd(t->method);
+
+	memset(m, 0, sizeof(*m));
+	*fixed_err = 0;
+	if (t->rows > UINT32_MAX || t->cols > UINT32_MAX || t->ngroups > UINT32_MAX ||
+	    (!asd && (bits < 1 || bits > 8 || (cb_width != 8 && cb_width != 16))))
+		return -EINVAL;
+	m->rows = t->rows;
+	m->cols = t->cols;
+	m->group_size = t->group_size;
+	m->ngroups = t->ngroups;
+	m->scales = calloc(t->ngroups, sizeof(*m->scales));
+	if (asd) {
+		m->digits = malloc(2 * n);
+		if (!m->scales || !m->digits)
+			goto nomem;
+		memcpy(m->digits, t->digits, 2 * n);
+		for (g = 0; g < t->ngroups; g++)
+			m->scales[g] = t->groups[g].scale;
+		return 0;
+	}
+	m->nlevels = calloc(t->ngroups, sizeof(*m->nlevels));
+	m->entries = calloc(t->ngroups * e, sizeof(*m->entries));
+	m->idx = malloc(n);
+	if (!m->scales || !m->nlevels || !m->entries || !m->idx)
+		goto nomem;
+	memcpy(m->idx, t->idx, n);
+	for (g = 0; g < t->ngroups; g++) {
+		const struct nuq_qgroup *q = &t->groups[g];
+		double err;
+
+		if (q->nlevels < 1 || q->nlevels > e) {
+			nuq_qmat_free(m);
+			return -EINVAL;
+		}
+		m->nlevels[g] = q->nlevels;
+		err = nuq_codebook_to_fixed(q->levels, q->nlevels, cb_width,
+					    m->entries + g * e, &m->scales[g]);
+		*fixed_err = fmax(*fixed_err, err);
+	}
+	return 0;
+nomem:
+	nuq_qmat_free(m);
+	return -ENOMEM;
+}
+
+/* The group of weight (r, c). */
+static size_t group_of(const struct nuq_qmat *m, size_t r, size_t c)
+{
+	size_t per_row;
+
+	if (m->ngroups == 1)
+		return 0;
+	per_row = (m->cols + m->group_size - 1) / m->group_size;
+	return r * per_row + c / m->group_size;
+}
+
+void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsigned int bits,
+			 float *out)
+{
+	size_t r, c, e = (size_t)1 << bits;
+
+	for (r = 0; r < m->rows; r++) {
+		for (c = 0; c < m->cols; c++) {
+			size_t i = r * m->cols + c, g = group_of(m, r, c);
+
+			if (nuq_qmethod_is_asd(method))
+				out[i] = m->scales[g] * nuq_asd_value(m->digits[2 * i],
+								      m->digits[2 * i + 1]);
+			else
+				out[i] = m->scales[g] * m->entries[g * e + m->idx[i]];
+		}
+	}
+}
+
+int nuq_qlayer_dequantize(const struct nuq_qlayer *l, float *out)
+{
+	float *a, *b;
+	size_t r, c, k;
+
+	if (!l->rank) {
+		nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, out);
+		return 0;
+	}
+	a = malloc((size_t)l->rows * l->rank * sizeof(*a));
+	b = malloc((size_t)l->rank * l->cols * sizeof(*b));
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, a);
+	nuq_qmat_dequantize(&l->mat[1], l->method, l->bits, b);
+	for (r = 0; r < l->rows; r++) {
+		float *o = out + r * l->cols;
+
+		memset(o, 0, l->cols * sizeof(*o));
+		for (k = 0; k < l->rank; k++) {
+			float f = a[r * l->rank + k];
+
+			for (c = 0; c < l->cols; c++)
+				o[c] += f * b[k * l->cols + c];
+		}
+	}
+	free(a);
+	free(b);
+	return 0;
+}
+
+void nuq_qlayer_free(struct nuq_qlayer *l)
+{
+	nuq_qmat_free(&l->mat[0]);
+	nuq_qmat_free(&l->mat[1]);
+}

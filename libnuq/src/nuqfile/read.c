@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: reading .nuq files.  Nothing in the file is trusted: every
+ * size is checked against the bytes that remain before it is used, every
+ * allocation is bounded by the file's own size, every CRC is verified
+ * before its section is parsed, and every value (index, digit, scale,
+ * shape) is checked against what the format allows.  The first problem
+ * ends the read with an errno and a message naming the section.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <nuq/nuqfile.h>
+
+#include "format.h"
+#include "msg.h"
+#include "quant/quant_priv.h"
+
+/* The largest file the reader accepts (sections have 32-bit sizes anyway). */
+#define NUQ_FILE_MAX_BYTES	(1ULL << 34)
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+	char *msg;
+	size_t msglen;
+	const char *where;	/* "section 3 (name)" */
+};
+
+static int need(struct cursor *c, size_t n, const char *what)
+{
+	if (c->left < n)
+		return nuq_fail(c->msg, c->msglen, -EBADMSG, "%s: truncated in %s", c->where,
+				what);
+	return 0;
+}
+
+static uint32_t get16(struct cursor *c)
+{
+	uint32_t v = c->p[0] | c->p[1] << 8;
+
+	c->p += 2;
+	c->left -= 2;
+	return v;
+}
+
+static uint32_t get32(struct cursor *c)
+{
+	uint32_t v = get16(c);
+
+	return v | get16(c) << 16;
+}
+
+#define bad(c, ...) nuq_fail((c)->msg, (c)->msglen, -EBADMSG, __VA_ARGS__)
+
+static int digit_ok(uint8_t d)
+{
+	return !d || ((d & 0x40) && !(d & 0x30) && (d & 0x0f) <= 14);
+}
+
+static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qmat *m,
+		     uint32_t rows, uint32_t cols, const char *which)
+{
+	int asd = nuq_qmethod_is_asd(l->method);
+	size_t e = (size_t)1 << l->bits, n, per_row, g, i, r, ngroups, row_bytes;
+	uint64_t need_bytes;
+	int ret;
+
+	ret = need(c, 16, which);
+	if (ret)
+		return ret;
+	m->rows = get32(c);
+	m->cols = get32(c);
+	m->group_size = get32(c);
+	m->ngroups = get32(c);
+	if (m->rows != rows || m->cols != cols)
+		return bad(c, "%s: %s is %ux%u, expected %ux%u", c->where, which, m->rows,
+			   m->cols, rows, cols);
+	n = (size_t)rows * cols;
+	switch (l->gran) {
+	case NUQ_GRAN_LAYER:
+		ngroups = 1;
+		ret = m->group_size != n;
+		break;
+	case NUQ_GRAN_CHANNEL:
+		ngroups = rows;
+		ret = m->group_size != cols;
+		break;
+	default:
+		ret = !m->group_size || m->group_size > cols;
+		per_row = ret ? 0 : (cols + m->group_size - 1) / m->group_size;
+		ngroups = (size_t)rows * per_row;
+		break;
+	}
+	if (ret || m->ngroups != ngroups)
+		return bad(c, "%s: %s has group size %u and %u groups, impossible for its shape",
+			   c->where, which, m->group_size, m->ngroups);
+
+	/* Size everything from the header before allocating anything. */
+	row_bytes = ((size_t)cols * l->bits + 7) / 8;
+	need_bytes = 4ULL * ngroups + (asd ? 2ULL * n :
+		     ngroups * (2 + e * (l->cb_width / 8)) + (uint64_t)rows * row_bytes);
+	ret = need(c, need_bytes, which);
+	if (ret)
+		return ret;
+
+	m->scales = malloc(ngroups * sizeof(*m->scales));
+	if (!m->scales)
+		return -ENOMEM;
+	for (g = 0; g < ngroups; g++) {
+		uint32_t u = get32(c);
+
+		memcpy(&m->scales[g], &u, 4);
+		if (!isfinite(m->scales[g]) || m->scales[g] < 0)
+			return bad(c, "%s: %s group %zu has scale %g, not a finite value >= 0",
+				   c->where, which, g, m->scales[g]);
+	}
+	if (asd) {
+		m->digits = malloc(2 * n);
+		if (!m->digits)
+			return -ENOMEM;
+		memcpy(m->digits, c->p, 2 * n);
+		c->p += 2 * n;
+		c->left -= 2 * n;
+		for (i = 0; i < 2 * n; i++)
+			if (!digit_ok(m->digits[i]))
+				return bad(c, "%s: %s weight %zu has a malformed ASD digit 0x%02x",
+					   c->where, which, i / 2, m->digits[i]);
+		return 0;
+	}
+
+	m->nlevels = malloc(ngroups * sizeof(*m->nlevels));
+	m->entries = calloc(ngroups * e, sizeof(*m->entries));
+	m->idx = malloc(n);
+	if (!m->nlevels || !m->entries || !m->idx)
+		return -ENOMEM;
+	for (g = 0; g < ngroups; g++) {
+		m->nlevels[g] = get16(c);
+		if (m->nlevels[g] < 1 || m->nlevels[g] > e)
+			return bad(c, "%s: %s group %zu has %u levels, must be 1 to %zu", c->where,
+				   which, g, m->nlevels[g], e);
+		for (i = 0; i < e; i++) {
+			int16_t v = l->cb_width == 16 ? (int16_t)get16(c) : (int8_t)*c->p;
+
+			if (l->cb_width == 8) {
+				c->p++;
+				c->left--;
+			}
+			if (i >= m->nlevels[g] && v)
+				return bad(c, "%s: %s group %zu has a non-zero unused entry %zu",
+					   c->where, which, g, i);
+			m->entries[g * e + i] = v;
+		}
+	}
+	for (r = 0; r < rows; r++) {
+		uint8_t *idx = m->idx + r * cols;
+		size_t used = (size_t)cols * l->bits;
+
+		nuq_unpack_indices(c->p, cols, l->bits, idx);
+		if (used % 8 && c->p[row_bytes - 1] >> (used % 8))
+			return bad(c, "%s: %s row %zu has non-zero padding bits", c->where, which,
+				   r);
+		for (i = 0; i < cols; i++) {
+			g = l->gran == NUQ_GRAN_LAYER ? 0 : l->gran == NUQ_GRAN_CHANNEL ? r :
+			    r * ((cols + m->group_size - 1) / m->group_size) + i / m->group_size;
+			if (idx[i] >= m->nlevels[g])
+				return bad(c, "%s: %s weight (%zu, %zu) has index %u, but its codebook has %u levels",
+					   c->where, which, r, i, idx[i], m->nlevels[g]);
+		}
+		c->p += row_bytes;
+		c->left -= row_bytes;
+	}
+	return 0;
+}
+
+static int name_ok(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Rows and columns the layout implies for the dims. */
+static int layout_shape(const struct nuq_qlayer *l, uint64_t *rows, uint64_t *cols)
+{
+	uint64_t n = 1;
+	unsigned int i;
+
+	for (i = 0; i < l->ndims; i++) {
+		if (!l->dims[i] || n > UINT32_MAX / (uint64_t)l->dims[i])
+			return 0;
+		n *= l->dims[i];
+	}
+	switch (l->layout) {
+	case NUQ_LAYOUT_OIHW:
+	case NUQ_LAYOUT_IOHW:
+		if (l->ndims < 3)
+			return 0;
+		*rows = l->dims[0];
+		break;
+	case NUQ_LAYOUT_KN:
+		if (l->ndims != 2)
+			return 0;
+		*rows = l->dims[1];
+		break;
+	case NUQ_LAYOUT_NK:
+		if (l->ndims != 2)
+			return 0;
+		*rows = l->dims[0];
+		break;
+	default:
+		return 0;
+	}
+	*cols = n / *rows;
+	return 1;
+}
+
+static int read_layer(struct cursor *c, struct nuq_qlayer *l)
+{
+	uint64_t rows, cols;
+	size_t name, d;
+	int ret;
+
+	ret = need(c, 2, "the name length");
+	if (ret)
+		return ret;
+	name = get16(c);
+	if (!name || name > NUQ_NAME_MAX)
+		return bad(c, "%s: name length %zu, must be 1 to %d", c->where, name, NUQ_NAME_MAX);
+	ret = need(c, name + 8, "the name");
+	if (ret)
+		return ret;
+	if (!name_ok(c->p, name))
+		return bad(c, "%s: the name has control characters", c->where);
+	memcpy(l->name, c->p, name);
+	l->name[name] = 0;
+	c->p += name;
+	c->left -= name;
+	l->method = c->p[0];
+	l->gran = c->p[1];
+	l->bits = c->p[2];
+	l->cb_width = c->p[3];
+	l->layout = c->p[4];
+	l->ndims = c->p[5];
+	c->p += 6;
+	c->left -= 6;
+	if (get16(c))
+		return bad(c, "%s: reserved bytes after the layer header are not zero", c->where);
+	if (l->method >= NUQ_Q_COUNT)
+		return bad(c, "%s: unknown method %u", c->where, l->method);
+	if (l->gran > NUQ_GRAN_GROUP)
+		return bad(c, "%s: unknown granularity %u", c->where, l->gran);
+	if (nuq_qmethod_is_asd(l->method) ? l->bits || l->cb_width :
+	    l->bits < 1 || l->bits > 8 || (l->cb_width != 8 && l->cb_width != 16))
+		return bad(c, "%s: %s with %u bits and %u-bit codebook entries is not a valid combination",
+			   c->where, nuq_qmethod_name(l->method), l->bits, l->cb_width);
+	if (l->layout >= NUQ_LAYOUT_COUNT)
+		return bad(c, "%s: unknown layout %u", c->where, l->layout);
+	if (l->ndims < 2 || l->ndims > NUQ_ONNX_MAX_DIMS)
+		return bad(c, "%s: %u dims, must be 2 to %d", c->where, l->ndims,
+			   NUQ_ONNX_MAX_DIMS);
+	ret = need(c, 4 * l->ndims + 16, "the shape");
+	if (ret)
+		return ret;
+	for (d = 0; d < l->ndims; d++)
+		l->dims[d] = get32(c);
+	l->rows = get32(c);
+	l->cols = get32(c);
+	l->rank = get32(c);
+	if (get32(c))
+		return bad(c, "%s: reserved field after the shape is not zero", c->where);
+	if (!layout_shape(l, &rows, &cols) || rows != l->rows || cols != l->cols)
+		return bad(c, "%s: shape %ux%u does not match its dims and layout", c->where,
+			   l->rows, l->cols);
+	if (l->rank && (l->rank > l->rows || l->rank > l->cols))
+		return bad(c, "%s: SVD rank %u exceeds the shape %ux%u", c->where, l->rank,
+			   l->rows, l->cols);
+	ret = read_qmat(c, l, &l->mat[0], l->rows, l->rank ? l->rank : l->cols,
+			l->rank ? "factor L" : "weights");
+	if (!ret && l->rank)
+		ret = read_qmat(c, l, &l->mat[1], l->rank, l->cols, "factor R");
+	if (!ret && c->left)
+		ret = bad(c, "%s: %zu bytes left over at the end", c->where, c->left);
+	return ret;
+}
+
+int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *msg,
+		    size_t msglen)
+{
+	struct cursor c = { .p = buf, .left = len, .msg = msg, .msglen = msglen,
+			    .where = "file header" };
+	uint32_t n, i, version, hdr;
+	uint64_t total;
+	char where[NUQ_NAME_MAX + 64];
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	if (len < NUQ_FILE_HEADER_BYTES)
+		return bad(&c, "file header: truncated (%zu bytes, the header alone is %d)", len,
+			   NUQ_FILE_HEADER_BYTES);
+	if (memcmp(buf, NUQ_FILE_MAGIC, 4))
+		return bad(&c, "file header: bad magic, not a .nuq file");
+	if (crc32(0, buf, 28) != (buf[28] | buf[29] << 8 | buf[30] << 16 | (uint32_t)buf[31] << 24))
+		return bad(&c, "file header: CRC mismatch");
+	c.p += 4;
+	c.left -= 4;
+	version = get16(&c);
+	hdr = get16(&c);
+	n = get32(&c);
+	if (version != NUQ_FILE_VERSION)
+		return nuq_fail(msg, msglen, -EPROTONOSUPPORT,
+				"file header: version %u, this libnuq reads version %d", version,
+				NUQ_FILE_VERSION);
+	if (hdr != NUQ_FILE_HEADER_BYTES || get32(&c))
+		return bad(&c, "file header: unexpected header size or flags");
+	total = get32(&c);
+	total |= (uint64_t)get32(&c) << 32;
+	if (get32(&c))
+		return bad(&c, "file header: reserved field is not zero");
+	get32(&c);
+	if (total != len)
+		return bad(&c, "file header: says %llu bytes, the file has %zu (truncated?)",
+			   (unsigned long long)total, len);
+	if (n > (len - NUQ_FILE_HEADER_BYTES) / NUQ_SECTION_HEADER_BYTES)
+		return bad(&c, "file header: %u sections cannot fit in %zu bytes", n, len);
+
+	f->layers = calloc(n ? n : 1, sizeof(*f->layers));
+	f->sections = calloc(n ? n : 1, sizeof(*f->sections));
+	if (!f->layers || !f->sections) {
+		nuq_file_free(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct nuq_section_info *s = &f->sections[i];
+		uint32_t type, crc, rsvd;
+		struct cursor sc;
+
+		snprintf(where, sizeof(where), "section %u", i);
+		c.where = where;
+		s->offset = c.p - buf;
+		ret = need(&c, NUQ_SECTION_HEADER_BYTES, "the section header");
+		if (ret)
+			goto fail;
+		type = get32(&c);
+		s->bytes = get32(&c);
+		crc = get32(&c);
+		rsvd = get32(&c);
+		ret = -EBADMSG;
+		if (type != NUQ_SECTION_LAYER) {
+			bad(&c, "%s: unknown section type %u", where, type);
+			goto fail;
+		}
+		if (rsvd) {
+			bad(&c, "%s: reserved field is not zero", where);
+			goto fail;
+		}
+		ret = need(&c, s->bytes, "the payload");
+		if (ret)
+			goto fail;
+		s->crc = crc32(0, c.p, s->bytes);
+		if (s->crc != crc) {
+			bad(&c, "%s: CRC mismatch (stored %08x, computed %08x)", where, crc, s->crc);
+			ret = -EBADMSG;
+			goto fail;
+		}
+		sc = c;
+		sc.left = s->bytes;
+		if (s->bytes >= 2 && s->bytes - 2 >= (size_t)(c.p[0] | c.p[1] << 8)) {
+			size_t nl = c.p[0] | c.p[1] << 8;
+
+			snprintf(where, sizeof(where), "section %u (%.*s)", i,
+				 (int)(nl > NUQ_NAME_MAX ? NUQ_NAME_MAX : nl), (const char *)c.p + 2);
+		}
+		ret = read_layer(&sc, &f->layers[i]);
+		f->nlayers = i + 1;
+		if (ret)
+			goto fail;
+		c.p += s->bytes;
+		c.left -= s->bytes;
+	}
+	if (c.left) {
+		ret = bad(&c, "file: %zu bytes after the last section", c.left);
+		goto fail;
+	}
+	f->nlayers = n;
+	return 0;
+fail:
+	nuq_file_free(f);
+	return ret;
+}
+
+int nuq_file_read(const char *path, struct nuq_file *f, char *msg, size_t msglen)
+{
+	struct stat st;
+	size_t done = 0;
+	uint8_t *buf;
+	int fd, ret;
+
+	memset(f, 0, sizeof(*f));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nuq_fail(msg, msglen, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (unsigned long long)st.st_size > NUQ_FILE_MAX_BYTES) {
+		close(fd);
+		return nuq_fail(msg, msglen, -EINVAL, "%s: not a regular file of a sane size",
+				path);
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + done, st.st_size - done);
+
+		if (r <= 0) {
+			ret = r ? -errno : -EIO;
+			free(buf);
+			close(fd);
+			return nuq_fail(msg, msglen, ret, "%s: read failed", path);
+		}
+		done += r;
+	}
+	close(fd);
+	ret = nuq_file_decode(buf, done, f, msg, msglen);
+	free(buf);
+	if (ret && msg && msglen) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", msg);
+		snprintf(msg, msglen, "%s: %s", path, tmp);
+	}
+	return ret;
+}
+
+const struct nuq_qlayer *nuq_file_find(const struct nuq_file *f, const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->nlayers; i++)
+		if (!strcmp(f->layers[i].name, name))
+			return &f->layers[i];
+	return NULL;
+}
+
+void nuq_file_free(struct nuq_file *f)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->nlayers; i++)
+		nuq_qlayer_free(&f->layers[i]);
+	free(f->layers);
+	free(f->sections);
+	memset(f, 0, sizeof(*f));
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: writing .nuq files.  The encoder sizes everything first, so
+ * the file is built in one buffer and written with one call; a layer
+ * that would not fit the format is refused before anything is written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <nuq/nuqfile.h>
+
+#include "format.h"
+#include "msg.h"
+#include "quant/quant_priv.h"
+
+static uint8_t *put16(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	return p + 2;
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p = put16(p, v);
+	return put16(p, v >> 16);
+}
+
+static uint8_t *putf(uint8_t *p, float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, 4);
+	return put32(p, u);
+}
+
+static size_t qmat_bytes(const struct nuq_qmat *m, const struct nuq_qlayer *l)
+{
+	size_t n = (size_t)m->rows * m->cols, b = 16 + 4 * (size_t)m->ngroups;
+
+	if (nuq_qmethod_is_asd(l->method))
+		return b + 2 * n;
+	return b + m->ngroups * (2 + ((size_t)1 << l->bits) * (l->cb_width / 8)) +
+	       (size_t)m->rows * (((size_t)m->cols * l->bits + 7) / 8);
+}
+
+static size_t payload_bytes(const struct nuq_qlayer *l)
+{
+	size_t b = 2 + strlen(l->name) + NUQ_LAYER_FIXED_BYTES + 4 * l->ndims;
+
+	b += qmat_bytes(&l->mat[0], l);
+	if (l->rank)
+		b += qmat_bytes(&l->mat[1], l);
+	return b;
+}
+
+size_t nuq_qlayer_file_bytes(const struct nuq_qlayer *l)
+{
+	return NUQ_SECTION_HEADER_BYTES + payload_bytes(l);
+}
+
+static uint8_t *put_qmat(uint8_t *p, const struct nuq_qmat *m, const struct nuq_qlayer *l)
+{
+	size_t e = (size_t)1 << l->bits, g, i, r;
+
+	p = put32(p, m->rows);
+	p = put32(p, m->cols);
+	p = put32(p, m->group_size);
+	p = put32(p, m->ngroups);
+	for (g = 0; g < m->ngroups; g++)
+		p = putf(p, m->scales[g]);
+	if (nuq_qmethod_is_asd(l->method)) {
+		memcpy(p, m->digits, 2 * (size_t)m->rows * m->cols);
+		return p + 2 * (size_t)m->rows * m->cols;
+	}
+	for (g = 0; g < m->ngroups; g++) {
+		p = put16(p, m->nlevels[g]);
+		for (i = 0; i < e; i++) {
+			if (l->cb_width == 16)
+				p = put16(p, (uint16_t)m->entries[g * e + i]);
+			else
+				*p++ = (uint8_t)m->entries[g * e + i];
+		}
+	}
+	for (r = 0; r < m->rows; r++)
+		p += nuq_pack_indices(m->idx + r * m->cols, m->cols, l->bits, p);
+	return p;
+}
+
+static int layer_ok(const struct nuq_qlayer *l)
+{
+	size_t len = strlen(l->name);
+
+	if (!len || len > NUQ_NAME_MAX || l->ndims > NUQ_ONNX_MAX_DIMS || !l->rows || !l->cols)
+		return 0;
+	if (nuq_qmethod_is_asd(l->method))
+		return l->bits == 0 && l->cb_width == 0;
+	return l->bits >= 1 && l->bits <= 8 && (l->cb_width == 8 || l->cb_width == 16);
+}
+
+int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len)
+{
+	size_t total = NUQ_FILE_HEADER_BYTES, i;
+	uint8_t *p, *out;
+
+	*buf = NULL;
+	for (i = 0; i < n; i++) {
+		if (!layer_ok(&layers[i]) || payload_bytes(&layers[i]) > NUQ_SECTION_MAX_BYTES)
+			return -EINVAL;
+		total += nuq_qlayer_file_bytes(&layers[i]);
+	}
+	out = calloc(1, total);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, NUQ_FILE_MAGIC, 4);
+	p = put16(out + 4, NUQ_FILE_VERSION);
+	p = put16(p, NUQ_FILE_HEADER_BYTES);
+	p = put32(p, n);
+	p = put32(p, 0);
+	p = put32(p, (uint32_t)total);
+	p = put32(p, (uint32_t)((uint64_t)total >> 32));
+	p = put32(p, 0);
+	p = put32(p, crc32(0, out, 28));
+
+	for (i = 0; i < n; i++) {
+		const struct nuq_qlayer *l = &layers[i];
+		size_t pb = payload_bytes(l), name = strlen(l->name), d;
+		uint8_t *start = p + NUQ_SECTION_HEADER_BYTES, *q = start;
+
+		q = put16(q, name);
+		memcpy(q, l->name, name);
+		q += name;
+		*q++ = l->method;
+		*q++ = l->gran;
+		*q++ = l->bits;
+		*q++ = l->cb_width;
+		*q++ = l->layout;
+		*q++ = l->ndims;
+		q = put16(q, 0);
+		for (d = 0; d < l->ndims; d++)
+			q = put32(q, (uint32_t)l->dims[d]);
+		q = put32(q, l->rows);
+		q = put32(q, l->cols);
+		q = put32(q, l->rank);
+		q = put32(q, 0);
+		q = put_qmat(q, &l->mat[0], l);
+		if (l->rank)
+			q = put_qmat(q, &l->mat[1], l);
+		if ((size_t)(q - start) != pb) {
+			free(out);
+			return -EFAULT;
+		}
+		put32(p, NUQ_SECTION_LAYER);
+		put32(p + 4, pb);
+		put32(p + 8, crc32(0, start, pb));
+		put32(p + 12, 0);
+		p = q;
+	}
+	*buf = out;
+	*len = total;
+	return 0;
+}
+
+int nuq_file_write(const char *path, const struct nuq_qlayer *layers, uint32_t n,
+		   char *msg, size_t msglen)
+{
+	size_t len, done = 0;
+	char tmp[4096];
+	uint8_t *buf;
+	int fd, ret;
+
+	ret = nuq_file_encode(layers, n, &buf, &len);
+	if (ret)
+		return nuq_fail(msg, msglen, ret, "%s: cannot encode the layers: %s", path,
+				strerror(-ret));
+	/* write a temporary file and rename it: never leave half a file behind */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
+		free(buf);
+		return nuq_fail(msg, msglen, -ENAMETOOLONG, "%s: name too long", path);
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = -errno;
+		free(buf);
+		return nuq_fail(msg, msglen, ret, "%s: %s", tmp, strerror(-ret));
+	}
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+
+		if (w < 0) {
+			ret = -errno;
+			break;
+		}
+		done += w;
+	}
+	free(buf);
+	if (!ret && fchmod(fd, 0644))
+		ret = -errno;
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return nuq_fail(msg, msglen, ret, "%s: %s", path, strerror(-ret));
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: quantize models and inspect the result.
+ *
+ *   nuq quantize MODEL.onnx -o MODEL.nuq [--method M] [--bits B] ...
+ *   nuq inspect MODEL.nuq
+ *
+ * Run "nuq COMMAND --help" for the options of a command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "quantize", cmd_quantize, "quantize the weights of an ONNX model into a .nuq file" },
+	{ "inspect", cmd_inspect, "list the sections of a .nuq file and verify their CRCs" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: nuq COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nnuq COMMAND --help shows the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "nuq: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
