@@ -17,24 +17,12 @@
 #include <nuq/quant.h>
 
 #include "conv_ref.h"
+#include "gauss.h"
 
 static double normal_pdf(double x, void *arg)
 {
 	(void)arg;
 	return exp(-0.5 * x * x) / sqrt(2 * M_PI);
-}
-
-/* Box-Muller from the tests' PRNG */
-static void gaussian(float *x, size_t n, uint64_t seed, double sigma)
-{
-	struct test_rng r = { seed };
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		double u = (test_rand(&r) + 1.0) / 4294967297.0, v = test_rand(&r) / 4294967296.0;
-
-		x[i] = (float)(sigma * sqrt(-2 * log(u)) * cos(2 * M_PI * v));
-	}
 }
 
 static double group_sse(const float *x, size_t n, const struct nuq_qparams *p)
@@ -137,7 +125,7 @@ static void dp_never_worse_than_knq_or_kde(void **state)
 	unsigned int bits;
 
 	(void)state;
-	gaussian(x, 3000, 3, 0.05);
+	test_gaussian(x, 3000, 3, 0.05);
 	for (bits = 1; bits <= 5; bits++) {
 		struct nuq_qparams opt = { .method = NUQ_Q_OPT, .bits = bits };
 		struct nuq_qparams knq = { .method = NUQ_Q_KNQ, .bits = bits, .seed = 7 };
@@ -161,7 +149,7 @@ static void kde_and_knq_close_to_optimum(void **state)
 	double e_opt;
 
 	(void)state;
-	gaussian(x, n, 9, 0.02);
+	test_gaussian(x, n, 9, 0.02);
 	e_opt = group_sse(x, n, &opt);
 	print_message("# 4-bit MSE / optimum: knq %.4f, kde %.4f\n",
 		      group_sse(x, n, &knq) / e_opt, group_sse(x, n, &kde) / e_opt);
@@ -177,7 +165,7 @@ static void knq_is_deterministic(void **state)
 	struct nuq_qgroup a, b;
 
 	(void)state;
-	gaussian(x, 500, 5, 1);
+	test_gaussian(x, 500, 5, 1);
 	assert_int_equal(nuq_quantize_group(x, 500, &p, &a, NULL, NULL), 0);
 	assert_int_equal(nuq_quantize_group(x, 500, &p, &b, NULL, NULL), 0);
 	assert_int_equal(a.nlevels, 8);
@@ -192,7 +180,7 @@ static void enq_levels_equally_spaced(void **state)
 	unsigned int i;
 
 	(void)state;
-	gaussian(x, 1000, 6, 1);
+	test_gaussian(x, 1000, 6, 1);
 	for (p.bits = 1; p.bits <= 8; p.bits++) {
 		assert_int_equal(nuq_quantize_group(x, 1000, &p, &g, NULL, NULL), 0);
 		assert_int_equal(g.nlevels, 1u << p.bits);
@@ -211,7 +199,7 @@ static void asd_digit_rules(void **state)
 	int v;
 
 	(void)state;
-	gaussian(x, n, 8, 0.1);
+	test_gaussian(x, n, 8, 0.1);
 	for (v = 0; v < 3; v++) {
 		struct nuq_qparams p = { .method = m[v] };
 		struct nuq_qgroup g;
@@ -270,7 +258,7 @@ static void uniform_clipping(void **state)
 	double e_mm, e_mse, e_dbc;
 
 	(void)state;
-	gaussian(x, n, 2, 1);
+	test_gaussian(x, n, 2, 1);
 	x[7] = 12;	/* an outlier that min-max has to cover */
 	e_mm = group_sse(x, n, &p);
 	assert_int_equal(nuq_quantize_group(x, n, &p, &g, NULL, NULL), 0);
@@ -308,7 +296,7 @@ static void per_channel_not_worse_than_per_layer(void **state)
 
 	(void)state;
 	for (r = 0; r < rows; r++)	/* channels of very different scales */
-		gaussian(w + r * cols, cols, r + 1, 0.01 * (r + 1) * (r + 1));
+		test_gaussian(w + r * cols, cols, r + 1, 0.01 * (r + 1) * (r + 1));
 	assert_int_equal(nuq_quantize_tensor(w, rows, cols, NUQ_GRAN_LAYER, 0, &p, &t), 0);
 	nuq_qtensor_dequantize(&t, y);
 	e_layer = nuq_mse(w, y, rows * cols);
