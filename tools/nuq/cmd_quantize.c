@@ -98,7 +98,7 @@ static void usage(FILE *f)
 		"                        the singular-value energy, when that saves space\n"
 		"      --cb-width W      codebook entries of 8 or 16 bits (default 16)\n"
 		"      --seed S          seed of k-means++ and KDE sampling (default 1)\n"
-		"      --kde-samples N   KDE sample size (default 2048)\n"
+		"      --kde-samples N   KDE sample size (default 8192)\n"
 		"  -j, --jobs N          threads (default: the number of CPUs)\n"
 		"  -q, --quiet           no per-layer table\n");
 }

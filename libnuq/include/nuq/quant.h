@@ -47,7 +47,7 @@ struct nuq_qparams {
 	unsigned int bits;		/* 1-8 (ASD variants: ignored) */
 	enum nuq_clip clip;		/* uniform methods */
 	double percentile;		/* NUQ_CLIP_PERCENTILE, e.g. 99.9 */
-	unsigned int kde_samples;	/* NUQ_Q_KDE sample size (0: 2048) */
+	unsigned int kde_samples;	/* NUQ_Q_KDE sample size (0: 8192) */
 	unsigned int iterations;	/* KNQ/KDE Lloyd iterations (0: 50) */
 	uint64_t seed;			/* KNQ init and KDE sampling */
 	unsigned int fp_exp_bits;	/* minifloat: exponent bits (0: from bits) */

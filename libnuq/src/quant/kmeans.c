@@ -211,16 +211,18 @@ out:
 	return ret;
 }
 
-/* Lloyd iterations on sorted values with prefix sums. */
-static void lloyd_sorted(const float *s, size_t n, const struct prefix *p, double *lv,
-			 unsigned int k, unsigned int iters)
+/* Lloyd iterations on sorted values with prefix sums; returns the final SSE. */
+static double lloyd_sorted(const float *s, size_t n, const struct prefix *p, double *lv,
+			   unsigned int k, unsigned int iters)
 {
 	unsigned int it, i;
+	double sse = 0;
 
-	for (it = 0; it < iters; it++) {
+	for (it = 0; it <= iters; it++) {
 		size_t start = 0;
 		int changed = 0;
 
+		sse = 0;
 		for (i = 0; i < k; i++) {
 			size_t end = n;
 
@@ -241,6 +243,8 @@ static void lloyd_sorted(const float *s, size_t n, const struct prefix *p, doubl
 			if (end > start) {
 				double m = (p->s[end] - p->s[start]) / (p->w[end] - p->w[start]);
 
+				/* the SSE of this partition around its means */
+				sse += cost(p, start, end);
 				changed |= m != lv[i];
 				lv[i] = m;
 			}
@@ -249,6 +253,7 @@ static void lloyd_sorted(const float *s, size_t n, const struct prefix *p, doubl
 		if (!changed)
 			break;
 	}
+	return sse;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -258,17 +263,105 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Reduce sorted values to at most NUQ_OPT_BINS weighted points: equal-width
+ * bins, each at the mean of its values (all values when there are fewer).
+ * Returns the number of points.
+ */
+static size_t histogram(const float *s, size_t n, double *v, double *w)
+{
+	double lo = s[0], width = (s[n - 1] - s[0]) / NUQ_OPT_BINS;
+	size_t m = 0, i, j;
+
+	if (n <= NUQ_OPT_BINS) {
+		for (i = 0; i < n; i++) {
+			if (m && v[m - 1] == s[i]) {
+				w[m - 1] += 1;
+				continue;
+			}
+			v[m] = s[i];
+			w[m++] = 1;
+		}
+		return m;
+	}
+	for (i = 0; i < n; i = j) {
+		size_t b = width > 0 ? (size_t)fmin((s[i] - lo) / width, NUQ_OPT_BINS - 1) : 0;
+		double sum = 0;
+
+		for (j = i; j < n && (width <= 0 || (size_t)fmin((s[j] - lo) / width,
+								 NUQ_OPT_BINS - 1) == b); j++)
+			sum += s[j];
+		v[m] = sum / (j - i);
+		w[m++] = j - i;
+	}
+	return m;
+}
+
+/*
+ * k-means++ seeding on the m weighted points of the histogram: a point is
+ * drawn with probability ~ weight x distance^2, as k-means++ on all the
+ * values would, at O(m k) instead of O(n k).  Returns the number of
+ * centres, sorted into @lv.
+ */
+static unsigned int kmeanspp(const double *v, const double *w, size_t m, unsigned int k,
+			     uint64_t *seed, double *lv, double *d2)
+{
+	double total = 0, r;
+	unsigned int c;
+	size_t i;
+
+	for (i = 0; i < m; i++)
+		total += w[i];
+	r = nuq_rng_uniform(seed) * total;
+	for (i = 0; i + 1 < m && (r -= w[i]) > 0; i++)
+		;
+	lv[0] = v[i];
+	for (i = 0; i < m; i++)
+		d2[i] = w[i] * (v[i] - lv[0]) * (v[i] - lv[0]);
+	for (c = 1; c < k; c++) {
+		total = 0;
+		for (i = 0; i < m; i++)
+			total += d2[i];
+		if (total <= 0)
+			break;
+		r = nuq_rng_uniform(seed) * total;
+		for (i = 0; i + 1 < m && (r -= d2[i]) > 0; i++)
+			;
+		lv[c] = v[i];
+		for (i = 0; i < m; i++) {
+			double d = w[i] * (v[i] - lv[c]) * (v[i] - lv[c]);
+
+			if (d < d2[i])
+				d2[i] = d;
+		}
+	}
+	qsort(lv, c, sizeof(double), cmp_double);
+	return c;
+}
+
+/*
+ * KNQ: the best of KNQ_RESTARTS k-means++ seedings, each followed by Lloyd
+ * to convergence on all the values.  Lloyd on a line stalls in local
+ * optima when the distribution has long tails (real weights do); a few
+ * restarts are cheap because seeding works on the histogram and a Lloyd
+ * step costs O(k log n).
+ */
+#define KNQ_RESTARTS	8
+
 int nuq_q_knq(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g)
 {
-	unsigned int k = 1u << p->bits, c, iters = p->iterations ? p->iterations : 50;
+	unsigned int k = 1u << p->bits, iters = p->iterations ? p->iterations : 300, r, c;
+	size_t m = n < NUQ_OPT_BINS ? n : NUQ_OPT_BINS, i;
 	uint64_t seed = p->seed ? p->seed : 1;
 	float *s = sorted_copy(x, n);
-	double *dx = calloc(n, sizeof(double)), *d2 = calloc(n, sizeof(double)), lv[256];
+	double *dx = calloc(n, sizeof(double)), *d2 = calloc(m, sizeof(double));
+	double *hv = calloc(m, sizeof(double)), *hw = calloc(m, sizeof(double));
+	double lv[256], best_lv[256], best = INFINITY;
+	unsigned int best_k = 0;
 	struct prefix pf = { 0 };
-	size_t i;
 	int ret = -ENOMEM;
 
-	if (!s || !dx || !d2)
+	if (!s || !dx || !d2 || !hv || !hw)
 		goto out;
 	for (i = 0; i < n; i++)
 		dx[i] = s[i];
@@ -276,39 +369,27 @@ int nuq_q_knq(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_
 		goto out;
 	if (k > n)
 		k = n;
+	m = histogram(s, n, hv, hw);
+	for (r = 0; r < KNQ_RESTARTS; r++) {
+		double sse;
 
-	/* k-means++: each next centre drawn with probability ~ distance^2 */
-	lv[0] = s[(size_t)(nuq_rng_uniform(&seed) * n) % n];
-	for (i = 0; i < n; i++)
-		d2[i] = (s[i] - lv[0]) * (s[i] - lv[0]);
-	for (c = 1; c < k; c++) {
-		double total = 0, r;
-
-		for (i = 0; i < n; i++)
-			total += d2[i];
-		if (total <= 0)
-			break;
-		r = nuq_rng_uniform(&seed) * total;
-		for (i = 0; i + 1 < n && (r -= d2[i]) > 0; i++)
-			;
-		lv[c] = s[i];
-		for (i = 0; i < n; i++) {
-			double d = (s[i] - lv[c]) * (s[i] - lv[c]);
-
-			if (d < d2[i])
-				d2[i] = d;
+		c = kmeanspp(hv, hw, m, k, &seed, lv, d2);
+		sse = lloyd_sorted(s, n, &pf, lv, c, iters);
+		if (sse < best) {
+			best = sse;
+			best_k = c;
+			memcpy(best_lv, lv, c * sizeof(double));
 		}
 	}
-	k = c;
-	qsort(lv, k, sizeof(double), cmp_double);
-	lloyd_sorted(s, n, &pf, lv, k, iters);
-	qsort(lv, k, sizeof(double), cmp_double);
-	set_levels(g, lv, k);
+	qsort(best_lv, best_k, sizeof(double), cmp_double);
+	set_levels(g, best_lv, best_k);
 	ret = 0;
 out:
 	prefix_free(&pf);
 	free(s);
 	free(dx);
 	free(d2);
+	free(hv);
+	free(hw);
 	return ret;
 }
