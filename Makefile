@@ -183,8 +183,11 @@ $(B)/unit-san/%: $(B)/san/tests/unit/%.o $(UNIT_SAN_HELPER_OBJS) $(LIBNUQ_SAN_A)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
+unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq
 	@scripts/run-suites.sh unit $(B)/results $(UNIT_BINS) $(UNIT_SAN_BINS)
+	@mkdir -p $(B)/results
+	@tests/cli/nuq_cli.sh $(B)/bin/nuq >$(B)/results/unit.cli.tap 2>&1; \
+		rc=$$?; sed 's/^/    /' $(B)/results/unit.cli.tap; exit $$rc
 
 # ---------------------------------------------------------------------------
 # Fuzzers (libFuzzer from Debian's clang), bounded in time

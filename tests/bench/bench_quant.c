@@ -204,7 +204,9 @@ int main(int argc, char **argv)
 				printf(" %7s", "-");
 		printf("\n");
 	}
-	printf("\ntime / DP time (DP total: %.3f s over all bit widths)\n%-10s", 0.0, "method");
+	for (b = MINB, t = 0; b <= MAXB; b++)
+		t += secs[0][b];
+	printf("\ntime / DP time (DP total: %.3f s over all bit widths)\n%-10s", t, "method");
 	for (b = MINB; b <= MAXB; b++)
 		printf(" %7u", b);
 	printf("\n");

@@ -116,16 +116,17 @@ static void print_table(struct task *const *chosen, size_t n, size_t weights, si
 {
 	size_t i;
 
-	printf("%-40s %-14s %-10s %4s %5s %9s %10s\n", "tensor", "op", "method", "bits", "rank",
-	       "SQNR dB", "bytes");
+	printf("%-40s %-14s %-10s %4s %5s %9s %10s %10s\n", "tensor", "op", "method", "bits",
+	       "rank", "SQNR dB", "fixed err", "bytes");
 	for (i = 0; i < n; i++) {
 		const struct task *t = chosen[i];
 
-		printf("%-40.40s %-14.14s %-10s %4u %5u %9.2f %10zu\n", t->w->name, t->w->op,
+		printf("%-40.40s %-14.14s %-10s %4u %5u %9.2f %10.2e %10zu\n", t->w->name, t->w->op,
 		       nuq_qmethod_name(t->layer.method), t->layer.bits, t->st.rank, t->st.sqnr_db,
-		       t->st.bytes);
+		       t->st.fixed_err, t->st.bytes);
 	}
-	printf("\n%zu layers, %zu weights: fp32 %zu bytes -> %zu bytes, %.2fx smaller (%.2f bits per weight)\n",
+	printf("\nfixed err: the largest change the fixed-point codebook (--cb-width) made to a level\n");
+	printf("%zu layers, %zu weights: fp32 %zu bytes -> %zu bytes, %.2fx smaller (%.2f bits per weight)\n",
 	       n, weights, 4 * weights, file_bytes, file_bytes ? 4.0 * weights / file_bytes : 0,
 	       weights ? 8.0 * file_bytes / weights : 0);
 }

@@ -368,7 +368,8 @@ int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *ms
 			goto fail;
 		s->crc = crc32(0, c.p, s->bytes);
 		if (s->crc != crc) {
-			bad(&c, "%s: CRC mismatch (stored %08x, computed %08x)", where, crc, s->crc);
+			bad(&c, "%s at offset %llu: CRC mismatch (stored %08x, computed %08x)", where,
+			    (unsigned long long)s->offset, crc, s->crc);
 			ret = -EBADMSG;
 			goto fail;
 		}
