@@ -123,6 +123,94 @@ static void random_format(uint32_t wfmt, uint32_t bits, int cases, uint64_t seed
 	assert_int_equal(made, cases);
 }
 
+/* Every CPU implementation gives the portable core's bytes. */
+static void impls_identical(struct test_job *tj, const char *what)
+{
+	size_t n = tj->size[NUQ_T_OUTPUT];
+	uint8_t *want = malloc(n);
+	int impl, code;
+
+	assert_non_null(want);
+	memset(tj->buf[NUQ_T_OUTPUT], 0x5a, n);
+	assert_int_equal(nuq_conv_run_cpu_impl(&tj->job, (void *const *)tj->buf, tj->size, &code,
+					       NUQ_CONV_IMPL_PORTABLE), 0);
+	memcpy(want, tj->buf[NUQ_T_OUTPUT], n);
+	for (impl = NUQ_CONV_IMPL_GENERIC; impl <= NUQ_CONV_IMPL_AVX2; impl++) {
+		if (!nuq_conv_impl_available(impl))
+			continue;
+		memset(tj->buf[NUQ_T_OUTPUT], 0xa5, n);
+		assert_int_equal(nuq_conv_run_cpu_impl(&tj->job, (void *const *)tj->buf, tj->size,
+						       &code, impl), 0);
+		if (memcmp(want, tj->buf[NUQ_T_OUTPUT], n))
+			fail_msg("%s: %s differs from portable", what, nuq_conv_impl_name(impl));
+	}
+	free(want);
+}
+
+static void every_impl_identical(void **state)
+{
+	static const uint32_t fmts[][2] = {
+		{ NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_ASD, 0 }, { NUQ_WFMT_CODEBOOK, 1 },
+		{ NUQ_WFMT_CODEBOOK, 2 }, { NUQ_WFMT_CODEBOOK, 3 }, { NUQ_WFMT_CODEBOOK, 4 },
+		{ NUQ_WFMT_CODEBOOK, 5 }, { NUQ_WFMT_CODEBOOK, 8 },
+	};
+	struct test_rng r = { 4242 };
+	size_t f;
+	int i;
+
+	(void)state;
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		for (i = 0; i < 60; i++) {
+			struct test_shape s;
+			struct test_job tj;
+			char what[96];
+
+			random_shape(&r, &s, fmts[f][0], fmts[f][1]);
+			if (test_job_make(&tj, &s, &r))
+				continue;
+			snprintf(what, sizeof(what), "fmt %u bits %u case %d", fmts[f][0], fmts[f][1], i);
+			impls_identical(&tj, what);
+			test_job_free(&tj);
+		}
+	}
+}
+
+/* Jobs outside the fast path's exact range go to the portable core, still identical. */
+static void fast_path_falls_back_exactly(void **state)
+{
+	struct test_shape s = { .batch = 1, .in_h = 5, .in_w = 6, .in_c = 64, .out_c = 3,
+				.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1,
+				.pt = 1, .pb = 1, .pl = 1, .pr = 1, .groups = 1,
+				.wfmt = NUQ_WFMT_CODEBOOK, .bits = 2, .in_fmt = NUQ_AFMT_UINT8,
+				.out_fmt = NUQ_AFMT_INT8, .flags = NUQ_JOB_F_CODEBOOK_INT16 };
+	struct test_rng r = { 99 };
+	struct test_job tj;
+	size_t i;
+
+	(void)state;
+	/* K = 576: entries of +-32767 and inputs 255 away from the zero point overflow 32 bits */
+	assert_int_equal(test_job_make(&tj, &s, &r), 0);
+	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
+		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
+		tj.buf[NUQ_T_CODEBOOK][i + 1] = i & 2 ? 0x7f : 0x80;
+	}
+	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
+	tj.job.in_zero_point = 0;
+	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
+	impls_identical(&tj, "int16 codebook overflowing 32 bits");
+	test_job_free(&tj);
+
+	/* ASD weights of 2^14 + 2^14 do not fit int16 */
+	s.wfmt = NUQ_WFMT_ASD;
+	s.bits = 0;
+	s.flags = 0;
+	assert_int_equal(test_job_make(&tj, &s, &r), 0);
+	for (i = 0; i < tj.size[NUQ_T_WEIGHTS]; i++)
+		tj.buf[NUQ_T_WEIGHTS][i] = 0x40 | 14;
+	impls_identical(&tj, "ASD 2^15");
+	test_job_free(&tj);
+}
+
 static void int8_matches_reference(void **state)
 {
 	(void)state;
@@ -381,6 +469,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(int8_matches_reference),
+		cmocka_unit_test(every_impl_identical),
+		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),
 		cmocka_unit_test(asd_matches_reference),
 		cmocka_unit_test(codebook_strategies_agree),

@@ -20,6 +20,25 @@
 int nuq_conv_run_cpu(const struct nuq_conv_job *job, void *const base[NUQ_T_COUNT],
 		     const size_t size[NUQ_T_COUNT], int *err_code);
 
+/*
+ * CPU implementations, all bit-identical: the portable core (what the
+ * kernel runs), im2col + int16 dot products in plain C (generic), and the
+ * same with AVX2.  AUTO picks $NUQ_CONV_IMPL when it names an available
+ * one ("portable", "generic", "avx2"), else the fastest available.
+ */
+enum nuq_conv_impl {
+	NUQ_CONV_IMPL_AUTO,
+	NUQ_CONV_IMPL_PORTABLE,
+	NUQ_CONV_IMPL_GENERIC,
+	NUQ_CONV_IMPL_AVX2,
+};
+
+/* nuq_conv_run_cpu() with a chosen implementation; -EOPNOTSUPP if this CPU lacks it. */
+int nuq_conv_run_cpu_impl(const struct nuq_conv_job *job, void *const base[NUQ_T_COUNT],
+			  const size_t size[NUQ_T_COUNT], int *err_code, enum nuq_conv_impl impl);
+const char *nuq_conv_impl_name(enum nuq_conv_impl impl);
+int nuq_conv_impl_available(enum nuq_conv_impl impl);
+
 /* Text for a NUQ_JOB_E_* code (either sign). */
 const char *nuq_job_error_str(int code);
 

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: a faster CPU path, bit-identical to the portable core.
+ *
+ * The portable core (core/nuq_conv_run.c, also inside the kernel) walks
+ * taps with bounds checks in its innermost loop.  Here, per output row,
+ * the input taps of every pixel are gathered once into an int16 matrix
+ * (x - in_zero_point, 0 for padding: im2col), the weights of every format
+ * are decoded once per job into int16 rows, and the conv becomes int16 dot
+ * products with 32-bit sums - which _mm256_madd_epi16 does 16 at a time.
+ *
+ * Exactness: the core sums in 64 bits, so the 32-bit sums must not
+ * overflow.  |x - zp| <= 255 and every decoded weight fits int16, so with
+ * K taps per output |sum| <= K * 255 * max|w|; a job where that bound
+ * reaches 2^31 (or whose weights do not fit int16) is left to the portable
+ * core.  So is any job with malformed requantization parameters or ASD
+ * digits, so that the core reports them exactly as it always does.  The
+ * bias, the saturation to 32 bits, requantization, residual and clamp
+ * then run exactly as in the core, with the core's own functions.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_fast.h"
+
+#define S32_MAX 0x7fffffffLL
+#define S32_MIN (-S32_MAX - 1)
+
+static int32_t ld32(const uint8_t *p)
+{
+	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			 (uint32_t)p[3] << 24);
+}
+
+static int32_t ld_act(const uint8_t *p, uint32_t fmt)
+{
+	return fmt == NUQ_AFMT_INT8 ? (int32_t)(int8_t)*p : (int32_t)*p;
+}
+
+void nuq_dot_generic(const int16_t *a, size_t npix, const int16_t *w, size_t ocn, size_t kp,
+		     int32_t *out)
+{
+	size_t p, o, k;
+
+	for (p = 0; p < npix; p++) {
+		for (o = 0; o < ocn; o++) {
+			const int16_t *x = a + p * kp, *y = w + o * kp;
+			int32_t s = 0;
+
+			for (k = 0; k < kp; k++)
+				s += (int32_t)x[k] * y[k];
+			out[p * ocn + o] = s;
+		}
+	}
+}
+
+static int asd_digit_value(uint8_t d, int32_t *v)
+{
+	if (!d) {
+		*v = 0;
+		return 0;
+	}
+	if (!(d & 0x40) || (d & 0x30) || (d & 0x0f) > 14)
+		return -1;
+	*v = (d & 0x80 ? -1 : 1) * (1 << (d & 0x0f));
+	return 0;
+}
+
+static uint32_t cb_index(const uint8_t *row, uint32_t j, uint32_t bits)
+{
+	uint64_t bit = (uint64_t)j * bits;
+	uint32_t v = row[bit >> 3];
+
+	if ((bit & 7) + bits > 8)
+		v |= (uint32_t)row[(bit >> 3) + 1] << 8;
+	return (v >> (bit & 7)) & ((1U << bits) - 1);
+}
+
+/* Weights as int16 rows of kp; 1 if some weight does not fit or is malformed. */
+static int decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			  void *const t[NUQ_T_COUNT], int16_t *w, size_t kp, int32_t *wmax)
+{
+	const uint8_t *src = t[NUQ_T_WEIGHTS], *cbs = t[NUQ_T_CODEBOOK];
+	uint32_t k = plan->k, oc, j;
+	int wide = job->flags & NUQ_JOB_F_CODEBOOK_INT16;
+	size_t row_bytes = ((size_t)k * job->weight_bits + 7) / 8;
+
+	*wmax = 0;
+	for (oc = 0; oc < job->out_c; oc++) {
+		int16_t *dst = w + (size_t)oc * kp;
+		const uint8_t *cb = cbs;
+
+		if (job->weight_format == NUQ_WFMT_CODEBOOK && !(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
+			cb += (size_t)oc * plan->cb_entries * (wide ? 2 : 1);
+		for (j = 0; j < k; j++) {
+			int32_t v, d1;
+
+			switch (job->weight_format) {
+			case NUQ_WFMT_INT8:
+				v = (int8_t)src[(size_t)oc * k + j];
+				break;
+			case NUQ_WFMT_ASD:
+				if (asd_digit_value(src[2 * ((size_t)oc * k + j)], &v) ||
+				    asd_digit_value(src[2 * ((size_t)oc * k + j) + 1], &d1))
+					return 1;
+				v += d1;
+				break;
+			default: {
+				uint32_t e = cb_index(src + oc * row_bytes, j, job->weight_bits);
+
+				v = wide ? (int16_t)(cb[2 * e] | cb[2 * e + 1] << 8) : (int8_t)cb[e];
+				break;
+			}
+			}
+			if (v > 32767 || v < -32768)
+				return 1;
+			dst[j] = (int16_t)v;
+			if (v < 0)
+				v = -v;
+			if (v > *wmax)
+				*wmax = v;
+		}
+		memset(dst + k, 0, (kp - k) * sizeof(*dst));
+	}
+	return 0;
+}
+
+/* The taps of output row @oh of image @n, group @g, for every pixel. */
+static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		   const uint8_t *in, uint32_t oh, uint32_t g, int16_t *a, size_t kp)
+{
+	int64_t ih0 = (int64_t)oh * job->stride_h - job->pad_top;
+	uint32_t cg = plan->in_cg, ow, kh, kw, c;
+	int32_t zp = job->in_zero_point;
+
+	for (ow = 0; ow < job->out_w; ow++) {
+		int64_t iw0 = (int64_t)ow * job->stride_w - job->pad_left;
+		int16_t *dst = a + (size_t)ow * kp;
+
+		for (kh = 0; kh < job->kernel_h; kh++) {
+			int64_t ih = ih0 + (int64_t)kh * job->dilation_h;
+
+			for (kw = 0; kw < job->kernel_w; kw++, dst += cg) {
+				int64_t iw = iw0 + (int64_t)kw * job->dilation_w;
+				const uint8_t *px;
+
+				if (ih < 0 || ih >= job->in_h || iw < 0 || iw >= job->in_w) {
+					memset(dst, 0, cg * sizeof(*dst));
+					continue;
+				}
+				px = in + ((uint64_t)ih * job->in_w + iw) * job->in_c + (uint64_t)g * cg;
+				if (job->in_format == NUQ_AFMT_INT8)
+					for (c = 0; c < cg; c++)
+						dst[c] = (int16_t)((int8_t)px[c] - zp);
+				else
+					for (c = 0; c < cg; c++)
+						dst[c] = (int16_t)(px[c] - zp);
+			}
+		}
+		memset(dst, 0, (kp - plan->k) * sizeof(*dst));
+	}
+}
+
+static int requant_ok(int32_t mul, int32_t shift)
+{
+	return (mul == 0 || mul >= (1 << 30)) && shift >= -31 && shift <= 30;
+}
+
+int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		      void *const t[NUQ_T_COUNT], nuq_dot_fn dot)
+{
+	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT], *res = t[NUQ_T_RESIDUAL];
+	size_t kp = ((size_t)plan->k + 15) & ~(size_t)15, ocg = plan->out_cg;
+	uint8_t *out = t[NUQ_T_OUTPUT];
+	int16_t *w = NULL, *a = NULL;
+	int32_t *acc = NULL, wmax;
+	uint32_t n, oh, g, ow, o, groups = job->groups;
+	int ret = 1;
+
+	for (o = 0; o < job->out_c; o++)
+		if (!requant_ok(ld32(rq + 8 * o), ld32(rq + 8 * o + 4)))
+			return 1;
+	w = malloc((size_t)job->out_c * kp * sizeof(*w));
+	a = malloc((size_t)job->out_w * kp * sizeof(*a));
+	acc = malloc((size_t)job->out_w * ocg * sizeof(*acc));
+	if (!w || !a || !acc) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (decode_weights(job, plan, t, w, kp, &wmax))
+		goto out;
+	/* the exactness bound of 32-bit sums (see the top of the file) */
+	if ((uint64_t)plan->k * 255 * (uint64_t)wmax >= (1ULL << 31))
+		goto out;
+
+	for (n = 0; n < job->batch; n++) {
+		const uint8_t *in = (const uint8_t *)t[NUQ_T_INPUT] +
+				    (uint64_t)n * job->in_h * job->in_w * job->in_c;
+
+		for (oh = 0; oh < job->out_h; oh++) {
+			uint64_t row = ((uint64_t)n * job->out_h + oh) * job->out_w;
+
+			for (g = 0; g < groups; g++) {
+				im2col(job, plan, in, oh, g, a, kp);
+				dot(a, job->out_w, w + (size_t)g * ocg * kp, ocg, kp, acc);
+				for (ow = 0; ow < job->out_w; ow++) {
+					for (o = 0; o < ocg; o++) {
+						uint32_t oc = g * ocg + o;
+						uint64_t at = (row + ow) * job->out_c + oc;
+						int64_t s = (int64_t)acc[(size_t)ow * ocg + o] +
+							    (bias ? ld32(bias + 4 * oc) : 0), v;
+
+						if (s > S32_MAX)
+							s = S32_MAX;
+						if (s < S32_MIN)
+							s = S32_MIN;
+						v = (int64_t)nuq_requantize((int32_t)s, ld32(rq + 8 * oc),
+									    ld32(rq + 8 * oc + 4)) +
+						    job->out_zero_point;
+						if (res)
+							v += nuq_requantize(ld_act(res + at, job->out_format) -
+									    job->res_zero_point,
+									    job->res_multiplier,
+									    job->res_shift);
+						if (v < job->out_min)
+							v = job->out_min;
+						if (v > job->out_max)
+							v = job->out_max;
+						out[at] = (uint8_t)v;
+					}
+				}
+			}
+		}
+	}
+	ret = 0;
+out:
+	free(w);
+	free(a);
+	free(acc);
+	return ret;
+}
