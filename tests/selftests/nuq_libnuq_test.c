@@ -8,6 +8,7 @@
 
 #include "kselftest_harness.h"
 #include "device_job.h"
+#include "nuq_jobs.h"
 
 static void run_on(struct __test_metadata *_metadata, struct nuq_device *dev,
 		   struct test_job *tj, uint8_t *out)
@@ -105,7 +106,12 @@ TEST(ring_batches_and_sqpoll)
 			jobs[0].pad = 0;
 			EXPECT_EQ(cmds * batches[b], jobs_done);
 		}
-		/* beyond the cap the command completes with -EBUSY */
+		/*
+		 * Beyond the cap the command completes with -EBUSY.  Slow the
+		 * backend down (1 ms per tile) so that the first commands are
+		 * still in flight when the last arrives, however fast the host.
+		 */
+		fault_set("slow", "-1", "1");
 		for (i = 0; i < 5; i++)
 			ASSERT_EQ(0, nuq_ring_submit(ring, jobs, 64, 100 + i));
 		for (i = 0, b = 0; i < 5; ) {
@@ -116,6 +122,7 @@ TEST(ring_batches_and_sqpoll)
 				b += c[k].status == -EBUSY;
 			i += n;
 		}
+		fault_set("none", "-1", "10");
 		EXPECT_GE(b, 1);
 		nuq_ring_exit(ring);
 	}
