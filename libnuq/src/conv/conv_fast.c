@@ -6,8 +6,9 @@
  * taps with bounds checks in its innermost loop.  Here, per output row,
  * the input taps of every pixel are gathered once into an int16 matrix
  * (x - in_zero_point, 0 for padding: im2col), the weights of every format
- * are decoded once per job into int16 rows, and the conv becomes int16 dot
- * products with 32-bit sums - which _mm256_madd_epi16 does 16 at a time.
+ * are decoded once per job into int16 and packed (conv_fast.h), and the
+ * conv becomes int16 dot products with 32-bit sums - which
+ * _mm256_madd_epi16 does 16 at a time, 8 output channels per register.
  *
  * Exactness: the core sums in 64 bits, so the 32-bit sums must not
  * overflow.  |x - zp| <= 255 and every decoded weight fits int16, so with
@@ -38,19 +39,40 @@ static int32_t ld_act(const uint8_t *p, uint32_t fmt)
 	return fmt == NUQ_AFMT_INT8 ? (int32_t)(int8_t)*p : (int32_t)*p;
 }
 
-void nuq_dot_generic(const int16_t *a, size_t npix, const int16_t *w, size_t ocn, size_t kp,
+void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 		     int32_t *out)
 {
 	size_t p, o, k;
 
 	for (p = 0; p < npix; p++) {
 		for (o = 0; o < ocn; o++) {
-			const int16_t *x = a + p * kp, *y = w + o * kp;
+			const int16_t *x = a + p * kp;
+			const int16_t *y = wp + (o / NUQ_OC_BLOCK) * kp * NUQ_OC_BLOCK +
+					   2 * (o % NUQ_OC_BLOCK);
 			int32_t s = 0;
 
-			for (k = 0; k < kp; k++)
-				s += (int32_t)x[k] * y[k];
+			for (k = 0; k < kp; k += 2, y += 2 * NUQ_OC_BLOCK)
+				s += (int32_t)x[k] * y[0] + (int32_t)x[k + 1] * y[1];
 			out[p * ocn + o] = s;
+		}
+	}
+}
+
+/* Rows w[o][kp] of @ocn channels into the packed layout (conv_fast.h). */
+static void pack_weights(const int16_t *w, size_t ocn, size_t kp, int16_t *wp)
+{
+	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, b, k, o;
+
+	for (b = 0; b < nb; b++) {
+		for (k = 0; k < kp; k += 2) {
+			int16_t *dst = wp + (b * kp / 2 + k / 2) * 2 * NUQ_OC_BLOCK;
+
+			for (o = 0; o < NUQ_OC_BLOCK; o++) {
+				size_t oc = b * NUQ_OC_BLOCK + o;
+
+				dst[2 * o] = oc < ocn ? w[oc * kp + k] : 0;
+				dst[2 * o + 1] = oc < ocn ? w[oc * kp + k + 1] : 0;
+			}
 		}
 	}
 }
@@ -171,9 +193,10 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 		      void *const t[NUQ_T_COUNT], nuq_dot_fn dot)
 {
 	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT], *res = t[NUQ_T_RESIDUAL];
-	size_t kp = ((size_t)plan->k + 15) & ~(size_t)15, ocg = plan->out_cg;
+	size_t kp = ((size_t)plan->k + 1) & ~(size_t)1, ocg = plan->out_cg;
+	size_t ocgp = (ocg + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK * NUQ_OC_BLOCK;
 	uint8_t *out = t[NUQ_T_OUTPUT];
-	int16_t *w = NULL, *a = NULL;
+	int16_t *w = NULL, *a = NULL, *wp = NULL;
 	int32_t *acc = NULL, wmax;
 	uint32_t n, oh, g, ow, o, groups = job->groups;
 	int ret = 1;
@@ -184,7 +207,8 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	w = malloc((size_t)job->out_c * kp * sizeof(*w));
 	a = malloc((size_t)job->out_w * kp * sizeof(*a));
 	acc = malloc((size_t)job->out_w * ocg * sizeof(*acc));
-	if (!w || !a || !acc) {
+	wp = malloc((size_t)groups * ocgp * kp * sizeof(*wp));
+	if (!w || !a || !acc || !wp) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -193,6 +217,8 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	/* the exactness bound of 32-bit sums (see the top of the file) */
 	if ((uint64_t)plan->k * 255 * (uint64_t)wmax >= (1ULL << 31))
 		goto out;
+	for (g = 0; g < groups; g++)
+		pack_weights(w + (size_t)g * ocg * kp, ocg, kp, wp + (size_t)g * ocgp * kp);
 
 	for (n = 0; n < job->batch; n++) {
 		const uint8_t *in = (const uint8_t *)t[NUQ_T_INPUT] +
@@ -203,7 +229,7 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 
 			for (g = 0; g < groups; g++) {
 				im2col(job, plan, in, oh, g, a, kp);
-				dot(a, job->out_w, w + (size_t)g * ocg * kp, ocg, kp, acc);
+				dot(a, job->out_w, kp, wp + (size_t)g * ocgp * kp, ocg, acc);
 				for (ow = 0; ow < job->out_w; ow++) {
 					for (o = 0; o < ocg; o++) {
 						uint32_t oc = g * ocg + o;
@@ -236,6 +262,7 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	ret = 0;
 out:
 	free(w);
+	free(wp);
 	free(a);
 	free(acc);
 	return ret;

@@ -13,15 +13,26 @@
 #include "nuq_conv.h"
 
 /*
- * out[p * ocn + o] = sum over k < kp of a[p * kp + k] * w[o * kp + k], for
- * p < npix and o < ocn; kp is a multiple of 16 and the sums fit 32 bits.
+ * Weights packed for the dot products: output channels in blocks of 16
+ * (the last block padded with zero channels), and within a block, for each
+ * pair of taps k, k+1, the 16 channels' (w[k], w[k+1]) pairs:
+ * wp[((ob * kp / 2) + k / 2) * 32 + 2 * o + k % 2].  One 32-byte load then
+ * holds a tap pair of 8 channels, which _mm256_madd_epi16 multiplies by a
+ * broadcast pair of inputs - the sums land per channel, with no horizontal
+ * additions.
  */
-typedef void (*nuq_dot_fn)(const int16_t *a, size_t npix, const int16_t *w, size_t ocn,
-			   size_t kp, int32_t *out);
+#define NUQ_OC_BLOCK	16
 
-void nuq_dot_generic(const int16_t *a, size_t npix, const int16_t *w, size_t ocn, size_t kp,
+/*
+ * out[p * ocn + o] = sum over k < kp of a[p * kp + k] * w[o][k], for
+ * p < npix and o < ocn; kp is even and the sums fit 32 bits.
+ */
+typedef void (*nuq_dot_fn)(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
+			   size_t ocn, int32_t *out);
+
+void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 		     int32_t *out);
-void nuq_dot_avx2(const int16_t *a, size_t npix, const int16_t *w, size_t ocn, size_t kp,
+void nuq_dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 		  int32_t *out);
 
 /*

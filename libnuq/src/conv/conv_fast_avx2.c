@@ -4,83 +4,81 @@
  *
  * Compiled for every x86-64 (the target attribute enables AVX2 for these
  * functions only); conv_cpu.c calls them only when the CPU has AVX2.
- * Register blocking: 4 pixels x 2 output channels = 8 accumulators, each
- * step loads 4 input rows and 2 weight rows of 16 int16 and does 8
- * _mm256_madd_epi16 (16 multiplies, pairs summed into 32 bits).
+ * Register blocking: 4 pixels x 16 output channels = 8 accumulators of 8
+ * channels.  Each tap pair loads two registers of packed weights and
+ * broadcasts each pixel's input pair; _mm256_madd_epi16 multiplies and
+ * adds the pair, so sums land per channel and need no horizontal adds.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "conv_fast.h"
 
 #define AVX2 __attribute__((target("avx2")))
 
-static AVX2 int32_t hsum(__m256i v)
+static AVX2 __m256i pair(const int16_t *p)
 {
-	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	int32_t v;
 
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-	return _mm_cvtsi128_si32(s);
+	memcpy(&v, p, 4);
+	return _mm256_set1_epi32(v);
 }
 
-static AVX2 void dot_1x1(const int16_t *a, const int16_t *w, size_t kp, int32_t *out)
+/* Up to 4 pixels (@np) of one 16-channel block, into @o (stride 16). */
+static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb, int32_t *o)
 {
-	__m256i s = _mm256_setzero_si256();
+	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
+	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+	const int16_t *a0 = a, *a1 = a + (np > 1 ? kp : 0), *a2 = a + (np > 2 ? 2 * kp : 0);
+	const int16_t *a3 = a + (np > 3 ? 3 * kp : 0);
 	size_t k;
 
-	for (k = 0; k < kp; k += 16)
-		s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_loadu_si256((const void *)(a + k)),
-							  _mm256_loadu_si256((const void *)(w + k))));
-	*out = hsum(s);
+	for (k = 0; k < kp; k += 2, wb += 2 * NUQ_OC_BLOCK) {
+		__m256i w0 = _mm256_loadu_si256((const void *)wb);
+		__m256i w1 = _mm256_loadu_si256((const void *)(wb + 16));
+		__m256i x;
+
+		x = pair(a0 + k);
+		s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(x, w0));
+		s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(x, w1));
+		x = pair(a1 + k);
+		s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(x, w0));
+		s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(x, w1));
+		x = pair(a2 + k);
+		s20 = _mm256_add_epi32(s20, _mm256_madd_epi16(x, w0));
+		s21 = _mm256_add_epi32(s21, _mm256_madd_epi16(x, w1));
+		x = pair(a3 + k);
+		s30 = _mm256_add_epi32(s30, _mm256_madd_epi16(x, w0));
+		s31 = _mm256_add_epi32(s31, _mm256_madd_epi16(x, w1));
+	}
+	_mm256_storeu_si256((void *)(o + 0), s00);
+	_mm256_storeu_si256((void *)(o + 8), s01);
+	_mm256_storeu_si256((void *)(o + 16), s10);
+	_mm256_storeu_si256((void *)(o + 24), s11);
+	_mm256_storeu_si256((void *)(o + 32), s20);
+	_mm256_storeu_si256((void *)(o + 40), s21);
+	_mm256_storeu_si256((void *)(o + 48), s30);
+	_mm256_storeu_si256((void *)(o + 56), s31);
 }
 
-AVX2 void nuq_dot_avx2(const int16_t *a, size_t npix, const int16_t *w, size_t ocn, size_t kp,
+AVX2 void nuq_dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 		       int32_t *out)
 {
-	size_t p = 0, o, k;
+	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, p, b, i, j;
+	int32_t tmp[4 * NUQ_OC_BLOCK];
 
-	for (; p + 4 <= npix; p += 4) {
-		const int16_t *a0 = a + p * kp, *a1 = a0 + kp, *a2 = a1 + kp, *a3 = a2 + kp;
+	for (p = 0; p < npix; p += 4) {
+		size_t np = npix - p < 4 ? npix - p : 4;
 
-		for (o = 0; o + 2 <= ocn; o += 2) {
-			const int16_t *w0 = w + o * kp, *w1 = w0 + kp;
-			__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
-			__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+		for (b = 0; b < nb; b++) {
+			size_t nc = ocn - b * NUQ_OC_BLOCK < NUQ_OC_BLOCK ?
+				    ocn - b * NUQ_OC_BLOCK : NUQ_OC_BLOCK;
 
-			for (k = 0; k < kp; k += 16) {
-				__m256i x0 = _mm256_loadu_si256((const void *)(a0 + k));
-				__m256i x1 = _mm256_loadu_si256((const void *)(a1 + k));
-				__m256i x2 = _mm256_loadu_si256((const void *)(a2 + k));
-				__m256i x3 = _mm256_loadu_si256((const void *)(a3 + k));
-				__m256i y0 = _mm256_loadu_si256((const void *)(w0 + k));
-				__m256i y1 = _mm256_loadu_si256((const void *)(w1 + k));
-
-				s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(x0, y0));
-				s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(x0, y1));
-				s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(x1, y0));
-				s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(x1, y1));
-				s20 = _mm256_add_epi32(s20, _mm256_madd_epi16(x2, y0));
-				s21 = _mm256_add_epi32(s21, _mm256_madd_epi16(x2, y1));
-				s30 = _mm256_add_epi32(s30, _mm256_madd_epi16(x3, y0));
-				s31 = _mm256_add_epi32(s31, _mm256_madd_epi16(x3, y1));
-			}
-			out[p * ocn + o] = hsum(s00);
-			out[p * ocn + o + 1] = hsum(s01);
-			out[(p + 1) * ocn + o] = hsum(s10);
-			out[(p + 1) * ocn + o + 1] = hsum(s11);
-			out[(p + 2) * ocn + o] = hsum(s20);
-			out[(p + 2) * ocn + o + 1] = hsum(s21);
-			out[(p + 3) * ocn + o] = hsum(s30);
-			out[(p + 3) * ocn + o + 1] = hsum(s31);
-		}
-		for (; o < ocn; o++) {
-			dot_1x1(a0, w + o * kp, kp, &out[p * ocn + o]);
-			dot_1x1(a1, w + o * kp, kp, &out[(p + 1) * ocn + o]);
-			dot_1x1(a2, w + o * kp, kp, &out[(p + 2) * ocn + o]);
-			dot_1x1(a3, w + o * kp, kp, &out[(p + 3) * ocn + o]);
+			block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK, tmp);
+			for (i = 0; i < np; i++)
+				for (j = 0; j < nc; j++)
+					out[(p + i) * ocn + b * NUQ_OC_BLOCK + j] =
+						tmp[i * NUQ_OC_BLOCK + j];
 		}
 	}
-	for (; p < npix; p++)
-		for (o = 0; o < ocn; o++)
-			dot_1x1(a + p * kp, w + o * kp, kp, &out[p * ocn + o]);
 }
