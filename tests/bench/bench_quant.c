@@ -117,6 +117,53 @@ static double quantize_all(struct layer *layers, size_t n, enum nuq_qmethod m)
 	return now() - t0;
 }
 
+typedef double (*cell_fn)(double (*sse)[MAXB + 1], double (*secs)[MAXB + 1], unsigned int m,
+			  unsigned int b, double energy);
+
+static double sqnr_cell(double (*sse)[MAXB + 1], double (*secs)[MAXB + 1], unsigned int m,
+			unsigned int b, double energy)
+{
+	(void)secs;
+	return 10 * log10(energy / sse[m][b]);
+}
+
+static double mse_cell(double (*sse)[MAXB + 1], double (*secs)[MAXB + 1], unsigned int m,
+		       unsigned int b, double energy)
+{
+	(void)secs;
+	(void)energy;
+	return sse[m][b] / sse[0][b];
+}
+
+static double time_cell(double (*sse)[MAXB + 1], double (*secs)[MAXB + 1], unsigned int m,
+			unsigned int b, double energy)
+{
+	(void)sse;
+	(void)energy;
+	return secs[m][b] / secs[0][b];
+}
+
+/* One row per method (from @first), one column per bit width; "-" where it did not run. */
+static void print_table(const char *title, unsigned int first, cell_fn cell,
+			double (*sse)[MAXB + 1], double (*secs)[MAXB + 1], double energy)
+{
+	unsigned int b, mi;
+
+	printf("\n%s\n%-10s", title, "method");
+	for (b = MINB; b <= MAXB; b++)
+		printf(" %7u", b);
+	printf("\n");
+	for (mi = first; mi < NMETHODS; mi++) {
+		printf("%-10s", nuq_qmethod_name(methods[mi]));
+		for (b = MINB; b <= MAXB; b++)
+			if (sse[mi][b] > 0)
+				printf(" %7.*f", first ? 4 : 2, cell(sse, secs, mi, b, energy));
+			else
+				printf(" %7s", "-");
+		printf("\n");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("NUQ_MODELS_DIR"), *out = argc > 1 ? argv[1] : NULL;
@@ -164,7 +211,7 @@ int main(int argc, char **argv)
 		}
 	}
 	deq = malloc(maxn * sizeof(*deq));
-	printf("bench-quant: %zu layers, %zu weights of 3 PaddleOCR models; one codebook per layer\n\n",
+	printf("bench-quant: %zu layers, %zu weights of 3 PaddleOCR models; one codebook per layer\n",
 	       nl, weights);
 
 	for (mi = 0; mi < NMETHODS; mi++) {
@@ -178,47 +225,13 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("SQNR of all weights, dB (higher is better)\n%-10s", "method");
-	for (b = MINB; b <= MAXB; b++)
-		printf(" %7u", b);
-	printf("\n");
-	for (mi = 0; mi < NMETHODS; mi++) {
-		printf("%-10s", nuq_qmethod_name(methods[mi]));
-		for (b = MINB; b <= MAXB; b++)
-			if (sse[mi][b] > 0)
-				printf(" %7.2f", 10 * log10(energy / sse[mi][b]));
-			else
-				printf(" %7s", "-");
-		printf("\n");
-	}
-	printf("\nMSE / optimal MSE (opt = exact DP, measured above)\n%-10s", "method");
-	for (b = MINB; b <= MAXB; b++)
-		printf(" %7u", b);
-	printf("\n");
-	for (mi = 1; mi < NMETHODS; mi++) {
-		printf("%-10s", nuq_qmethod_name(methods[mi]));
-		for (b = MINB; b <= MAXB; b++)
-			if (sse[mi][b] > 0)
-				printf(" %7.4f", sse[mi][b] / sse[0][b]);
-			else
-				printf(" %7s", "-");
-		printf("\n");
-	}
+	print_table("SQNR of all weights, dB (higher is better)", 0, sqnr_cell, sse, secs, energy);
+	print_table("MSE / optimal MSE (opt = exact DP, measured above)", 1, mse_cell, sse, secs,
+		    energy);
 	for (b = MINB, t = 0; b <= MAXB; b++)
 		t += secs[0][b];
-	printf("\ntime / DP time (DP total: %.3f s over all bit widths)\n%-10s", t, "method");
-	for (b = MINB; b <= MAXB; b++)
-		printf(" %7u", b);
-	printf("\n");
-	for (mi = 1; mi < NMETHODS; mi++) {
-		printf("%-10s", nuq_qmethod_name(methods[mi]));
-		for (b = MINB; b <= MAXB; b++)
-			if (secs[mi][b] > 0)
-				printf(" %7.3f", secs[mi][b] / secs[0][b]);
-			else
-				printf(" %7s", "-");
-		printf("\n");
-	}
+	printf("\n(DP total: %.3f s over all bit widths)", t);
+	print_table("time / DP time", 1, time_cell, sse, secs, energy);
 
 	/* KDE against full-data k-means where the sample matters: big layers */
 	for (i = 0; i < nl; i++) {

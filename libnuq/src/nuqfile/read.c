@@ -8,16 +8,14 @@
  * ends the read with an errno and a message naming the section.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <nuq/nuqfile.h>
 
+#include "file.h"
 #include "format.h"
 #include "msg.h"
 #include "quant/quant_priv.h"
@@ -401,46 +399,18 @@ fail:
 
 int nuq_file_read(const char *path, struct nuq_file *f, char *msg, size_t msglen)
 {
-	struct stat st;
-	size_t done = 0;
 	uint8_t *buf;
-	int fd, ret;
+	size_t len;
+	int ret;
 
 	memset(f, 0, sizeof(*f));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nuq_fail(msg, msglen, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    (unsigned long long)st.st_size > NUQ_FILE_MAX_BYTES) {
-		close(fd);
-		return nuq_fail(msg, msglen, -EINVAL, "%s: not a regular file of a sane size",
-				path);
-	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + done, st.st_size - done);
-
-		if (r <= 0) {
-			ret = r ? -errno : -EIO;
-			free(buf);
-			close(fd);
-			return nuq_fail(msg, msglen, ret, "%s: read failed", path);
-		}
-		done += r;
-	}
-	close(fd);
-	ret = nuq_file_decode(buf, done, f, msg, msglen);
+	ret = nuq_read_file(path, NUQ_FILE_MAX_BYTES, &buf, &len, msg, msglen);
+	if (ret)
+		return ret;
+	ret = nuq_file_decode(buf, len, f, msg, msglen);
 	free(buf);
-	if (ret && msg && msglen) {
-		char tmp[512];
-
-		snprintf(tmp, sizeof(tmp), "%s", msg);
-		snprintf(msg, msglen, "%s: %s", path, tmp);
-	}
+	if (ret)
+		nuq_msg_prefix_path(msg, msglen, path);
 	return ret;
 }
 

@@ -3,12 +3,9 @@
  * libnuq: loading an ONNX model file with protobuf-c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file.h"
 #include "msg.h"
 #include "onnx_priv.h"
 
@@ -46,48 +43,18 @@ int nuq_onnx_load_mem(const void *buf, size_t len, struct nuq_onnx **model,
 
 int nuq_onnx_load(const char *path, struct nuq_onnx **model, char *msg, size_t msglen)
 {
-	struct stat st;
-	size_t done = 0;
 	uint8_t *buf;
-	int fd, ret;
+	size_t len;
+	int ret;
 
 	*model = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nuq_fail(msg, msglen, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return nuq_fail(msg, msglen, -EINVAL, "%s: not a regular file", path);
-	}
-	if ((unsigned long long)st.st_size > NUQ_ONNX_MAX_FILE) {
-		close(fd);
-		return nuq_fail(msg, msglen, -EFBIG, "%s: over 2 GiB", path);
-	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + done, st.st_size - done);
-
-		if (r <= 0) {
-			ret = r ? -errno : -EIO;
-			free(buf);
-			close(fd);
-			return nuq_fail(msg, msglen, ret, "%s: read failed", path);
-		}
-		done += r;
-	}
-	close(fd);
-	ret = nuq_onnx_load_mem(buf, done, model, msg, msglen);
+	ret = nuq_read_file(path, NUQ_ONNX_MAX_FILE, &buf, &len, msg, msglen);
+	if (ret)
+		return ret;
+	ret = nuq_onnx_load_mem(buf, len, model, msg, msglen);
 	free(buf);
-	if (ret && msg && msglen) {
-		char tmp[256];
-
-		snprintf(tmp, sizeof(tmp), "%s", msg);
-		snprintf(msg, msglen, "%s: %s", path, tmp);
-	}
+	if (ret)
+		nuq_msg_prefix_path(msg, msglen, path);
 	return ret;
 }
 

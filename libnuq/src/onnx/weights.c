@@ -126,56 +126,52 @@ static size_t spatial(const int64_t *dims, unsigned int ndims)
 	return s;
 }
 
-void nuq_layout_from_onnx(enum nuq_layout layout, const int64_t *dims, unsigned int ndims,
-			  const float *onnx, float *mat)
+/* Move elements between the ONNX order and the matrix order, either way. */
+static void relayout(enum nuq_layout layout, const int64_t *dims, unsigned int ndims,
+		     const float *src, float *dst, int to_matrix)
 {
-	size_t r, i, s, rows = dims[0], in, sp;
+	size_t r, i, s, in, sp, m, o;
 
 	switch (layout) {
 	case NUQ_LAYOUT_OIHW:
 		in = dims[1];
 		sp = spatial(dims, ndims);
-		for (r = 0; r < rows; r++)
-			for (i = 0; i < in; i++)
-				for (s = 0; s < sp; s++)
-					mat[(r * sp + s) * in + i] = onnx[(r * in + i) * sp + s];
+		for (r = 0; r < (size_t)dims[0]; r++) {
+			for (i = 0; i < in; i++) {
+				for (s = 0; s < sp; s++) {
+					m = (r * sp + s) * in + i;
+					o = (r * in + i) * sp + s;
+					dst[to_matrix ? m : o] = src[to_matrix ? o : m];
+				}
+			}
+		}
 		return;
 	case NUQ_LAYOUT_KN:
-		for (r = 0; r < (size_t)dims[0]; r++)
-			for (i = 0; i < (size_t)dims[1]; i++)
-				mat[i * dims[0] + r] = onnx[r * dims[1] + i];
+		for (r = 0; r < (size_t)dims[0]; r++) {
+			for (i = 0; i < (size_t)dims[1]; i++) {
+				m = i * dims[0] + r;
+				o = r * dims[1] + i;
+				dst[to_matrix ? m : o] = src[to_matrix ? o : m];
+			}
+		}
 		return;
 	default:
 		s = dims[0] * (ndims > 1 ? (size_t)dims[1] : 1) * spatial(dims, ndims);
-		memcpy(mat, onnx, s * sizeof(*mat));
+		memcpy(dst, src, s * sizeof(*dst));
 		return;
 	}
+}
+
+void nuq_layout_from_onnx(enum nuq_layout layout, const int64_t *dims, unsigned int ndims,
+			  const float *onnx, float *mat)
+{
+	relayout(layout, dims, ndims, onnx, mat, 1);
 }
 
 void nuq_layout_to_onnx(enum nuq_layout layout, const int64_t *dims, unsigned int ndims,
 			const float *mat, float *onnx)
 {
-	size_t r, i, s, rows = dims[0], in, sp;
-
-	switch (layout) {
-	case NUQ_LAYOUT_OIHW:
-		in = dims[1];
-		sp = spatial(dims, ndims);
-		for (r = 0; r < rows; r++)
-			for (i = 0; i < in; i++)
-				for (s = 0; s < sp; s++)
-					onnx[(r * in + i) * sp + s] = mat[(r * sp + s) * in + i];
-		return;
-	case NUQ_LAYOUT_KN:
-		for (r = 0; r < (size_t)dims[0]; r++)
-			for (i = 0; i < (size_t)dims[1]; i++)
-				onnx[r * dims[1] + i] = mat[i * dims[0] + r];
-		return;
-	default:
-		s = dims[0] * (ndims > 1 ? (size_t)dims[1] : 1) * spatial(dims, ndims);
-		memcpy(onnx, mat, s * sizeof(*mat));
-		return;
-	}
+	relayout(layout, dims, ndims, mat, onnx, 0);
 }
 
 int nuq_onnx_weight_matrix(const struct nuq_onnx *m, const struct nuq_onnx_weight *w,

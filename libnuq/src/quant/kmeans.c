@@ -160,20 +160,16 @@ static void set_levels(struct nuq_qgroup *g, const double *lv, unsigned int k)
 			g->levels[g->nlevels++] = (float)lv[i];
 }
 
-int nuq_q_opt(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g)
+/*
+ * Reduce sorted values to at most NUQ_OPT_BINS weighted points: equal-width
+ * bins, each at the mean of its values (all values when there are fewer).
+ * Returns the number of points.
+ */
+static size_t histogram(const float *s, size_t n, double *v, double *w)
 {
-	float *s = sorted_copy(x, n);
-	double *v = NULL, *w = NULL, lv[256];
-	unsigned int k = 1u << p->bits, nl;
-	size_t m = 0, i;
-	int ret = -ENOMEM;
+	double lo = s[0], width = (s[n - 1] - s[0]) / NUQ_OPT_BINS;
+	size_t m = 0, i, j;
 
-	if (!s)
-		return -ENOMEM;
-	v = malloc(sizeof(double) * (n < NUQ_OPT_BINS ? n : NUQ_OPT_BINS));
-	w = malloc(sizeof(double) * (n < NUQ_OPT_BINS ? n : NUQ_OPT_BINS));
-	if (!v || !w)
-		goto out;
 	if (n <= NUQ_OPT_BINS) {
 		for (i = 0; i < n; i++) {
 			if (m && v[m - 1] == s[i]) {
@@ -183,24 +179,36 @@ int nuq_q_opt(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_
 			v[m] = s[i];
 			w[m++] = 1;
 		}
-	} else {
-		/* equal-width bins, each at the mean of its values */
-		double lo = s[0], width = (s[n - 1] - s[0]) / NUQ_OPT_BINS;
-
-		for (i = 0; i < n;) {
-			size_t b = width > 0 ? (size_t)((s[i] - lo) / width) : 0, j = i;
-			double sum = 0;
-
-			if (b >= NUQ_OPT_BINS)
-				b = NUQ_OPT_BINS - 1;
-			while (j < n && (width <= 0 || (size_t)fmin((s[j] - lo) / width,
-								    NUQ_OPT_BINS - 1) == b))
-				sum += s[j++];
-			v[m] = sum / (j - i);
-			w[m++] = j - i;
-			i = j;
-		}
+		return m;
 	}
+	for (i = 0; i < n; i = j) {
+		size_t b = width > 0 ? (size_t)fmin((s[i] - lo) / width, NUQ_OPT_BINS - 1) : 0;
+		double sum = 0;
+
+		for (j = i; j < n && (width <= 0 || (size_t)fmin((s[j] - lo) / width,
+								 NUQ_OPT_BINS - 1) == b); j++)
+			sum += s[j];
+		v[m] = sum / (j - i);
+		w[m++] = j - i;
+	}
+	return m;
+}
+
+int nuq_q_opt(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g)
+{
+	float *s = sorted_copy(x, n);
+	double *v = NULL, *w = NULL, lv[256];
+	unsigned int k = 1u << p->bits, nl;
+	size_t m;
+	int ret = -ENOMEM;
+
+	if (!s)
+		return -ENOMEM;
+	v = malloc(sizeof(double) * (n < NUQ_OPT_BINS ? n : NUQ_OPT_BINS));
+	w = malloc(sizeof(double) * (n < NUQ_OPT_BINS ? n : NUQ_OPT_BINS));
+	if (!v || !w)
+		goto out;
+	m = histogram(s, n, v, w);
 	ret = nuq_kmeans_dp(v, w, m, k, lv, &nl);
 	if (!ret)
 		set_levels(g, lv, nl);
@@ -261,40 +269,6 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
-}
-
-/*
- * Reduce sorted values to at most NUQ_OPT_BINS weighted points: equal-width
- * bins, each at the mean of its values (all values when there are fewer).
- * Returns the number of points.
- */
-static size_t histogram(const float *s, size_t n, double *v, double *w)
-{
-	double lo = s[0], width = (s[n - 1] - s[0]) / NUQ_OPT_BINS;
-	size_t m = 0, i, j;
-
-	if (n <= NUQ_OPT_BINS) {
-		for (i = 0; i < n; i++) {
-			if (m && v[m - 1] == s[i]) {
-				w[m - 1] += 1;
-				continue;
-			}
-			v[m] = s[i];
-			w[m++] = 1;
-		}
-		return m;
-	}
-	for (i = 0; i < n; i = j) {
-		size_t b = width > 0 ? (size_t)fmin((s[i] - lo) / width, NUQ_OPT_BINS - 1) : 0;
-		double sum = 0;
-
-		for (j = i; j < n && (width <= 0 || (size_t)fmin((s[j] - lo) / width,
-								 NUQ_OPT_BINS - 1) == b); j++)
-			sum += s[j];
-		v[m] = sum / (j - i);
-		w[m++] = j - i;
-	}
-	return m;
 }
 
 /*
