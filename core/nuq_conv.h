@@ -64,6 +64,42 @@ int nuq_conv_validate(const struct nuq_conv_job *job, const __u64 bo_size[NUQ_T_
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		      void *const t[NUQ_T_COUNT], void *scratch, __u32 tile);
 
+/* Little-endian loads: tensors need no alignment, results need no byte order. */
+static inline __s32 nuq_ld_s32(const __u8 *p)
+{
+	return (__s32)((__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24);
+}
+
+static inline __s32 nuq_ld_s16(const __u8 *p)
+{
+	return (__s16)((__u16)p[0] | (__u16)p[1] << 8);
+}
+
+/* One activation of &enum nuq_act_format @fmt. */
+static inline __s32 nuq_ld_act(const __u8 *p, __u32 fmt)
+{
+	return fmt == NUQ_AFMT_INT8 ? (__s32)(__s8)*p : (__s32)*p;
+}
+
+/* Index @j of a LSB-first stream of @bits-bit indices (the codebook layout). */
+__u32 nuq_index(const __u8 *row, __u32 j, __u32 bits);
+
+/* Whether an ASD digit byte is 0 or a well-formed signed power of two. */
+int nuq_asd_digit_ok(__u8 d);
+
+/* Whether a per-channel requantization multiplier and shift are in range. */
+int nuq_requant_ok(__s32 multiplier, __s32 shift);
+
+/*
+ * The output byte @at (an element index of the output tensor) for an exact
+ * accumulator @acc, bias included: saturate to 32 bits, requantize, add the
+ * output zero point and the rescaled residual element @at of @res (when
+ * @res is not NULL), clamp.  Every implementation that computes
+ * accumulators its own way finishes with this.
+ */
+__u8 nuq_conv_output(const struct nuq_conv_job *job, __s64 acc, __s32 multiplier, __s32 shift,
+		     const __u8 *res, __u64 at);
+
 /* The positive errno value a &enum nuq_job_error stands for. */
 int nuq_job_error_errno(int code);
 

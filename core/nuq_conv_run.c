@@ -20,24 +20,7 @@
 #define NUQ_S32_MAX	0x7fffffff
 #define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
 
-/* Little-endian loads: tensors need no alignment, results need no byte order. */
-static __s32 nuq_ld_s32(const __u8 *p)
-{
-	return (__s32)((__u32)p[0] | (__u32)p[1] << 8 | (__u32)p[2] << 16 | (__u32)p[3] << 24);
-}
-
-static __s32 nuq_ld_s16(const __u8 *p)
-{
-	return (__s16)((__u16)p[0] | (__u16)p[1] << 8);
-}
-
-static __s32 nuq_ld_act(const __u8 *p, __u32 fmt)
-{
-	return fmt == NUQ_AFMT_INT8 ? (__s32)(__s8)*p : (__s32)*p;
-}
-
-/* Index @j of a LSB-first stream of @bits-bit indices. */
-static __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
+__u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
 {
 	__u64 bit = (__u64)j * bits;
 	const __u8 *p = row + (bit >> 3);
@@ -47,6 +30,11 @@ static __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
 	if (shift + bits > 8)
 		v |= (__u32)p[1] << 8;
 	return (v >> shift) & ((1U << bits) - 1);
+}
+
+int nuq_asd_digit_ok(__u8 d)
+{
+	return !d || ((d & 0x40) && !(d & 0x30) && (d & 0x0f) <= 14);
 }
 
 static __s32 nuq_cb_entry(const struct nuq_conv_job *job, const __u8 *cb, __u32 e)
@@ -63,7 +51,7 @@ static __s64 nuq_asd_digit(__s32 x, __u8 d, int *bad)
 
 	if (!d)
 		return 0;
-	if (!(d & 0x40) || (d & 0x30) || (d & 0x0f) > 14) {
+	if (!nuq_asd_digit_ok(d)) {
 		*bad = 1;
 		return 0;
 	}
@@ -175,9 +163,24 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 	return acc;
 }
 
-static int nuq_requant_ok(__s32 multiplier, __s32 shift)
+__u8 nuq_conv_output(const struct nuq_conv_job *job, __s64 acc, __s32 multiplier, __s32 shift,
+		     const __u8 *res, __u64 at)
 {
-	return (multiplier == 0 || multiplier >= (1 << 30)) && shift >= -31 && shift <= 30;
+	__s64 v;
+
+	if (acc > NUQ_S32_MAX)
+		acc = NUQ_S32_MAX;
+	if (acc < NUQ_S32_MIN)
+		acc = NUQ_S32_MIN;
+	v = (__s64)nuq_requantize((__s32)acc, multiplier, shift) + job->out_zero_point;
+	if (res)
+		v += nuq_requantize(nuq_ld_act(res + at, job->out_format) - job->res_zero_point,
+				    job->res_multiplier, job->res_shift);
+	if (v < job->out_min)
+		v = job->out_min;
+	if (v > job->out_max)
+		v = job->out_max;
+	return (__u8)v;
 }
 
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
@@ -217,23 +220,9 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 
 		for (ow = 0; ow < job->out_w; ow++) {
 			__u64 at = (row + ow) * job->out_c + t.oc;
-			__s64 acc = b + nuq_accumulate(&t, ow, &bad);
-			__s64 v;
 
-			if (acc > NUQ_S32_MAX)
-				acc = NUQ_S32_MAX;
-			if (acc < NUQ_S32_MIN)
-				acc = NUQ_S32_MIN;
-			v = (__s64)nuq_requantize((__s32)acc, mul, shift) + job->out_zero_point;
-			if (res)
-				v += nuq_requantize(nuq_ld_act(res + at, job->out_format) -
-						    job->res_zero_point,
-						    job->res_multiplier, job->res_shift);
-			if (v < job->out_min)
-				v = job->out_min;
-			if (v > job->out_max)
-				v = job->out_max;
-			out[at] = (__u8)v;
+			out[at] = nuq_conv_output(job, b + nuq_accumulate(&t, ow, &bad), mul, shift,
+						  res, at);
 		}
 		if (bad)
 			return -NUQ_JOB_E_ASD_DIGIT;

@@ -14,6 +14,11 @@
 #define NUQ_S32_MAX	0x7fffffff
 #define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
 
+int nuq_requant_ok(__s32 multiplier, __s32 shift)
+{
+	return (multiplier == 0 || multiplier >= (1 << 30)) && shift >= -31 && shift <= 30;
+}
+
 /* Saturating rounding doubling high multiply: round(a * b / 2^31). */
 __s32 nuq_srdhm(__s32 a, __s32 b)
 {

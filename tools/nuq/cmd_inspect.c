@@ -46,7 +46,7 @@ int cmd_inspect(int argc, char **argv)
 		       nuq_qmethod_name(l->method), l->bits, gran_name(l->gran), shape, l->rank,
 		       f.sections[i].bytes, f.sections[i].crc);
 		weights += (size_t)l->rows * l->cols;
-		bytes += f.sections[i].bytes + 16;
+		bytes += f.sections[i].bytes + NUQ_SECTION_HEADER_BYTES;
 	}
 	printf("\n%zu weights in %zu bytes (%.2f bits per weight); all CRCs verified\n", weights,
 	       bytes, weights ? 8.0 * bytes / weights : 0);

@@ -162,7 +162,7 @@ int cmd_quantize(int argc, char **argv)
 	struct pool pool = { 0 };
 	struct nuq_onnx *model;
 	float **mats = NULL;
-	size_t nw = 0, i, weights = 0, file_bytes = 32;
+	size_t nw = 0, i, weights = 0, file_bytes = NUQ_FILE_HEADER_BYTES;
 	unsigned long v;
 	char msg[512];
 	double t0;
@@ -334,7 +334,7 @@ int cmd_quantize(int argc, char **argv)
 				bytes[i * MP_OPTS + b] = t->st.bytes;
 			}
 		}
-		ret = nuq_mixed_precision(nw, MP_OPTS, err, bytes, budget * weights / 8 - 32,
+		ret = nuq_mixed_precision(nw, MP_OPTS, err, bytes, budget * weights / 8 - NUQ_FILE_HEADER_BYTES,
 					  choice);
 		for (i = 0; !ret && i < nw; i++)
 			chosen[i] = &pool.tasks[choice[i] * nw + i];

@@ -24,6 +24,8 @@
 #define NUQ_FILE_MAGIC		"NUQW"
 #define NUQ_FILE_VERSION	1
 #define NUQ_NAME_MAX		255
+#define NUQ_FILE_HEADER_BYTES	32	/* the file header */
+#define NUQ_SECTION_HEADER_BYTES 16	/* before each section's payload */
 
 struct nuq_qmat {
 	uint32_t rows, cols;

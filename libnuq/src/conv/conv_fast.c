@@ -16,28 +16,14 @@
  * reaches 2^31 (or whose weights do not fit int16) is left to the portable
  * core.  So is any job with malformed requantization parameters or ASD
  * digits, so that the core reports them exactly as it always does.  The
- * bias, the saturation to 32 bits, requantization, residual and clamp
- * then run exactly as in the core, with the core's own functions.
+ * bias is added here; saturation, requantization, residual and clamp are
+ * the core's own nuq_conv_output().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv_fast.h"
-
-#define S32_MAX 0x7fffffffLL
-#define S32_MIN (-S32_MAX - 1)
-
-static int32_t ld32(const uint8_t *p)
-{
-	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			 (uint32_t)p[3] << 24);
-}
-
-static int32_t ld_act(const uint8_t *p, uint32_t fmt)
-{
-	return fmt == NUQ_AFMT_INT8 ? (int32_t)(int8_t)*p : (int32_t)*p;
-}
 
 void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 		     int32_t *out)
@@ -77,26 +63,13 @@ static void pack_weights(const int16_t *w, size_t ocn, size_t kp, int16_t *wp)
 	}
 }
 
+/* The value of an ASD digit byte; -1 if it is malformed. */
 static int asd_digit_value(uint8_t d, int32_t *v)
 {
-	if (!d) {
-		*v = 0;
-		return 0;
-	}
-	if (!(d & 0x40) || (d & 0x30) || (d & 0x0f) > 14)
+	if (!nuq_asd_digit_ok(d))
 		return -1;
-	*v = (d & 0x80 ? -1 : 1) * (1 << (d & 0x0f));
+	*v = d ? (d & 0x80 ? -1 : 1) * (1 << (d & 0x0f)) : 0;
 	return 0;
-}
-
-static uint32_t cb_index(const uint8_t *row, uint32_t j, uint32_t bits)
-{
-	uint64_t bit = (uint64_t)j * bits;
-	uint32_t v = row[bit >> 3];
-
-	if ((bit & 7) + bits > 8)
-		v |= (uint32_t)row[(bit >> 3) + 1] << 8;
-	return (v >> (bit & 7)) & ((1U << bits) - 1);
 }
 
 /* Weights as int16 rows of kp; 1 if some weight does not fit or is malformed. */
@@ -129,9 +102,9 @@ static int decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_
 				v += d1;
 				break;
 			default: {
-				uint32_t e = cb_index(src + oc * row_bytes, j, job->weight_bits);
+				uint32_t e = nuq_index(src + oc * row_bytes, j, job->weight_bits);
 
-				v = wide ? (int16_t)(cb[2 * e] | cb[2 * e + 1] << 8) : (int8_t)cb[e];
+				v = wide ? nuq_ld_s16(cb + 2 * e) : (int8_t)cb[e];
 				break;
 			}
 			}
@@ -184,11 +157,6 @@ static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *p
 	}
 }
 
-static int requant_ok(int32_t mul, int32_t shift)
-{
-	return (mul == 0 || mul >= (1 << 30)) && shift >= -31 && shift <= 30;
-}
-
 int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		      void *const t[NUQ_T_COUNT], nuq_dot_fn dot)
 {
@@ -202,7 +170,7 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	int ret = 1;
 
 	for (o = 0; o < job->out_c; o++)
-		if (!requant_ok(ld32(rq + 8 * o), ld32(rq + 8 * o + 4)))
+		if (!nuq_requant_ok(nuq_ld_s32(rq + 8 * o), nuq_ld_s32(rq + 8 * o + 4)))
 			return 1;
 	w = malloc((size_t)job->out_c * kp * sizeof(*w));
 	a = malloc((size_t)job->out_w * kp * sizeof(*a));
@@ -234,26 +202,14 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 					for (o = 0; o < ocg; o++) {
 						uint32_t oc = g * ocg + o;
 						uint64_t at = (row + ow) * job->out_c + oc;
-						int64_t s = (int64_t)acc[(size_t)ow * ocg + o] +
-							    (bias ? ld32(bias + 4 * oc) : 0), v;
+						int64_t sum = acc[(size_t)ow * ocg + o];
 
-						if (s > S32_MAX)
-							s = S32_MAX;
-						if (s < S32_MIN)
-							s = S32_MIN;
-						v = (int64_t)nuq_requantize((int32_t)s, ld32(rq + 8 * oc),
-									    ld32(rq + 8 * oc + 4)) +
-						    job->out_zero_point;
-						if (res)
-							v += nuq_requantize(ld_act(res + at, job->out_format) -
-									    job->res_zero_point,
-									    job->res_multiplier,
-									    job->res_shift);
-						if (v < job->out_min)
-							v = job->out_min;
-						if (v > job->out_max)
-							v = job->out_max;
-						out[at] = (uint8_t)v;
+						if (bias)
+							sum += nuq_ld_s32(bias + 4 * oc);
+						out[at] = nuq_conv_output(job, sum,
+									  nuq_ld_s32(rq + 8 * oc),
+									  nuq_ld_s32(rq + 8 * oc + 4),
+									  res, at);
 					}
 				}
 			}

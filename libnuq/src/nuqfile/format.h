@@ -5,8 +5,6 @@
 #ifndef NUQ_FILE_FORMAT_H
 #define NUQ_FILE_FORMAT_H
 
-#define NUQ_FILE_HEADER_BYTES	32
-#define NUQ_SECTION_HEADER_BYTES 16
 #define NUQ_SECTION_LAYER	1
 /* Fixed part of a layer payload besides name and dims: method..reserved. */
 #define NUQ_LAYER_FIXED_BYTES	24

@@ -3,11 +3,14 @@
  * libnuq: bit-packed codebook indices.  Index i of a b-bit stream takes
  * bits [i*b, i*b + b) of the stream, stream bit k being bit k % 8 of
  * byte k / 8 - the layout the conv core reads (nuq_index() in
- * core/nuq_conv_run.c).  Unused bits of the last byte are zero.
+ * core/nuq_conv_run.c, which unpacking calls).  Unused bits of the last
+ * byte are zero.
  */
 #include <string.h>
 
 #include <nuq/nuqfile.h>
+
+#include "nuq_conv.h"
 
 size_t nuq_pack_indices(const uint8_t *idx, size_t n, unsigned int bits, uint8_t *out)
 {
@@ -29,12 +32,7 @@ void nuq_unpack_indices(const uint8_t *in, size_t n, unsigned int bits, uint8_t 
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		size_t bit = i * bits;
-		unsigned int v = in[bit >> 3];
-
-		if ((bit & 7) + bits > 8)
-			v |= (unsigned int)in[(bit >> 3) + 1] << 8;
-		idx[i] = (v >> (bit & 7)) & ((1U << bits) - 1);
-	}
+	/* every 8 indices start on a byte boundary, so j stays small for any n */
+	for (i = 0; i < n; i++)
+		idx[i] = nuq_index(in + (i / 8) * bits, i % 8, bits);
 }

@@ -18,6 +18,7 @@
 #include "file.h"
 #include "format.h"
 #include "msg.h"
+#include "nuq_conv.h"
 #include "quant/quant_priv.h"
 
 /* The largest file the reader accepts (sections have 32-bit sizes anyway). */
@@ -56,11 +57,6 @@ static uint32_t get32(struct cursor *c)
 }
 
 #define bad(c, ...) nuq_fail((c)->msg, (c)->msglen, -EBADMSG, __VA_ARGS__)
-
-static int digit_ok(uint8_t d)
-{
-	return !d || ((d & 0x40) && !(d & 0x30) && (d & 0x0f) <= 14);
-}
 
 static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qmat *m,
 		     uint32_t rows, uint32_t cols, const char *which)
@@ -127,7 +123,7 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 		c->p += 2 * n;
 		c->left -= 2 * n;
 		for (i = 0; i < 2 * n; i++)
-			if (!digit_ok(m->digits[i]))
+			if (!nuq_asd_digit_ok(m->digits[i]))
 				return bad(c, "%s: %s weight %zu has a malformed ASD digit 0x%02x",
 					   c->where, which, i / 2, m->digits[i]);
 		return 0;

@@ -40,9 +40,8 @@ static int weight_layout(const Onnx__NodeProto *node, enum nuq_layout *layout)
 	return 1;
 }
 
-static int describe(const struct nuq_onnx *m, const Onnx__NodeProto *node,
-		    const Onnx__TensorProto *t, struct nuq_onnx_weight *w, char *msg,
-		    size_t msglen)
+static int describe(const Onnx__NodeProto *node, const Onnx__TensorProto *t,
+		    struct nuq_onnx_weight *w, char *msg, size_t msglen)
 {
 	size_t count, i;
 	int ret;
@@ -68,7 +67,6 @@ static int describe(const struct nuq_onnx *m, const Onnx__NodeProto *node,
 	w->cols = w->rows ? count / w->rows : 0;
 	if (!count)
 		return nuq_fail(msg, msglen, -EINVAL, "node %s: weight %s is empty", w->node, w->name);
-	(void)m;
 	return 0;
 }
 
@@ -103,7 +101,7 @@ int nuq_onnx_weights(struct nuq_onnx *m, const struct nuq_onnx_weight **out, siz
 				break;
 		if (j < m->nweights)
 			continue;
-		ret = describe(m, node, t, w, msg, msglen);
+		ret = describe(node, t, w, msg, msglen);
 		if (ret)
 			return ret;
 		m->nweights++;
