@@ -34,7 +34,7 @@ CHECKPATCH	:= $(CACHE)/linux-tools/scripts/checkpatch.pl
 
 CC		?= gcc
 CLANG		?= clang
-CPPFLAGS	+= -D_GNU_SOURCE -Ikmod/include/uapi -Icore -Ilibnuq/include \
+CPPFLAGS	+= -D_GNU_SOURCE -I/usr/include/freetype2 -Ikmod/include/uapi -Icore -Ilibnuq/include \
 		   -Ilibnuq/src -Itests/common -I$(B)/gen
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-sign-compare
@@ -42,7 +42,9 @@ CFLAGS		?= -O2 -g
 NUQ_CFLAGS	:= -std=gnu11 $(WARN) -fPIC -MMD -MP
 SAN_FLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
-LDLIBS		+= -lprotobuf-c -lz -luring -lm -lpthread
+LDLIBS		+= -lprotobuf-c -lpng -lfreetype -lz -luring -lm -lpthread
+# FreeType's static archive needs its own dependencies spelled out.
+STATIC_LDLIBS	:= -lprotobuf-c -lfreetype -lbrotlidec -lbrotlicommon -lpng16 -lz -luring -lm -lpthread
 
 export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
 
@@ -167,7 +169,7 @@ $(B)/bin/%: $$(call tool_objs,$$*) $(LIBNUQ_A)
 # Static tools for the VM's initramfs.
 $(B)/vm/bin/%: $$(call tool_objs,$$*) $(LIBNUQ_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LDLIBS)
 
 # ---------------------------------------------------------------------------
 # Host unit tests (cmocka, TAP output)
@@ -214,7 +216,7 @@ $(B)/vm/o/%.o: %.c | $(B)/gen/onnx.pb-c.h
 
 $(B)/vm/selftests/%: $(B)/vm/o/tests/selftests/%.o $(SELFTEST_HELPER_OBJS) $(LIBNUQ_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LDLIBS)
 
 VM_DEPS = $(B)/kmod/$(KVER)/nuq.ko $(SELFTEST_BINS) $(VM_TOOL_BINS)
 VM_ENV = NUQ_KVER=$(KVER) NUQ_KO=$(B)/kmod/$(KVER)/nuq.ko NUQ_SELFTESTS=$(B)/vm/selftests \

@@ -59,6 +59,15 @@ static int unary_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, siz
 	return 0;
 }
 
+#define CLAMP01(e) ({ float _c = (e); _c < 0.0f ? 0.0f : _c > 1.0f ? 1.0f : _c; })
+#define UNARY_LOOP(expr)				\
+	do {						\
+		for (i = 0; i < cnt; i++) {		\
+			float v = x->f[i];		\
+			y[i] = (expr);			\
+		}					\
+	} while (0)
+
 static int unary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		     char *msg, size_t msglen)
 {
@@ -78,38 +87,37 @@ static int unary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tens
 		return 0;
 	}
 	y = out[0]->f;
-	for (i = 0; i < cnt; i++) {
-		float v = x->f[i];
+	switch (k) {
+	case U_RELU:
+		UNARY_LOOP(v > 0 ? v : 0);
+		break;
+	case U_SIGMOID:
+		UNARY_LOOP(1.0f / (1.0f + expf(-v)));
+		break;
+	case U_HSIGMOID:
+		UNARY_LOOP(CLAMP01(a * v + b));
+		break;
+	case U_HSWISH:
+		UNARY_LOOP(v * CLAMP01(v / 6.0f + 0.5f));
+		break;
+	case U_SQRT:
+		UNARY_LOOP(sqrtf(v));
+		break;
+	case U_CLIP: {
+		float lo = n->a.min, hi = n->a.max;
 
-		switch (k) {
-		case U_RELU:
-			v = v > 0 ? v : 0;
-			break;
-		case U_SIGMOID:
-			v = 1.0f / (1.0f + expf(-v));
-			break;
-		case U_HSIGMOID:
-			v = fmaxf(0.0f, fminf(1.0f, a * v + b));
-			break;
-		case U_HSWISH:
-			v = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
-			break;
-		case U_SQRT:
-			v = sqrtf(v);
-			break;
-		case U_CLIP:
-			v = fminf(fmaxf(v, n->a.min), n->a.max);
-			break;
-		case U_EXP:
-			v = expf(v);
-			break;
-		case U_TANH:
-			v = tanhf(v);
-			break;
-		case U_IDENTITY:
-			break;
-		}
-		y[i] = v;
+		UNARY_LOOP(v < lo ? lo : v > hi ? hi : v);
+		break;
+	}
+	case U_EXP:
+		UNARY_LOOP(expf(v));
+		break;
+	case U_TANH:
+		UNARY_LOOP(tanhf(v));
+		break;
+	case U_IDENTITY:
+		UNARY_LOOP(v);
+		break;
 	}
 	return 0;
 }
@@ -165,6 +173,50 @@ static int64_t iop(enum binary k, int64_t a, int64_t b)
 		return (int64_t)pow((double)a, (double)b);
 	}
 	return 0;
+}
+
+/* One row of a float binary op; the switch is outside the loops so they vectorise. */
+#define ROW(expr)							\
+	do {								\
+		if (sa == 1 && sb == 1)					\
+			for (j = 0; j < n; j++) {			\
+				float x = a[j], z = b[j];		\
+				y[j] = (expr);				\
+			}						\
+		else if (sa == 1)					\
+			for (j = 0; j < n; j++) {			\
+				float x = a[j], z = b[0];		\
+				y[j] = (expr);				\
+			}						\
+		else							\
+			for (j = 0; j < n; j++) {			\
+				float x = a[j * sa], z = b[j * sb];	\
+				y[j] = (expr);				\
+			}						\
+	} while (0)
+
+static void float_rows(enum binary k, float *restrict y, const float *a, int64_t sa,
+		       const float *b, int64_t sb, size_t n)
+{
+	size_t j;
+
+	switch (k) {
+	case B_ADD:
+		ROW(x + z);
+		break;
+	case B_SUB:
+		ROW(x - z);
+		break;
+	case B_MUL:
+		ROW(x * z);
+		break;
+	case B_DIV:
+		ROW(x / z);
+		break;
+	case B_POW:
+		ROW(fop(B_POW, x, z));
+		break;
+	}
 }
 
 /* Output shape of a numpy broadcast; -EINVAL when the shapes do not agree. */
@@ -234,17 +286,7 @@ static int binary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 		size_t j;
 
 		if (isf) {
-			float *y = out[0]->f + o;
-
-			if (sal == 1 && sbl == 1)
-				for (j = 0; j < inner; j++)
-					y[j] = fop(k, a->f[ia + j], b->f[ib + j]);
-			else if (sal == 1 && sbl == 0)
-				for (j = 0; j < inner; j++)
-					y[j] = fop(k, a->f[ia + j], b->f[ib]);
-			else
-				for (j = 0; j < inner; j++)
-					y[j] = fop(k, a->f[ia + j * sal], b->f[ib + j * sbl]);
+			float_rows(k, out[0]->f + o, a->f + ia, sal, b->f + ib, sbl, inner);
 		} else {
 			for (j = 0; j < inner; j++)
 				out[0]->i[o + j] = iop(k, a->i[ia + j * sal], b->i[ib + j * sbl]);

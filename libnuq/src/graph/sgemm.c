@@ -16,9 +16,9 @@
 #define NB	512	/* columns per block */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NUQ_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define NUQ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("O3")))
 #else
-#define NUQ_CLONES
+#define NUQ_CLONES __attribute__((optimize("O3")))
 #endif
 
 NUQ_CLONES
