@@ -9,6 +9,31 @@
 
 int cmd_quantize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+/* A model's weights quantized in memory (quantize_model.c). */
+struct nuq_onnx;
+struct nuq_layer_opts;
+struct nuq_qlayer;
+struct nuq_layer_stats;
+struct nuq_onnx_weight;
+
+struct qmodel {
+	struct nuq_qlayer *layers;
+	struct nuq_layer_stats *stats;
+	const struct nuq_onnx_weight **weights_of;
+	size_t n;
+	size_t weights;		/* fp32 weights quantized */
+	size_t file_bytes;	/* as a .nuq file */
+};
+
+/* @budget: average bits per weight for mixed precision, or 0. */
+int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
+		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen);
+void qmodel_free(struct qmodel *m);
+/* Strict unsigned parse: 0 on success. */
+int parse_uint(const char *s, unsigned long max, unsigned long *v);
 
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 struct progress {

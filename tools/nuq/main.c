@@ -4,6 +4,8 @@
  *
  *   nuq quantize MODEL.onnx -o MODEL.nuq [--method M] [--bits B] ...
  *   nuq inspect MODEL.nuq
+ *   nuq run PAGE.png [--nuq DIR] [--cpu]
+ *   nuq eval [--out DIR]
  *
  * Run "nuq COMMAND --help" for the options of a command.
  */
@@ -19,6 +21,8 @@ static const struct {
 } commands[] = {
 	{ "quantize", cmd_quantize, "quantize the weights of an ONNX model into a .nuq file" },
 	{ "inspect", cmd_inspect, "list the sections of a .nuq file and verify their CRCs" },
+	{ "run", cmd_run, "OCR a page with the fp32 and the quantized models, side by side" },
+	{ "eval", cmd_eval, "accuracy of every quantization method on real text, as a table" },
 };
 
 static void usage(FILE *f)

@@ -43,7 +43,7 @@ struct nuq_tensor {
 	int64_t dims[NUQ_ONNX_MAX_DIMS];
 	float *f;		/* NUQ_DT_FLOAT values, or NULL while only q holds them */
 	int64_t *i;		/* NUQ_DT_INT64 values */
-	uint8_t *q;		/* quantized activations, or NULL */
+	uint8_t *q;		/* quantized activations (4-D ones NHWC), or NULL */
 	float scale;
 	int32_t zp;
 };

@@ -53,6 +53,7 @@ struct nuq_node {
 	struct nuq_tensor w, b;
 	int has_bias;
 	int folded_bn;			/* a BatchNormalization was folded in */
+	struct nuq_tensor bn_s;		/* then its per-channel scale, else empty */
 	/* Owned by the quantized executor: how this node runs there. */
 	void *q;
 };

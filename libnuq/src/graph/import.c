@@ -365,11 +365,15 @@ static int fold_batchnorm(struct nuq_graph *g)
 				return -ENOMEM;
 			conv->has_bias = 1;
 		}
+		if (nuq_tensor_alloc(&conv->bn_s, NUQ_DT_FLOAT, 1, conv->w.dims))
+			return -ENOMEM;
 		{
 			size_t oc, per = nuq_tensor_count(&conv->w) / (size_t)conv->w.dims[0];
 
 			for (oc = 0; oc < (size_t)conv->w.dims[0]; oc++) {
 				float s = p[0]->f[oc] / sqrtf(p[3]->f[oc] + bn->a.epsilon);
+
+				conv->bn_s.f[oc] = s;
 
 				for (k = 0; k < per; k++)
 					conv->w.f[oc * per + k] *= s;
@@ -539,6 +543,7 @@ void nuq_graph_free(struct nuq_graph *g)
 	for (i = 0; i < g->nnodes; i++) {
 		nuq_tensor_free(&g->nodes[i].w);
 		nuq_tensor_free(&g->nodes[i].b);
+		nuq_tensor_free(&g->nodes[i].bn_s);
 	}
 	for (i = 0; i < g->nvalues; i++) {
 		free(g->values[i].name);

@@ -70,6 +70,18 @@ int nuq_tensor_need_float(struct nuq_tensor *t)
 	t->f = malloc((n ? n : 1) * sizeof(float));
 	if (!t->f)
 		return -ENOMEM;
+	if (t->ndims == 4) {
+		/* Quantized 4-D activations are NHWC, the device's layout. */
+		size_t N = (size_t)t->dims[0], C = (size_t)t->dims[1];
+		size_t HW = (size_t)(t->dims[2] * t->dims[3]), b, c, p;
+
+		for (b = 0; b < N; b++)
+			for (p = 0; p < HW; p++)
+				for (c = 0; c < C; c++)
+					t->f[(b * C + c) * HW + p] =
+						((int32_t)t->q[(b * HW + p) * C + c] - t->zp) * t->scale;
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 		t->f[i] = ((int32_t)t->q[i] - t->zp) * t->scale;
 	return 0;

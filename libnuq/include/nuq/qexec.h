@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libnuq: the quantized executor.
+ *
+ * Runs an imported graph with its conv layers as integer jobs on a nuq
+ * device (/dev/nuq0, or libnuq's CPU core with NUQ_QEXEC_CPU), weights
+ * taken from quantized layers (a .nuq file, or layers quantized in
+ * memory), and every other op in fp32 on the CPU.  A conv's output stays
+ * uint8 (with its value's scale and zero point) until an fp32 op reads
+ * it, so two device layers in a row exchange 8-bit activations.  A Relu
+ * or Clip(0, 6) that is a conv's only consumer is fused into the job's
+ * output clamp.
+ *
+ * Activation scales come from calibration: nuq_qexec_calibrate() runs
+ * the fp32 graph on real inputs and picks each tensor's range with the
+ * chosen method.
+ *
+ * Layers that do not map onto a job (ConvTranspose, MatMul, Gemm, groups
+ * of weights smaller than a channel, SVD factors, codebooks that could
+ * overflow the 32-bit accumulator) run in fp32 with their quantized
+ * weights, so the result always reflects the quantized model; the stats
+ * say how many did.
+ *
+ * While a qexec exists it owns @graph's run hook and weights; freeing it
+ * restores the graph.
+ */
+#ifndef NUQ_QEXEC_H
+#define NUQ_QEXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <nuq/graph.h>
+#include <nuq/nuqfile.h>
+
+struct nuq_qexec;
+
+enum nuq_calib {
+	NUQ_CALIB_MINMAX,	/* the observed range */
+	NUQ_CALIB_PERCENTILE,	/* the central 99.99% */
+	NUQ_CALIB_MSE,		/* the range with the least quantization MSE */
+	NUQ_CALIB_KL,		/* the range with the least KL divergence (TensorRT-style) */
+	NUQ_CALIB_LAYER,	/* one power-of-two scale per layer from its statistics */
+	NUQ_CALIB_COUNT,
+};
+
+const char *nuq_calib_name(enum nuq_calib c);
+int nuq_calib_parse(const char *name, enum nuq_calib *c);
+
+#define NUQ_QEXEC_CPU		(1u << 0)	/* libnuq's CPU core, never the kernel */
+#define NUQ_QEXEC_WEIGHTS_ONLY	(1u << 1)	/* fp32 activations: every layer runs in fp32 */
+
+struct nuq_qexec_opts {
+	unsigned int flags;
+	const char *device;		/* NULL: /dev/nuq0 (CPU core if it is absent) */
+	enum nuq_calib calib;
+};
+
+struct nuq_qexec_stats {
+	unsigned int device_layers;	/* conv layers that run as integer jobs */
+	unsigned int fp32_layers;	/* quantized layers that run in fp32 */
+	unsigned int fused_acts;	/* Relu/Clip fused into a job */
+	uint64_t jobs;			/* jobs run so far */
+	uint64_t macs;			/* their multiply-accumulates */
+	double device_seconds;		/* wall time inside submit + wait */
+	int on_kernel_device;		/* 1 when jobs went to /dev/nuqN */
+};
+
+/*
+ * @layers: quantized weights by ONNX tensor name; they must outlive the
+ * qexec.  Weights without a layer stay fp32 (and their nodes run in fp32).
+ */
+int nuq_qexec_create(struct nuq_graph *graph, const struct nuq_qlayer *layers, size_t nlayers,
+		     const struct nuq_qexec_opts *opts, struct nuq_qexec **q, char *msg,
+		     size_t msglen);
+void nuq_qexec_free(struct nuq_qexec *q);
+
+/* Progress of long work: called with done/total after each input. */
+typedef void (*nuq_progress_fn)(void *ctx, size_t done, size_t total);
+
+/* Calibrate activation ranges on @n inputs (fp32 graph, quantized weights). */
+int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *inputs, size_t n,
+			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen);
+
+/* Run on one input; the output is float (caller frees). */
+int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
+		  char *msg, size_t msglen);
+
+void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st);
+
+#endif

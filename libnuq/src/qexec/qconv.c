@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: one conv layer as an integer job.
+ *
+ * The layer's stored weights go to the device unchanged (codebook
+ * indices and entries, or ASD digits); what the quantized model means in
+ * real numbers is carried by a per-channel weight scale, into which a
+ * folded BatchNormalization simply multiplies.  After calibration the
+ * bias and the per-channel requantization (in_scale * w_scale / out_scale)
+ * are written next to the weights.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nuq/conv.h>
+
+#include "msg.h"
+#include "qexec_priv.h"
+
+/* |acc| stays below 2^30 for any input: no saturation, room for the bias. */
+#define ACC_LIMIT	(1LL << 30)
+
+static uint64_t align8(uint64_t x)
+{
+	return (x + 7) & ~7ULL;
+}
+
+static int32_t round_shift(int32_t v, unsigned int k)
+{
+	if (!k)
+		return v;
+	return v >= 0 ? (v + (1 << (k - 1))) >> k : -((-v + (1 << (k - 1))) >> k);
+}
+
+/* 1 when @qn cannot run as a job (it then runs in fp32); 0 set up; <0 error. */
+int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen)
+{
+	const struct nuq_qlayer *l = qn->l;
+	const struct nuq_qmat *m = &l->mat[0];
+	struct nuq_node *n = qn->n;
+	int64_t O = n->w.dims[0], Cg = n->w.dims[1], K = Cg * n->w.dims[2] * n->w.dims[3];
+	int asd = l->bits == 0, per_layer, ret;
+	unsigned int shift = 0, b = l->bits;
+	uint64_t wbytes, cbbytes = 0, row = 0, size;
+	int64_t maxabs = 0, i, oc;
+	struct nuq_conv_job *j = &qn->job;
+
+	if (l->rank || l->layout != NUQ_LAYOUT_OIHW || l->rows != (uint32_t)O ||
+	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O))
+		return 1;
+	per_layer = m->ngroups == 1;
+	if (asd) {
+		for (i = 0; i < O * K; i++) {
+			int64_t v = llabs(nuq_asd_value(m->digits[2 * i], m->digits[2 * i + 1]));
+
+			maxabs = v > maxabs ? v : maxabs;
+		}
+		if (K * 255 * maxabs >= ACC_LIMIT)
+			return 1;
+		wbytes = 2 * (uint64_t)(O * K);
+	} else {
+		for (i = 0; i < (int64_t)m->ngroups << b; i++)
+			maxabs = llabs(m->entries[i]) > maxabs ? llabs(m->entries[i]) : maxabs;
+		/* Drop low entry bits until no input can overflow the accumulator. */
+		while (K * 255 * ((maxabs >> shift) + 1) >= ACC_LIMIT)
+			shift++;
+		row = ((uint64_t)K * b + 7) / 8;
+		wbytes = row * (uint64_t)O;
+		cbbytes = (per_layer ? 1 : (uint64_t)O) * (1ULL << b) * 2;
+	}
+	qn->off_w = 0;
+	qn->off_cb = align8(wbytes);
+	qn->off_bias = align8(qn->off_cb + cbbytes);
+	qn->off_rq = align8(qn->off_bias + 4 * (uint64_t)O);
+	size = qn->off_rq + 8 * (uint64_t)O;
+	qn->wscale = calloc((size_t)O, sizeof(float));
+	if (!qn->wscale)
+		return -ENOMEM;
+	ret = nuq_bo_create(q->dev, size, &qn->bo);
+	if (!ret)
+		ret = nuq_bo_map(q->dev, qn->bo, (void **)&qn->map, NULL);
+	if (ret)
+		return nuq_node_fail(n, msg, msglen, ret, "cannot allocate a %llu-byte buffer object",
+				     (unsigned long long)size);
+	if (asd) {
+		memcpy(qn->map + qn->off_w, m->digits, wbytes);
+	} else {
+		int16_t *cb = (int16_t *)(qn->map + qn->off_cb);
+
+		for (oc = 0; oc < O; oc++)
+			nuq_pack_indices(m->idx + oc * K, (size_t)K, b, qn->map + qn->off_w + oc * row);
+		for (i = 0; i < (int64_t)(cbbytes / 2); i++)
+			cb[i] = (int16_t)round_shift(m->entries[i], shift);
+	}
+	for (oc = 0; oc < O; oc++)
+		qn->wscale[oc] = m->scales[per_layer ? 0 : oc] * ldexpf(1.0f, (int)shift) *
+				 (n->folded_bn ? n->bn_s.f[oc] : 1.0f);
+	memset(j, 0, sizeof(*j));
+	j->priority = NUQ_PRIO_NORMAL;
+	j->weight_format = asd ? NUQ_WFMT_ASD : NUQ_WFMT_CODEBOOK;
+	j->weight_bits = asd ? 0 : b;
+	j->cb_strategy = asd ? 0 : NUQ_CB_AUTO;
+	j->flags = asd ? 0 : NUQ_JOB_F_CODEBOOK_INT16 | (per_layer ? NUQ_JOB_F_CODEBOOK_PER_LAYER : 0);
+	j->in_c = (uint32_t)(Cg * n->a.group);
+	j->out_c = (uint32_t)O;
+	j->kernel_h = (uint32_t)n->a.kernel[0];
+	j->kernel_w = (uint32_t)n->a.kernel[1];
+	j->stride_h = (uint32_t)n->a.strides[0];
+	j->stride_w = (uint32_t)n->a.strides[1];
+	j->dilation_h = (uint32_t)n->a.dilations[0];
+	j->dilation_w = (uint32_t)n->a.dilations[1];
+	j->pad_top = (uint32_t)n->a.pads[0];
+	j->pad_left = (uint32_t)n->a.pads[1];
+	j->pad_bottom = (uint32_t)n->a.pads[2];
+	j->pad_right = (uint32_t)n->a.pads[3];
+	j->groups = (uint32_t)n->a.group;
+	j->in_format = NUQ_AFMT_UINT8;
+	j->out_format = NUQ_AFMT_UINT8;
+	j->tensors[NUQ_T_WEIGHTS].handle = qn->bo;
+	j->tensors[NUQ_T_WEIGHTS].offset = qn->off_w;
+	if (!asd) {
+		j->tensors[NUQ_T_CODEBOOK].handle = qn->bo;
+		j->tensors[NUQ_T_CODEBOOK].offset = qn->off_cb;
+	}
+	j->tensors[NUQ_T_BIAS].handle = qn->bo;
+	j->tensors[NUQ_T_BIAS].offset = qn->off_bias;
+	j->tensors[NUQ_T_REQUANT].handle = qn->bo;
+	j->tensors[NUQ_T_REQUANT].offset = qn->off_rq;
+	qn->macs_per_pixel = (uint64_t)(O * K);
+	return 0;
+}
+
+static int32_t clamp_q(double v)
+{
+	return (int32_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+}
+
+/* 0, or 1 when the requantization cannot be expressed (the node then runs in fp32). */
+int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
+{
+	const struct qval *in = &q->vals[qn->in_val], *out = &q->vals[qn->out_val];
+	struct nuq_node *n = qn->n;
+	int32_t *bias = (int32_t *)(qn->map + qn->off_bias), *rq = (int32_t *)(qn->map + qn->off_rq);
+	uint32_t oc;
+
+	for (oc = 0; oc < qn->job.out_c; oc++) {
+		double ws = qn->wscale[oc], b = n->has_bias ? n->b.f[oc] : 0, acc_scale, bq;
+
+		/* An all-zero channel still outputs its bias: give it a unit path. */
+		if (!(ws > 0))
+			ws = out->scale / in->scale;
+		acc_scale = (double)in->scale * ws;
+		if (nuq_quantize_multiplier(acc_scale / out->scale, &rq[2 * oc], &rq[2 * oc + 1])) {
+			/*
+			 * Too small to express: the weights move the output by less
+			 * than half a step, so only a bias could show; without one
+			 * the channel is 0.  With one, the layer runs in fp32.
+			 */
+			if (acc_scale / out->scale < 1.0 && fabs(b) < 0.5 * out->scale) {
+				rq[2 * oc] = 0;
+				rq[2 * oc + 1] = 0;
+				bias[oc] = 0;
+				continue;
+			}
+			return 1;
+		}
+		bq = round(b / acc_scale);
+		bias[oc] = (int32_t)(bq > ACC_LIMIT ? ACC_LIMIT : bq < -ACC_LIMIT ? -ACC_LIMIT : bq);
+	}
+	qn->job.out_zero_point = out->zp;
+	qn->job.in_zero_point = in->zp;
+	qn->job.out_min = qn->act ? clamp_q(out->zp + qn->clamp_lo / out->scale) : 0;
+	qn->job.out_max = qn->act && isfinite(qn->clamp_hi) ?
+			  clamp_q(out->zp + qn->clamp_hi / out->scale) : 255;
+	return 0;
+}
+
+static int ensure_bo(struct nuq_qexec *q, uint32_t *bo, uint8_t **map, uint64_t *cap,
+		     uint64_t need)
+{
+	int ret;
+
+	if (need <= *cap)
+		return 0;
+	if (*bo)
+		nuq_bo_free(q->dev, *bo);
+	*bo = 0;
+	*cap = 0;
+	need = need < 65536 ? 65536 : need + need / 4;
+	ret = nuq_bo_create(q->dev, need, bo);
+	if (!ret)
+		ret = nuq_bo_map(q->dev, *bo, (void **)map, NULL);
+	if (!ret)
+		*cap = need;
+	return ret;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Float NCHW to uint8 NHWC with the value's scale and zero point. */
+static void quantize_nhwc(const struct nuq_tensor *x, float scale, int32_t zp, uint8_t *dst)
+{
+	size_t N = (size_t)x->dims[0], C = (size_t)x->dims[1], HW = (size_t)(x->dims[2] * x->dims[3]);
+	size_t b, c, p;
+	float inv = 1.0f / scale;
+
+	for (b = 0; b < N; b++)
+		for (c = 0; c < C; c++) {
+			const float *src = x->f + (b * C + c) * HW;
+
+			for (p = 0; p < HW; p++) {
+				long v = lrintf(src[p] * inv) + zp;
+
+				dst[(b * HW + p) * C + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			}
+		}
+}
+
+int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
+		  struct nuq_tensor *y, char *msg, size_t msglen)
+{
+	const struct qval *in = &q->vals[qn->in_val], *out = &q->vals[qn->out_val];
+	struct nuq_conv_job job = qn->job;
+	struct nuq_node *n = qn->n;
+	struct nuq_submit_error err;
+	uint64_t seq, inb, outb;
+	int64_t oh, ow;
+	int ret, status = 0;
+	double t0;
+
+	if (x->ndims != 4 || x->dims[1] != job.in_c)
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be NCHW with %u channels",
+				     job.in_c);
+	oh = nuq_conv_out_dim(x->dims[2], job.kernel_h, job.stride_h, job.dilation_h, job.pad_top,
+			      job.pad_bottom, 0);
+	ow = nuq_conv_out_dim(x->dims[3], job.kernel_w, job.stride_w, job.dilation_w, job.pad_left,
+			      job.pad_right, 0);
+	if (oh < 1 || ow < 1 || x->dims[2] > 65535 || x->dims[3] > 65535)
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "input %lldx%lld does not fit the kernel",
+				     (long long)x->dims[2], (long long)x->dims[3]);
+	inb = nuq_tensor_count(x);
+	outb = (uint64_t)(x->dims[0] * oh * ow) * job.out_c;
+	ret = ensure_bo(q, &q->in_bo, &q->in_map, &q->in_cap, inb);
+	if (!ret)
+		ret = ensure_bo(q, &q->out_bo, &q->out_map, &q->out_cap, outb);
+	if (ret)
+		return nuq_node_fail(n, msg, msglen, ret, "cannot allocate activation buffers");
+	if (x->q && !x->f && x->scale == in->scale && x->zp == in->zp) {
+		memcpy(q->in_map, x->q, inb);	/* device to device: stays 8-bit */
+	} else {
+		ret = nuq_tensor_need_float(x);
+		if (ret)
+			return ret;
+		quantize_nhwc(x, in->scale, in->zp, q->in_map);
+	}
+	job.batch = (uint32_t)x->dims[0];
+	job.in_h = (uint32_t)x->dims[2];
+	job.in_w = (uint32_t)x->dims[3];
+	job.out_h = (uint32_t)oh;
+	job.out_w = (uint32_t)ow;
+	job.tensors[NUQ_T_INPUT].handle = q->in_bo;
+	job.tensors[NUQ_T_OUTPUT].handle = q->out_bo;
+	t0 = now();
+	ret = nuq_submit(q->dev, &job, 1, &seq, &err);
+	if (ret)
+		return nuq_node_fail(n, msg, msglen, ret, "job refused: %s",
+				     ret == -EINVAL ? nuq_job_error_str(err.code) : "submit failed");
+	ret = nuq_wait(q->dev, seq, -1, &status);
+	q->st.device_seconds += now() - t0;
+	if (ret || status)
+		return nuq_node_fail(n, msg, msglen, ret ? ret : status, "job failed (%d)",
+				     ret ? ret : status);
+	memset(y, 0, sizeof(*y));
+	y->dtype = NUQ_DT_FLOAT;
+	y->ndims = 4;
+	y->dims[0] = x->dims[0];
+	y->dims[1] = job.out_c;
+	y->dims[2] = oh;
+	y->dims[3] = ow;
+	y->q = malloc(outb ? outb : 1);
+	if (!y->q)
+		return -ENOMEM;
+	memcpy(y->q, q->out_map, outb);
+	y->scale = out->scale;
+	y->zp = out->zp;
+	q->st.jobs++;
+	q->st.macs += (uint64_t)(x->dims[0] * oh * ow) * qn->macs_per_pixel;
+	return 0;
+}

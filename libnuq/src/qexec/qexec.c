@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: the quantized executor - which nodes become jobs, calibration,
+ * and the graph hook that runs them.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "qexec_priv.h"
+
+static int is_op(const struct nuq_node *n, const char *op)
+{
+	return !strcmp(n->op->name, op);
+}
+
+static const struct nuq_qlayer *find_layer(const struct nuq_qlayer *layers, size_t n,
+					   const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(layers[i].name, name))
+			return &layers[i];
+	return NULL;
+}
+
+/* Overwrite @n floats at @dst with @src, keeping the old ones to restore. */
+static int replace_floats(struct nuq_qexec *q, float *dst, const float *src, size_t n)
+{
+	struct backup *b = realloc(q->bk, (q->nbk + 1) * sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	q->bk = b;
+	b = &q->bk[q->nbk];
+	b->saved = malloc(n * sizeof(float));
+	if (!b->saved)
+		return -ENOMEM;
+	memcpy(b->saved, dst, n * sizeof(float));
+	b->dst = dst;
+	b->n = n;
+	q->nbk++;
+	memcpy(dst, src, n * sizeof(float));
+	return 0;
+}
+
+/*
+ * The fp32 ops (and calibration) see the quantized weights: dequantize
+ * the layer into the node's weights (times a folded BatchNormalization's
+ * scale) or into the constant that MatMul/Gemm read.
+ */
+static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen)
+{
+	const struct nuq_qlayer *l = qn->l;
+	struct nuq_node *n = qn->n;
+	struct nuq_tensor *dst = NULL;
+	size_t cnt = (size_t)l->rows * l->cols, i, per;
+	float *mat, *onnx;
+	int ret;
+
+	if (is_op(n, "Conv") || is_op(n, "ConvTranspose"))
+		dst = &n->w;
+	else if (n->in[1] >= 0 && q->g->values[n->in[1]].is_const)
+		dst = &q->g->values[n->in[1]].t;
+	if (!dst || dst->dtype != NUQ_DT_FLOAT || nuq_tensor_count(dst) != cnt ||
+	    dst->ndims != l->ndims || memcmp(dst->dims, l->dims, l->ndims * sizeof(l->dims[0])))
+		return nuq_node_fail(n, msg, msglen, -EINVAL,
+				     "quantized layer '%s' does not match the model's weight shape",
+				     l->name);
+	mat = malloc(cnt * sizeof(float));
+	onnx = malloc(cnt * sizeof(float));
+	ret = -ENOMEM;
+	if (mat && onnx) {
+		ret = nuq_qlayer_dequantize(l, mat);
+		if (ret)
+			ret = nuq_node_fail(n, msg, msglen, ret, "cannot decode layer '%s'", l->name);
+	}
+	if (!ret) {
+		nuq_layout_to_onnx(l->layout, l->dims, l->ndims, mat, onnx);
+		if (n->folded_bn) {
+			per = cnt / (size_t)n->bn_s.dims[0];
+			for (i = 0; i < cnt; i++)
+				onnx[i] *= n->bn_s.f[i / per];
+		}
+		ret = replace_floats(q, dst->f, onnx, cnt);
+	}
+	free(mat);
+	free(onnx);
+	return ret;
+}
+
+/* A Relu, or a Clip whose lower bound is 0, reading only @v. */
+static struct nuq_node *fusable_act(struct nuq_graph *g, size_t after, int v, float *lo, float *hi)
+{
+	size_t i;
+
+	if (g->values[v].uses != 1 || g->values[v].is_output)
+		return NULL;
+	for (i = after + 1; i < g->nnodes; i++) {
+		struct nuq_node *n = &g->nodes[i];
+
+		if (n->nin < 1 || n->in[0] != v)
+			continue;
+		if (is_op(n, "Relu")) {
+			*lo = 0;
+			*hi = INFINITY;
+			return n;
+		}
+		if (is_op(n, "Clip") && n->a.min == 0.0f) {
+			*lo = 0;
+			*hi = n->a.max;
+			return n;
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+		char *msg, size_t msglen)
+{
+	struct nuq_qexec *q = ctx;
+	struct qnode *qn = n->q;
+	int ret;
+
+	if (!q->active || !qn)
+		return 0;
+	if (qn->fused_act) {
+		/* The conv's job already applied this clamp: pass its output on. */
+		*out[0] = *in[0];
+		memset(in[0], 0, sizeof(*in[0]));
+		return 1;
+	}
+	if (!qn->device)
+		return 0;
+	ret = nuq_qconv_run(q, qn, in[0], out[0], msg, msglen);
+	return ret ? ret : 1;
+}
+
+static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, size_t nlayers,
+		       char *msg, size_t msglen)
+{
+	struct nuq_graph *g = q->g;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < g->nnodes; i++) {
+		struct qnode *qn = &q->qn[i];
+		struct nuq_node *n = &g->nodes[i];
+		const char *wname;
+
+		qn->n = n;
+		n->q = qn;
+		if (qn->fused_act || n->nin < 2 || !n->proto->input[1] ||
+		    !(is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") ||
+		      is_op(n, "Gemm")))
+			continue;
+		wname = n->proto->input[1];
+		qn->l = find_layer(layers, nlayers, wname);
+		if (!qn->l)
+			continue;
+		ret = use_dequantized(q, qn, msg, msglen);
+		if (ret)
+			return ret;
+		if (is_op(n, "Conv") && !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)) {
+			ret = nuq_qconv_setup(q, qn, msg, msglen);
+			if (ret < 0)
+				return ret;
+			qn->device = ret == 0;
+		}
+		if (!qn->device) {
+			q->st.fp32_layers++;
+			continue;
+		}
+		q->st.device_layers++;
+		qn->in_val = n->in[0];
+		qn->out_val = n->out[0];
+		qn->act = fusable_act(g, i, n->out[0], &qn->clamp_lo, &qn->clamp_hi);
+		if (qn->act) {
+			struct qnode *aq = &q->qn[qn->act - g->nodes];
+
+			aq->fused_act = 1;
+			aq->n = qn->act;
+			qn->act->q = aq;
+			qn->out_val = qn->act->out[0];
+			q->st.fused_acts++;
+		}
+		q->vals[qn->in_val].tracked = 1;
+		q->vals[qn->out_val].tracked = 1;
+	}
+	return 0;
+}
+
+int nuq_qexec_create(struct nuq_graph *g, const struct nuq_qlayer *layers, size_t nlayers,
+		     const struct nuq_qexec_opts *o, struct nuq_qexec **out, char *msg,
+		     size_t msglen)
+{
+	struct nuq_qexec *q;
+	int ret;
+
+	*out = NULL;
+	if (g->run_hook)
+		return nuq_fail(msg, msglen, -EBUSY, "the graph already has a quantized executor");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->g = g;
+	q->o = *o;
+	q->qn = calloc(g->nnodes + 1, sizeof(*q->qn));
+	q->vals = calloc(g->nvalues + 1, sizeof(*q->vals));
+	ret = -ENOMEM;
+	if (!q->qn || !q->vals)
+		goto fail;
+	ret = nuq_device_open(o->device, (o->flags & NUQ_QEXEC_CPU) ? NUQ_OPEN_CPU :
+				NUQ_OPEN_CPU_FALLBACK, &q->dev);
+	if (ret) {
+		nuq_fail(msg, msglen, ret, "cannot open %s: %s", o->device ? o->device : "/dev/nuq0",
+			 strerror(-ret));
+		goto fail;
+	}
+	q->st.on_kernel_device = !nuq_device_is_cpu(q->dev);
+	g->run_hook = hook;
+	g->hook_ctx = q;
+	ret = setup_nodes(q, layers, nlayers, msg, msglen);
+	if (ret)
+		goto fail;
+	*out = q;
+	return 0;
+fail:
+	nuq_qexec_free(q);
+	return ret;
+}
+
+void nuq_qexec_free(struct nuq_qexec *q)
+{
+	size_t i;
+
+	if (!q)
+		return;
+	for (i = q->nbk; i-- > 0;) {
+		memcpy(q->bk[i].dst, q->bk[i].saved, q->bk[i].n * sizeof(float));
+		free(q->bk[i].saved);
+	}
+	free(q->bk);
+	if (q->qn) {
+		for (i = 0; i < q->g->nnodes; i++) {
+			if (q->qn[i].bo)
+				nuq_bo_free(q->dev, q->qn[i].bo);
+			free(q->qn[i].wscale);
+			q->g->nodes[i].q = NULL;
+		}
+	}
+	if (q->vals)
+		for (i = 0; i < q->g->nvalues; i++)
+			nuq_act_stats_free(&q->vals[i].st);
+	if (q->in_bo)
+		nuq_bo_free(q->dev, q->in_bo);
+	if (q->out_bo)
+		nuq_bo_free(q->dev, q->out_bo);
+	if (q->g->hook_ctx == q) {
+		q->g->run_hook = NULL;
+		q->g->hook_ctx = NULL;
+	}
+	if (q->dev)
+		nuq_device_close(q->dev);
+	free(q->qn);
+	free(q->vals);
+	free(q);
+}
+
+static void observe(void *ctx, size_t node, unsigned int idx, const struct nuq_tensor *t)
+{
+	struct nuq_qexec *q = ctx;
+	int v = q->g->nodes[node].out[idx];
+
+	if (v >= 0 && q->vals[v].tracked && t->dtype == NUQ_DT_FLOAT && t->f)
+		nuq_act_stats_add(&q->vals[v].st, t->f, nuq_tensor_count(t));
+}
+
+int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
+			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
+{
+	struct nuq_graph *g = q->g;
+	struct nuq_tensor y;
+	size_t i;
+	int ret = 0;
+
+	if (!n)
+		return nuq_fail(msg, msglen, -EINVAL, "calibration needs at least one input");
+	for (i = 0; i < g->nvalues; i++)
+		nuq_act_stats_free(&q->vals[i].st);
+	q->active = 0;
+	nuq_graph_set_observer(g, observe, q);
+	for (i = 0; i < n && !ret; i++) {
+		if (q->vals[g->input].tracked && x[i].f)
+			nuq_act_stats_add(&q->vals[g->input].st, x[i].f, nuq_tensor_count(&x[i]));
+		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
+		nuq_tensor_free(&y);
+		if (progress)
+			progress(ctx, i + 1, n);
+	}
+	nuq_graph_set_observer(g, NULL, NULL);
+	if (ret)
+		return ret;
+	for (i = 0; i < g->nvalues; i++) {
+		struct qval *v = &q->vals[i];
+		float lo, hi;
+
+		if (!v->tracked)
+			continue;
+		nuq_act_range(&v->st, q->o.calib, &lo, &hi);
+		nuq_act_qparams(lo, hi, &v->scale, &v->zp);
+		nuq_act_stats_free(&v->st);
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		struct qnode *qn = &q->qn[i];
+
+		if (!qn->device)
+			continue;
+		ret = nuq_qconv_finalize(q, qn);
+		if (ret < 0)
+			return ret;
+		if (ret == 1) {
+			/* Back to fp32 (with the quantized weights), unfused. */
+			qn->device = 0;
+			q->st.device_layers--;
+			q->st.fp32_layers++;
+			if (qn->act) {
+				((struct qnode *)qn->act->q)->fused_act = 0;
+				qn->act = NULL;
+				q->st.fused_acts--;
+			}
+		}
+	}
+	q->calibrated = 1;
+	return 0;
+}
+
+int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
+		  char *msg, size_t msglen)
+{
+	int ret;
+
+	if (q->st.device_layers && !q->calibrated)
+		return nuq_fail(msg, msglen, -EINVAL,
+				"activation ranges are not calibrated: call nuq_qexec_calibrate first");
+	q->active = 1;
+	ret = nuq_graph_run(q->g, x, y, msg, msglen);
+	q->active = 0;
+	return ret;
+}
+
+void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st)
+{
+	*st = q->st;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NUQ_QEXEC_PRIV_H
+#define NUQ_QEXEC_PRIV_H
+
+#include <nuq/device.h>
+#include <nuq/qexec.h>
+
+#include "calib.h"
+#include "graph/graph_priv.h"
+
+/* How one node runs under the quantized executor (nuq_node.q). */
+struct qnode {
+	struct nuq_node *n;
+	const struct nuq_qlayer *l;	/* its weights, or NULL */
+	int device;			/* 1: an integer job */
+	int fused_act;			/* this node is an activation fused into its conv */
+	struct nuq_node *act;		/* the fused activation of this conv, or NULL */
+	int in_val, out_val;		/* value ids the job reads and writes */
+	float clamp_lo, clamp_hi;	/* the fused activation's range (real values) */
+	/* Device conv: one BO with weights | codebook | bias | requant. */
+	struct nuq_conv_job job;
+	uint32_t bo;
+	uint8_t *map;
+	uint64_t off_w, off_cb, off_bias, off_rq;
+	float *wscale;			/* real value of weight 1, per output channel */
+	uint64_t macs_per_pixel;	/* per output pixel */
+};
+
+/* A float weight array the executor replaced, to restore on free. */
+struct backup {
+	float *dst;
+	float *saved;
+	size_t n;
+};
+
+struct qval {
+	int tracked;			/* a device conv reads or writes it */
+	struct nuq_act_stats st;
+	float scale;
+	int32_t zp;
+};
+
+struct nuq_qexec {
+	struct nuq_graph *g;
+	struct nuq_qexec_opts o;
+	struct nuq_device *dev;
+	struct qnode *qn;
+	size_t nqn;
+	struct qval *vals;
+	struct backup *bk;
+	size_t nbk;
+	int active;			/* run quantized (0 while calibrating) */
+	int calibrated;
+	uint32_t in_bo, out_bo;
+	uint8_t *in_map, *out_map;
+	uint64_t in_cap, out_cap;
+	struct nuq_qexec_stats st;
+};
+
+/* qconv.c: weights of a device conv, its requantization, and running it. */
+int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen);
+int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn);
+int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
+		  struct nuq_tensor *y, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq run: OCR on a page - text detection, 0/180 classification and
+ * recognition - in fp32 and with the quantized models on /dev/nuq0 (or
+ * libnuq's CPU core), printed side by side with the size saved and what
+ * the device did.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nuq/nuq.h>
+
+#include "cli.h"
+#include "quantized.h"
+
+#define MAX_TEXT	1024
+
+struct page_text {
+	size_t n;
+	char (*line)[MAX_TEXT];
+	int *rotated;
+	double seconds;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nuq run PAGE.png [options]\n"
+		"  OCR on PAGE in fp32 and with quantized weights, side by side.\n"
+		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
+		"      --nuq DIR         quantized weights from DIR/<model>.nuq (nuq quantize);\n"
+		"                        otherwise the models are quantized now with:\n"
+		"  -m, --method M        quantization method (default knq)\n"
+		"  -b, --bits B          bits per weight index (default 4)\n"
+		"      --per-layer       one codebook per layer (default: per output channel)\n"
+		"      --calib C         activation ranges: minmax, percentile, mse, kl, layer\n"
+		"                        (default percentile)\n"
+		"      --device PATH     the nuq device (default /dev/nuq0)\n"
+		"      --cpu             run the integer jobs on libnuq's CPU core, not a device\n"
+		"      --weights-only    quantized weights, fp32 activations (no jobs)\n"
+		"      --fp32            only the fp32 models\n");
+}
+
+static int ocr_page(struct ocr_models *m, const struct nuq_image *page, struct page_text *t,
+		    char *msg, size_t msglen)
+{
+	struct nuq_box *b = NULL;
+	size_t i;
+	double t0 = now_seconds();
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = ocr_detect(m, page, &b, &t->n, msg, msglen);
+	if (ret)
+		return ret;
+	t->line = calloc(t->n + 1, sizeof(*t->line));
+	t->rotated = calloc(t->n + 1, sizeof(int));
+	if (!t->line || !t->rotated) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t->n && !ret; i++) {
+		struct nuq_image crop;
+
+		ret = nuq_image_crop(page, b[i].x0, b[i].y0, b[i].x1 - b[i].x0, b[i].y1 - b[i].y0,
+				     &crop);
+		if (ret)
+			break;
+		ret = ocr_is_rotated(m, &crop, msg, msglen);
+		if (ret > 0) {
+			t->rotated[i] = 1;
+			nuq_image_rotate180(&crop);
+		}
+		if (ret >= 0)
+			ret = ocr_recognize(m, &crop, t->line[i], MAX_TEXT, msg, msglen);
+		nuq_image_free(&crop);
+	}
+	free(b);
+	t->seconds = now_seconds() - t0;
+	return ret;
+}
+
+static void page_text_free(struct page_text *t)
+{
+	free(t->line);
+	free(t->rotated);
+}
+
+static void print_stats(const struct ocr_models *m, const struct quantized *qz)
+{
+	size_t fp = 0, q = 0;
+	uint64_t jobs = 0, macs = 0;
+	double secs = 0;
+	unsigned int dev = 0, cpu = 0;
+	int i, kernel = 0;
+
+	for (i = 0; i < M_COUNT; i++) {
+		struct nuq_qexec_stats st;
+
+		nuq_qexec_stats(m->q[i], &st);
+		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx)  conv layers: %u as jobs, "
+		       "%u fp32, %u activations fused\n", ocr_model_names[i],
+		       qz->fp32_bytes[i] / 1e6, qz->bytes[i] / 1e6,
+		       qz->bytes[i] ? (double)qz->fp32_bytes[i] / qz->bytes[i] : 0,
+		       st.device_layers, st.fp32_layers, st.fused_acts);
+		fp += qz->fp32_bytes[i];
+		q += qz->bytes[i];
+		jobs += st.jobs;
+		macs += st.macs;
+		secs += st.device_seconds;
+		dev += st.device_layers;
+		cpu += st.fp32_layers;
+		kernel = st.on_kernel_device;
+	}
+	printf("  all  weights %8.2f MB -> %6.2f MB (%5.2fx smaller)\n", fp / 1e6, q / 1e6,
+	       q ? (double)fp / q : 0);
+	printf("  jobs: %llu on %s, %.2f GMAC in %.2f s (%.2f GMAC/s)\n", (unsigned long long)jobs,
+	       kernel ? "the kernel device" : "libnuq's CPU core", macs / 1e9, secs,
+	       secs > 0 ? macs / 1e9 / secs : 0);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "models", required_argument, NULL, 'M' },
+		{ "nuq", required_argument, NULL, 'N' },
+		{ "method", required_argument, NULL, 'm' },
+		{ "bits", required_argument, NULL, 'b' },
+		{ "per-layer", no_argument, NULL, 'L' },
+		{ "calib", required_argument, NULL, 'c' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "cpu", no_argument, NULL, 'P' },
+		{ "fp32", no_argument, NULL, 'F' },
+		{ "weights-only", no_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct quant_setup s = {
+		.opts = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 }, .gran = NUQ_GRAN_CHANNEL,
+			  .cb_width = 16 },
+		.qe = { .calib = NUQ_CALIB_PERCENTILE },
+		.calib_lines = 16, .calib_pages = 2, .jobs = 2, .progress = 1,
+	};
+	struct page_text ft = { 0 }, qt = { 0 };
+	struct ocr_models m;
+	struct quantized qz;
+	struct nuq_image page;
+	const char *models = NULL;
+	int c, fp32_only = 0, ret;
+	unsigned long v;
+	char msg[512];
+	size_t i;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:b:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'M':
+			models = optarg;
+			break;
+		case 'N':
+			s.nuq_dir = optarg;
+			break;
+		case 'm':
+			if (nuq_qmethod_parse(optarg, &s.opts.q.method)) {
+				fprintf(stderr, "nuq run: unknown method '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_uint(optarg, 8, &v) || !v) {
+				fprintf(stderr, "nuq run: --bits must be 1 to 8\n");
+				return 2;
+			}
+			s.opts.q.bits = (unsigned int)v;
+			break;
+		case 'L':
+			s.opts.gran = NUQ_GRAN_LAYER;
+			break;
+		case 'c':
+			if (nuq_calib_parse(optarg, &s.qe.calib)) {
+				fprintf(stderr, "nuq run: unknown calibration '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			s.qe.device = optarg;
+			break;
+		case 'P':
+			s.qe.flags |= NUQ_QEXEC_CPU;
+			break;
+		case 'F':
+			fp32_only = 1;
+			break;
+		case 'W':
+			s.qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	ret = nuq_image_load_png(argv[optind], &page, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "nuq run: %s\n", msg);
+		return 1;
+	}
+	ret = ocr_models_load(models, &m, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "nuq run: %s\n", msg);
+		nuq_image_free(&page);
+		return 1;
+	}
+	ret = ocr_page(&m, &page, &ft, msg, sizeof(msg));
+	if (!ret && !fp32_only) {
+		ret = quantized_setup(&m, &s, &qz, msg, sizeof(msg));
+		if (!ret)
+			ret = ocr_page(&m, &page, &qt, msg, sizeof(msg));
+	}
+	if (ret) {
+		fprintf(stderr, "nuq run: %s\n", msg);
+		ret = 1;
+		goto out;
+	}
+	printf("%s: %dx%d, %zu text lines (fp32, %.2f s)", argv[optind], page.w, page.h, ft.n,
+	       ft.seconds);
+	if (!fp32_only)
+		printf(", %zu (quantized, %.2f s)", qt.n, qt.seconds);
+	printf("\n");
+	for (i = 0; i < ft.n || (!fp32_only && i < qt.n); i++) {
+		const char *a = i < ft.n ? ft.line[i] : "", *b = i < qt.n ? qt.line[i] : "";
+
+		printf("%3zu fp32 : %s%s\n", i + 1, a, i < ft.n && ft.rotated[i] ? "  (was upside down)" : "");
+		if (!fp32_only)
+			printf("    nuq  : %s%s\n", b, strcmp(a, b) ? "" : "  (same)");
+	}
+	if (!fp32_only) {
+		if (s.nuq_dir)
+			printf("weights from %s/*.nuq, activations %s-calibrated:\n", s.nuq_dir,
+			       nuq_calib_name(s.qe.calib));
+		else
+			printf("weights %s %u-bit %s, activations %s-calibrated:\n",
+			       nuq_qmethod_name(s.opts.q.method), s.opts.q.bits,
+			       s.opts.gran == NUQ_GRAN_CHANNEL ? "per channel" : "per layer",
+			       nuq_calib_name(s.qe.calib));
+		print_stats(&m, &qz);
+		quantized_free(&m, &qz);
+	}
+	ret = 0;
+out:
+	page_text_free(&ft);
+	page_text_free(&qt);
+	ocr_models_free(&m);
+	nuq_image_free(&page);
+	return ret;
+}

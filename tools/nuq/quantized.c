@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: the OCR models on the quantized executor.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nuq/nuq.h>
+
+#include "dataset.h"
+#include "quantized.h"
+
+/* Calibration data differs from every evaluation seed. */
+#define CALIB_SEED	0xca1b
+
+void quantized_file_name(int i, char *buf, size_t len)
+{
+	const char *f = ocr_model_files[i];
+
+	snprintf(buf, len, "%.*s.nuq", (int)(strlen(f) - strlen(".onnx")), f);
+}
+
+static void show_progress(void *ctx, size_t done, size_t total)
+{
+	struct progress *p = ctx;
+
+	if (done == 1 && !p->total)
+		progress_start(p, p->what, total);
+	progress_step(p, done);
+}
+
+static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, char *msg,
+		     size_t msglen)
+{
+	struct progress pr = { .what = "calibrate" };
+	struct nuq_tensor *x;
+	struct dataset ds = { 0 };
+	size_t n, k;
+	int ret = 0;
+
+	n = i == M_DET ? s->calib_pages : s->calib_lines;
+	n = n ? n : 1;
+	x = calloc(n, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	if (i != M_DET)
+		ret = dataset_rendered_lines(n, CALIB_SEED, &m->dict, &ds, msg, msglen);
+	for (k = 0; !ret && k < n; k++) {
+		struct nuq_image page;
+
+		if (i == M_DET) {
+			ret = dataset_rendered_page(8, CALIB_SEED + k, &m->dict, &page, msg, msglen);
+			if (!ret)
+				ret = nuq_ocr_input(NUQ_OCR_DET, &page, OCR_DET_LIMIT, &x[k]);
+			nuq_image_free(&page);
+		} else {
+			ret = nuq_ocr_input(i == M_REC ? NUQ_OCR_REC : NUQ_OCR_CLS, &ds.s[k].im, 0,
+					    &x[k]);
+			/* The classifier also has to see upside-down lines. */
+			if (!ret && i == M_CLS && k % 2) {
+				nuq_image_rotate180(&ds.s[k].im);
+				nuq_tensor_free(&x[k]);
+				ret = nuq_ocr_input(NUQ_OCR_CLS, &ds.s[k].im, 0, &x[k]);
+			}
+		}
+	}
+	if (!ret)
+		ret = nuq_qexec_calibrate(m->q[i], x, n, s->progress ? show_progress : NULL, &pr,
+					  msg, msglen);
+	if (s->progress && pr.total)
+		progress_end(&pr);
+	for (k = 0; k < n; k++)
+		nuq_tensor_free(&x[k]);
+	free(x);
+	dataset_free(&ds);
+	return ret;
+}
+
+int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,
+		    char *msg, size_t msglen)
+{
+	const struct nuq_onnx_weight *w;
+	char path[1024], name[256];
+	size_t nw, k;
+	int i, ret = 0;
+
+	memset(qz, 0, sizeof(*qz));
+	for (i = 0; i < M_COUNT && !ret; i++) {
+		const struct nuq_qlayer *layers;
+		size_t n;
+
+		ret = nuq_onnx_weights(m->onnx[i], &w, &nw, msg, msglen);
+		if (ret)
+			break;
+		for (k = 0; k < nw; k++)
+			qz->fp32_bytes[i] += 4 * w[k].rows * w[k].cols;
+		if (s->nuq_dir) {
+			quantized_file_name(i, name, sizeof(name));
+			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			ret = nuq_file_read(path, &qz->file[i], msg, msglen);
+			if (ret)
+				break;
+			layers = qz->file[i].layers;
+			n = qz->file[i].nlayers;
+			qz->bytes[i] = NUQ_FILE_HEADER_BYTES;
+			for (k = 0; k < n; k++)
+				qz->bytes[i] += nuq_qlayer_file_bytes(&layers[k]);
+		} else {
+			ret = quantize_model(m->onnx[i], &s->opts, s->budget, s->jobs, s->progress,
+					     &qz->qm[i], msg, msglen);
+			if (ret)
+				break;
+			layers = qz->qm[i].layers;
+			n = qz->qm[i].n;
+			qz->bytes[i] = qz->qm[i].file_bytes;
+		}
+		ret = nuq_qexec_create(m->g[i], layers, n, &s->qe, &m->q[i], msg, msglen);
+		if (!ret)
+			ret = calibrate(m, i, s, msg, msglen);
+	}
+	if (ret)
+		quantized_free(m, qz);
+	return ret;
+}
+
+void quantized_free(struct ocr_models *m, struct quantized *qz)
+{
+	int i;
+
+	for (i = 0; i < M_COUNT; i++) {
+		nuq_qexec_free(m->q[i]);
+		m->q[i] = NULL;
+		qmodel_free(&qz->qm[i]);
+		nuq_file_free(&qz->file[i]);
+	}
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nuq: put the OCR models on the quantized executor - weights from .nuq
+ * files or quantized in memory, activations calibrated on rendered text.
+ */
+#ifndef NUQ_CLI_QUANTIZED_H
+#define NUQ_CLI_QUANTIZED_H
+
+#include <nuq/nuqfile.h>
+#include <nuq/qexec.h>
+
+#include "cli.h"
+#include "ocr.h"
+
+struct quantized {
+	struct qmodel qm[M_COUNT];		/* quantized in memory, or */
+	struct nuq_file file[M_COUNT];		/* read from .nuq files */
+	size_t fp32_bytes[M_COUNT], bytes[M_COUNT];
+};
+
+struct quant_setup {
+	const char *nuq_dir;		/* read DIR/<model>.nuq; else quantize with: */
+	struct nuq_layer_opts opts;
+	double budget;			/* mixed precision bits, or 0 */
+	struct nuq_qexec_opts qe;
+	size_t calib_lines;		/* rendered lines for cls/rec calibration */
+	size_t calib_pages;		/* rendered pages for det calibration */
+	unsigned int jobs;
+	int progress;
+};
+
+/* The .nuq file name of model @i, e.g. ch_PP-OCRv4_rec_infer.nuq. */
+void quantized_file_name(int i, char *buf, size_t len);
+int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,
+		    char *msg, size_t msglen);
+void quantized_free(struct ocr_models *m, struct quantized *qz);
+
+#endif
