@@ -70,7 +70,7 @@ static int ocr_page(struct ocr_models *m, const struct nuq_image *page, struct p
 				     &crop);
 		if (ret)
 			break;
-		ret = ocr_is_rotated(m, &crop, msg, msglen);
+		ret = ocr_is_rotated(m, &crop, OCR_CLS_THRESH, msg, msglen);
 		if (ret > 0) {
 			t->rotated[i] = 1;
 			nuq_image_rotate180(&crop);

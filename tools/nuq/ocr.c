@@ -91,7 +91,8 @@ int ocr_recognize(struct ocr_models *m, const struct nuq_image *line, char *text
 	return ret;
 }
 
-int ocr_is_rotated(struct ocr_models *m, const struct nuq_image *line, char *msg, size_t msglen)
+int ocr_is_rotated(struct ocr_models *m, const struct nuq_image *line, float thresh, char *msg,
+		   size_t msglen)
 {
 	struct nuq_tensor x, y;
 	int ret;
@@ -108,8 +109,7 @@ int ocr_is_rotated(struct ocr_models *m, const struct nuq_image *line, char *msg
 		snprintf(msg, msglen, "classifier output is not two classes");
 		return -EINVAL;
 	}
-	/* PaddleOCR turns a line only when it is sure (cls_thresh 0.9). */
-	ret = y.f[1] > 0.9f;
+	ret = y.f[1] > thresh;
 	nuq_tensor_free(&y);
 	return ret;
 }

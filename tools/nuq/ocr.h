@@ -32,8 +32,13 @@ int ocr_infer(struct ocr_models *m, int model, const struct nuq_tensor *x, struc
 	      char *msg, size_t msglen);
 int ocr_recognize(struct ocr_models *m, const struct nuq_image *line, char *text, size_t len,
 		  char *msg, size_t msglen);
-/* 1 when the line is upside down. */
-int ocr_is_rotated(struct ocr_models *m, const struct nuq_image *line, char *msg, size_t msglen);
+/*
+ * 1 when the line is upside down: the classifier's 180 score is over
+ * @thresh (PaddleOCR turns a line only above 0.9; 0.5 is the argmax).
+ */
+int ocr_is_rotated(struct ocr_models *m, const struct nuq_image *line, float thresh, char *msg,
+		   size_t msglen);
+#define OCR_CLS_THRESH	0.9f
 #define OCR_DET_LIMIT	960
 int ocr_detect(struct ocr_models *m, const struct nuq_image *page, struct nuq_box **boxes,
 	       size_t *n, char *msg, size_t msglen);

@@ -3,7 +3,9 @@
  * nuq: quantize every weight of a model, spread over threads; shared by
  * nuq quantize (which writes the result) and nuq eval / nuq run (which
  * execute it).  With a bit budget each layer is quantized at every width
- * from 2 to 8 and nuq_mixed_precision() picks one per layer.
+ * from 2 to 8 and nuq_mixed_precision() picks one per layer so that the
+ * index bits average the budget (codebooks and scales come on top, and
+ * the table reports the true size).
  */
 #include <errno.h>
 #include <math.h>
@@ -99,10 +101,11 @@ static int choose_widths(const struct pool *pool, size_t nw, size_t weights, dou
 				const struct task *t = &pool->tasks[b * nw + i];
 
 				err[i * MP_OPTS + b] = pow(10, -t->st.sqnr_db / 10);
-				bytes[i * MP_OPTS + b] = t->st.bytes;
+				/* The budget is in index bits; codebooks come on top. */
+				bytes[i * MP_OPTS + b] = (double)t->w->rows * t->w->cols *
+							 (MP_MIN_BITS + b) / 8.0;
 			}
-		ret = nuq_mixed_precision(nw, MP_OPTS, err, bytes,
-					  budget * weights / 8 - NUQ_FILE_HEADER_BYTES, choice);
+		ret = nuq_mixed_precision(nw, MP_OPTS, err, bytes, budget * weights / 8, choice);
 		for (i = 0; !ret && i < nw; i++)
 			pick[i] = choice[i] * nw + i;
 		if (ret)

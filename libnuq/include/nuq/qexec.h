@@ -12,8 +12,11 @@
  * output clamp.
  *
  * Activation scales come from calibration: nuq_qexec_calibrate() runs
- * the fp32 graph on real inputs and picks each tensor's range with the
- * chosen method.
+ * the fp32 graph (with the quantized weights) on real inputs and picks
+ * each tensor's range with the chosen method.  It also measures each
+ * quantized conv's mean input per channel and corrects the conv's bias
+ * for the mean shift the weight quantization causes (bias correction,
+ * as in Nagel et al. and Banner et al.).
  *
  * Layers that do not map onto a job (ConvTranspose, MatMul, Gemm, groups
  * of weights smaller than a channel, SVD factors, codebooks that could
@@ -48,6 +51,7 @@ int nuq_calib_parse(const char *name, enum nuq_calib *c);
 
 #define NUQ_QEXEC_CPU		(1u << 0)	/* libnuq's CPU core, never the kernel */
 #define NUQ_QEXEC_WEIGHTS_ONLY	(1u << 1)	/* fp32 activations: every layer runs in fp32 */
+#define NUQ_QEXEC_NO_BIAS_CORRECTION (1u << 2)	/* keep the biases as they are */
 
 struct nuq_qexec_opts {
 	unsigned int flags;

@@ -138,7 +138,7 @@ static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__Grap
 		       char *msg, size_t msglen)
 {
 	size_t i, j;
-	int id, ret;
+	int id;
 
 	for (i = 0; i < gp->n_node; i++) {
 		const Onnx__NodeProto *np = gp->node[i];
@@ -161,17 +161,6 @@ static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__Grap
 			return nuq_node_fail(n, msg, msglen, -E2BIG, "too many inputs or outputs");
 		n->nin = (unsigned int)np->n_input;
 		n->nout = (unsigned int)np->n_output;
-		for (j = 0; j < np->n_input; j++) {
-			if (!np->input[j] || !*np->input[j]) {
-				n->in[j] = -1;
-				continue;
-			}
-			n->in[j] = map_find(m, g, np->input[j]);
-			if (n->in[j] < 0)
-				return nuq_node_fail(n, msg, msglen, -EINVAL,
-						     "input '%s' is not produced by any node",
-						     np->input[j]);
-		}
 		for (j = 0; j < np->n_output; j++) {
 			if (!np->output[j] || !*np->output[j]) {
 				n->out[j] = -1;
@@ -184,15 +173,21 @@ static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__Grap
 		}
 		g->nnodes++;
 	}
-	/* Inputs may name values produced by later nodes: resolve them again. */
+	/* Inputs may name values that later nodes produce: resolve them now. */
 	for (i = 0; i < g->nnodes; i++) {
 		struct nuq_node *n = &g->nodes[i];
 
 		for (j = 0; j < n->nin; j++) {
 			const char *name = n->proto->input[j];
 
-			if (name && *name && (ret = map_find(m, g, name)) >= 0)
-				n->in[j] = ret;
+			if (!name || !*name) {
+				n->in[j] = -1;
+				continue;
+			}
+			n->in[j] = map_find(m, g, name);
+			if (n->in[j] < 0)
+				return nuq_node_fail(n, msg, msglen, -EINVAL,
+						     "input '%s' is not produced by any node", name);
 		}
 	}
 	return 0;

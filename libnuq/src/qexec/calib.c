@@ -15,7 +15,7 @@
 
 #define HIST_BINS	2048
 #define LEVELS		256
-#define SHRINKS		24	/* candidate ranges: max * 0.97^i */
+#define SHRINKS		96	/* candidate ranges: max * 0.96^i, down to 2% */
 
 static const char *const calib_names[NUQ_CALIB_COUNT] = {
 	"minmax", "percentile", "mse", "kl", "layer",
@@ -131,32 +131,28 @@ static double range_mse(const float *v, size_t n, float lo, float hi)
 }
 
 /*
- * KL(P || Q) for the range [lo, hi]: P is the histogram with the values
- * outside the range piled into the end bins, Q the same mass spread
- * evenly over the non-empty bins of each of the 256 quantization cells.
+ * KL(P || Q) for clipping magnitudes at bin @nb of the |x| histogram: P
+ * is the histogram with everything beyond piled into the last bin, Q the
+ * same mass spread evenly over the non-empty bins of each of @levels
+ * quantization cells (TensorRT's entropy calibration).
  */
-static double range_kl(const double *hist, double hlo, double hstep, float lo, float hi)
+static double clip_kl(const double *hist, int nb, int levels)
 {
 	double p[HIST_BINS], q[HIST_BINS], tot = 0, kl = 0;
-	int b0 = (int)floor((lo - hlo) / hstep), b1 = (int)ceil((hi - hlo) / hstep), i, j, nb;
+	int i, j;
 
-	b0 = b0 < 0 ? 0 : b0;
-	b1 = b1 > HIST_BINS ? HIST_BINS : b1;
-	nb = b1 - b0;
-	if (nb < 2)
+	if (nb < levels)
 		return INFINITY;
 	for (i = 0; i < nb; i++)
-		p[i] = hist[b0 + i];
-	for (i = 0; i < b0; i++)
-		p[0] += hist[i];
-	for (i = b1; i < HIST_BINS; i++)
+		p[i] = hist[i];
+	for (i = nb; i < HIST_BINS; i++)
 		p[nb - 1] += hist[i];
 	for (i = 0; i < nb; i++)
 		tot += p[i];
 	if (tot <= 0)
 		return INFINITY;
-	for (j = 0; j < LEVELS; j++) {
-		int s = j * nb / LEVELS, e = (j + 1) * nb / LEVELS, nz = 0;
+	for (j = 0; j < levels; j++) {
+		int s = j * nb / levels, e = (j + 1) * nb / levels, nz = 0;
 		double m = 0;
 
 		for (i = s; i < e; i++) {
@@ -168,15 +164,42 @@ static double range_kl(const double *hist, double hlo, double hstep, float lo, f
 	}
 	for (i = 0; i < nb; i++)
 		if (p[i] > 0)
-			kl += p[i] / tot * log((p[i] / tot) / (q[i] > 0 ? q[i] / tot : 1e-12));
+			kl += p[i] / tot * log(p[i] / q[i]);
 	return kl;
+}
+
+/* The KL-optimal clipping magnitude T; the range is [-T, T] cut to the data. */
+static void kl_range(const float *v, size_t n, double min, double max, float *lo, float *hi)
+{
+	double hist[HIST_BINS] = { 0 }, amax = fmax(fabs(min), fabs(max)), step, best = INFINITY;
+	int levels = min < 0 && max > 0 ? LEVELS / 2 : LEVELS, nb, bestnb = HIST_BINS;
+	size_t i;
+
+	if (!(amax > 0))
+		return;
+	step = amax / HIST_BINS;
+	for (i = 0; i < n; i++) {
+		int b = (int)(fabs(v[i]) / step);
+
+		hist[b >= HIST_BINS ? HIST_BINS - 1 : b] += 1;
+	}
+	for (nb = levels; nb <= HIST_BINS; nb += 16) {
+		double e = clip_kl(hist, nb, levels);
+
+		if (e < best) {
+			best = e;
+			bestnb = nb;
+		}
+	}
+	*hi = (float)fmin(max, bestnb * step);
+	*lo = (float)fmax(min, -bestnb * step);
 }
 
 void nuq_act_range(const struct nuq_act_stats *s, enum nuq_calib method, float *lo, float *hi)
 {
 	float *v = NULL, bl = 0, bh = 0;
 	double best = INFINITY;
-	size_t n = s->nsample, i;
+	size_t n = s->nsample;
 	int k;
 
 	*lo = s->count ? (float)s->min : 0;
@@ -209,7 +232,7 @@ void nuq_act_range(const struct nuq_act_stats *s, enum nuq_calib method, float *
 		*hi = v[n - 1 - cut];
 	} else if (method == NUQ_CALIB_MSE) {
 		for (k = 0; k < SHRINKS; k++) {
-			float f = powf(0.97f, (float)k);
+			float f = powf(0.96f, (float)k);
 			double e = range_mse(v, n, (float)s->min * f, (float)s->max * f);
 
 			if (e < best) {
@@ -221,27 +244,7 @@ void nuq_act_range(const struct nuq_act_stats *s, enum nuq_calib method, float *
 		*lo = bl;
 		*hi = bh;
 	} else if (method == NUQ_CALIB_KL) {
-		double hist[HIST_BINS] = { 0 }, hlo = v[0], hstep = (v[n - 1] - v[0]) / HIST_BINS;
-
-		if (hstep > 0) {
-			for (i = 0; i < n; i++) {
-				int b = (int)((v[i] - hlo) / hstep);
-
-				hist[b >= HIST_BINS ? HIST_BINS - 1 : b] += 1;
-			}
-			for (k = 0; k < SHRINKS; k++) {
-				float f = powf(0.97f, (float)k);
-				double e = range_kl(hist, hlo, hstep, (float)s->min * f, (float)s->max * f);
-
-				if (e < best) {
-					best = e;
-					bl = (float)s->min * f;
-					bh = (float)s->max * f;
-				}
-			}
-			*lo = bl;
-			*hi = bh;
-		}
+		kl_range(v, n, s->min, s->max, lo, hi);
 	}
 	free(v);
 }

@@ -86,6 +86,8 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 				onnx[i] *= n->bn_s.f[i / per];
 		}
 		ret = replace_floats(q, dst->f, onnx, cnt);
+		if (!ret && is_op(n, "Conv"))
+			qn->orig_w = q->bk[q->nbk - 1].saved;
 	}
 	free(mat);
 	free(onnx);
@@ -165,6 +167,8 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		ret = use_dequantized(q, qn, msg, msglen);
 		if (ret)
 			return ret;
+		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
+			q->vals[n->in[0]].want_mean = 1;
 		if (is_op(n, "Conv") && !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)) {
 			ret = nuq_qconv_setup(q, qn, msg, msglen);
 			if (ret < 0)
@@ -247,6 +251,10 @@ void nuq_qexec_free(struct nuq_qexec *q)
 	free(q->bk);
 	if (q->qn) {
 		for (i = 0; i < q->g->nnodes; i++) {
+			if (q->qn[i].added_bias) {
+				nuq_tensor_free(&q->g->nodes[i].b);
+				q->g->nodes[i].has_bias = 0;
+			}
 			if (q->qn[i].bo)
 				nuq_bo_free(q->dev, q->qn[i].bo);
 			free(q->qn[i].wscale);
@@ -254,8 +262,10 @@ void nuq_qexec_free(struct nuq_qexec *q)
 		}
 	}
 	if (q->vals)
-		for (i = 0; i < q->g->nvalues; i++)
+		for (i = 0; i < q->g->nvalues; i++) {
 			nuq_act_stats_free(&q->vals[i].st);
+			free(q->vals[i].csum);
+		}
 	if (q->in_bo)
 		nuq_bo_free(q->dev, q->in_bo);
 	if (q->out_bo)
@@ -271,13 +281,94 @@ void nuq_qexec_free(struct nuq_qexec *q)
 	free(q);
 }
 
+/* Per-channel sums of an NCHW tensor, for bias correction. */
+static void add_channel_means(struct qval *v, const struct nuq_tensor *t)
+{
+	int64_t N, C, S, b, c, p;
+
+	if (t->ndims != 4 || !t->f)
+		return;
+	N = t->dims[0], C = t->dims[1], S = t->dims[2] * t->dims[3];
+	if (!v->csum) {
+		v->csum = calloc((size_t)C, sizeof(double));
+		v->nch = C;
+	}
+	if (!v->csum || v->nch != C)
+		return;
+	for (b = 0; b < N; b++)
+		for (c = 0; c < C; c++) {
+			const float *x = t->f + (b * C + c) * S;
+			double s = 0;
+
+			for (p = 0; p < S; p++)
+				s += x[p];
+			v->csum[c] += s;
+		}
+	v->cper += (uint64_t)(N * S);
+}
+
+static void observe_value(struct nuq_qexec *q, int v, const struct nuq_tensor *t)
+{
+	if (v < 0 || t->dtype != NUQ_DT_FLOAT || !t->f)
+		return;
+	if (q->vals[v].tracked)
+		nuq_act_stats_add(&q->vals[v].st, t->f, nuq_tensor_count(t));
+	if (q->vals[v].want_mean)
+		add_channel_means(&q->vals[v], t);
+}
+
 static void observe(void *ctx, size_t node, unsigned int idx, const struct nuq_tensor *t)
 {
 	struct nuq_qexec *q = ctx;
-	int v = q->g->nodes[node].out[idx];
 
-	if (v >= 0 && q->vals[v].tracked && t->dtype == NUQ_DT_FLOAT && t->f)
-		nuq_act_stats_add(&q->vals[v].st, t->f, nuq_tensor_count(t));
+	observe_value(q, q->g->nodes[node].out[idx], t);
+}
+
+/*
+ * Bias correction: quantizing the weights moves each output channel's
+ * mean by sum_k (wq - w)[o][k] * E[x_k]; subtract that from the bias, with
+ * E[x] per input channel measured on the calibration set.
+ */
+static int correct_bias(struct nuq_qexec *q, struct qnode *qn)
+{
+	struct nuq_node *n = qn->n;
+	const struct qval *v;
+	int64_t O, Cg, kk, og, o, c, k;
+	int ret;
+
+	if (!qn->orig_w)
+		return 0;
+	v = &q->vals[n->in[0]];
+	O = n->w.dims[0], Cg = n->w.dims[1], kk = n->w.dims[2] * n->w.dims[3];
+	og = O / n->a.group;
+	if (!v->csum || !v->cper || v->nch != Cg * n->a.group)
+		return 0;
+	if (!n->has_bias) {
+		ret = nuq_tensor_alloc(&n->b, NUQ_DT_FLOAT, 1, &O);
+		if (ret)
+			return ret;
+		n->has_bias = 1;
+		qn->added_bias = 1;
+	}
+	if (!qn->orig_b) {
+		ret = replace_floats(q, n->b.f, n->b.f, (size_t)O);
+		if (ret)
+			return ret;
+		qn->orig_b = q->bk[q->nbk - 1].saved;
+	}
+	for (o = 0; o < O; o++) {
+		double d = 0;
+
+		for (c = 0; c < Cg; c++) {
+			double mean = v->csum[(o / og) * Cg + c] / (double)v->cper;
+			const float *wq = n->w.f + (o * Cg + c) * kk, *w = qn->orig_w + (o * Cg + c) * kk;
+
+			for (k = 0; k < kk; k++)
+				d += ((double)wq[k] - w[k]) * mean;
+		}
+		n->b.f[o] = (float)(qn->orig_b[o] - d);
+	}
+	return 0;
 }
 
 int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
@@ -294,9 +385,18 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		nuq_act_stats_free(&q->vals[i].st);
 	q->active = 0;
 	nuq_graph_set_observer(g, observe, q);
+	for (i = 0; i < g->nvalues; i++) {
+		free(q->vals[i].csum);
+		q->vals[i].csum = NULL;
+		q->vals[i].cper = 0;
+	}
+	/* Bias correction starts from the uncorrected model. */
+	for (i = 0; i < g->nnodes; i++)
+		if (q->qn[i].orig_b)
+			memcpy(g->nodes[i].b.f, q->qn[i].orig_b,
+			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
 	for (i = 0; i < n && !ret; i++) {
-		if (q->vals[g->input].tracked && x[i].f)
-			nuq_act_stats_add(&q->vals[g->input].st, x[i].f, nuq_tensor_count(&x[i]));
+		observe_value(q, g->input, &x[i]);
 		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
 		nuq_tensor_free(&y);
 		if (progress)
@@ -314,6 +414,11 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		nuq_act_range(&v->st, q->o.calib, &lo, &hi);
 		nuq_act_qparams(lo, hi, &v->scale, &v->zp);
 		nuq_act_stats_free(&v->st);
+	}
+	for (i = 0; i < g->nnodes; i++) {
+		ret = correct_bias(q, &q->qn[i]);
+		if (ret)
+			return nuq_fail(msg, msglen, ret, "out of memory");
 	}
 	for (i = 0; i < g->nnodes; i++) {
 		struct qnode *qn = &q->qn[i];

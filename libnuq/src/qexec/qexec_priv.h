@@ -2,6 +2,8 @@
 #ifndef NUQ_QEXEC_PRIV_H
 #define NUQ_QEXEC_PRIV_H
 
+#include <stdint.h>
+
 #include <nuq/device.h>
 #include <nuq/qexec.h>
 
@@ -23,6 +25,9 @@ struct qnode {
 	uint8_t *map;
 	uint64_t off_w, off_cb, off_bias, off_rq;
 	float *wscale;			/* real value of weight 1, per output channel */
+	/* Bias correction: the fp32 weights and bias before quantization. */
+	const float *orig_w, *orig_b;
+	int added_bias;			/* the node had no bias; the executor gave it one */
 	uint64_t macs_per_pixel;	/* per output pixel */
 };
 
@@ -36,6 +41,10 @@ struct backup {
 struct qval {
 	int tracked;			/* a device conv reads or writes it */
 	struct nuq_act_stats st;
+	int want_mean;			/* a quantized conv reads it: bias correction */
+	double *csum;			/* per channel sum over the calibration set */
+	uint64_t cper;			/* values summed per channel */
+	int64_t nch;
 	float scale;
 	int32_t zp;
 };

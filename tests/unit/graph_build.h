@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ONNX graphs built in memory for the graph executor's tests.  Everything
+ * a builder allocates is freed by gb_free(); names are copied.
+ */
+#ifndef NUQ_TEST_GRAPH_BUILD_H
+#define NUQ_TEST_GRAPH_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gb;
+struct Onnx__NodeProto;
+
+struct gb *gb_new(int64_t opset);
+void gb_free(struct gb *b);
+/* The graph input and output (their shapes are not recorded: nuq infers them). */
+void gb_input(struct gb *b, const char *name);
+void gb_output(struct gb *b, const char *name);
+void gb_init_f(struct gb *b, const char *name, unsigned int ndims, const int64_t *dims,
+	       const float *data);
+void gb_init_i(struct gb *b, const char *name, unsigned int ndims, const int64_t *dims,
+	       const int64_t *data);
+/* A node; @ins and @outs are comma-separated value names ("" for an omitted input). */
+struct Onnx__NodeProto *gb_node(struct gb *b, const char *op, const char *name, const char *ins,
+				const char *outs);
+void gb_attr_i(struct gb *b, struct Onnx__NodeProto *n, const char *name, int64_t v);
+void gb_attr_f(struct gb *b, struct Onnx__NodeProto *n, const char *name, float v);
+void gb_attr_s(struct gb *b, struct Onnx__NodeProto *n, const char *name, const char *v);
+void gb_attr_ints(struct gb *b, struct Onnx__NodeProto *n, const char *name, unsigned int count,
+		  const int64_t *v);
+/* Serialise; the buffer belongs to the builder. */
+const uint8_t *gb_pack(struct gb *b, size_t *len);
+
+#endif

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The fp32 graph executor: every op against a straightforward reference
+ * written here, constant and BatchNormalization folding, and a clear
+ * error naming the node for every unsupported or malformed graph.  The
+ * real models are checked against onnxruntime in tests/cli/nuq_ocr.sh.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <nuq/graph.h>
+
+#include "graph_build.h"
+#include "onnx.pb-c.h"
+
+struct run {
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	struct nuq_tensor y;
+	char msg[256];
+};
+
+static uint64_t rng = 88172645463325252ULL;
+
+static float frand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 11) % 2001) / 1000.0f - 1.0f;
+}
+
+static void fill(float *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i] = frand();
+}
+
+static struct nuq_tensor tensor4(float *data, int64_t a, int64_t b, int64_t c, int64_t d,
+				 unsigned int nd)
+{
+	struct nuq_tensor t = { .dtype = NUQ_DT_FLOAT, .ndims = nd, .f = data };
+
+	t.dims[0] = a, t.dims[1] = b, t.dims[2] = c, t.dims[3] = d;
+	return t;
+}
+
+/* Import @b and run it on @x; returns the import or run error. */
+static int run_graph(struct gb *b, const struct nuq_tensor *x, struct run *r)
+{
+	size_t len;
+	const uint8_t *buf = gb_pack(b, &len);
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = nuq_onnx_load_mem(buf, len, &r->m, r->msg, sizeof(r->msg));
+	if (!ret)
+		ret = nuq_graph_import(r->m, &r->g, r->msg, sizeof(r->msg));
+	if (!ret)
+		ret = nuq_graph_run(r->g, x, &r->y, r->msg, sizeof(r->msg));
+	return ret;
+}
+
+static void run_free(struct run *r)
+{
+	nuq_tensor_free(&r->y);
+	nuq_graph_free(r->g);
+	nuq_onnx_free(r->m);
+}
+
+static void assert_close(const float *a, const float *b, size_t n, float tol)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fabsf(a[i] - b[i]) > tol * (1 + fabsf(b[i])))
+			fail_msg("element %zu: %g, expected %g", i, a[i], b[i]);
+}
+
+/* NCHW conv reference: direct loops. */
+static void conv_ref(const float *x, int64_t C, int64_t H, int64_t W, const float *w, int64_t O,
+		     int64_t kh, int64_t kw, const float *bias, int64_t s, int64_t d,
+		     const int64_t *pads, int64_t group, float *y, int64_t oh, int64_t ow)
+{
+	int64_t cg = C / group, og = O / group, o, c, i, j, a, bb;
+
+	for (o = 0; o < O; o++)
+		for (i = 0; i < oh; i++)
+			for (j = 0; j < ow; j++) {
+				double acc = bias ? bias[o] : 0;
+				int64_t g = o / og;
+
+				for (c = 0; c < cg; c++)
+					for (a = 0; a < kh; a++)
+						for (bb = 0; bb < kw; bb++) {
+							int64_t yy = i * s - pads[0] + a * d;
+							int64_t xx = j * s - pads[1] + bb * d;
+
+							if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+								continue;
+							acc += x[((g * cg + c) * H + yy) * W + xx] *
+							       w[((o * cg + c) * kh + a) * kw + bb];
+						}
+				y[(o * oh + i) * ow + j] = (float)acc;
+			}
+}
+
+static void conv_case(int64_t C, int64_t O, int64_t k, int64_t s, int64_t d, int64_t group,
+		      const int64_t *pads)
+{
+	int64_t H = 9, W = 11, wd[4] = { O, C / group, k, k }, bd[1] = { O };
+	int64_t oh = (H + pads[0] + pads[2] - d * (k - 1) - 1) / s + 1;
+	int64_t ow = (W + pads[1] + pads[3] - d * (k - 1) - 1) / s + 1;
+	size_t nx = (size_t)(C * H * W), nw = (size_t)(O * C / group * k * k);
+	float *x = malloc(nx * 4), *w = malloc(nw * 4), *bias = malloc(O * 4);
+	float *ref = malloc((size_t)(O * oh * ow) * 4);
+	struct gb *b = gb_new(11);
+	struct nuq_tensor xt = tensor4(x, 1, C, H, W, 4);
+	struct Onnx__NodeProto *n;
+	struct run r;
+
+	fill(x, nx);
+	fill(w, nw);
+	fill(bias, (size_t)O);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 4, wd, w);
+	gb_init_f(b, "b", 1, bd, bias);
+	n = gb_node(b, "Conv", "conv", "x,w,b", "y");
+	gb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){ k, k });
+	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ s, s });
+	gb_attr_ints(b, n, "dilations", 2, (int64_t[]){ d, d });
+	gb_attr_ints(b, n, "pads", 4, pads);
+	gb_attr_i(b, n, "group", group);
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	conv_ref(x, C, H, W, w, O, k, k, bias, s, d, pads, group, ref, oh, ow);
+	assert_int_equal(r.y.dims[1], O);
+	assert_int_equal(r.y.dims[2], oh);
+	assert_int_equal(r.y.dims[3], ow);
+	assert_close(r.y.f, ref, (size_t)(O * oh * ow), 1e-4f);
+	run_free(&r);
+	gb_free(b);
+	free(x);
+	free(w);
+	free(bias);
+	free(ref);
+}
+
+static void conv_shapes(void **state)
+{
+	(void)state;
+	conv_case(3, 5, 3, 1, 1, 1, (int64_t[]){ 1, 1, 1, 1 });
+	conv_case(4, 6, 3, 2, 1, 2, (int64_t[]){ 0, 1, 2, 0 });
+	conv_case(6, 6, 5, 1, 2, 6, (int64_t[]){ 2, 2, 2, 2 });	/* depthwise, dilated */
+	conv_case(8, 4, 1, 1, 1, 1, (int64_t[]){ 0, 0, 0, 0 });	/* pointwise */
+	conv_case(7, 7, 3, 2, 1, 7, (int64_t[]){ 1, 1, 1, 1 });
+}
+
+/* Conv -> BatchNormalization imports as one node and computes the same. */
+static void batchnorm_folds(void **state)
+{
+	int64_t wd[4] = { 3, 2, 1, 1 }, cd[1] = { 3 };
+	float w[6], x[2 * 4 * 4], g[3] = { 1.5f, -0.5f, 2 }, be[3] = { 0.1f, 0.2f, -0.3f };
+	float mean[3] = { 0.3f, -0.1f, 0.05f }, var[3] = { 0.5f, 2.0f, 0.01f }, ref[48];
+	struct nuq_tensor xt = tensor4(x, 1, 2, 4, 4, 4);
+	struct gb *b = gb_new(11);
+	struct run r;
+	int o, p;
+
+	(void)state;
+	fill(w, 6);
+	fill(x, 32);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 4, wd, w);
+	gb_init_f(b, "g", 1, cd, g);
+	gb_init_f(b, "be", 1, cd, be);
+	gb_init_f(b, "m", 1, cd, mean);
+	gb_init_f(b, "v", 1, cd, var);
+	gb_node(b, "Conv", "conv", "x,w", "c");
+	gb_attr_f(b, gb_node(b, "BatchNormalization", "bn", "c,g,be,m,v", "y"), "epsilon", 1e-5f);
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(nuq_graph_nnodes(r.g), 1);
+	for (o = 0; o < 3; o++)
+		for (p = 0; p < 16; p++) {
+			float c = w[o * 2] * x[p] + w[o * 2 + 1] * x[16 + p];
+
+			ref[o * 16 + p] = (c - mean[o]) / sqrtf(var[o] + 1e-5f) * g[o] + be[o];
+		}
+	assert_close(r.y.f, ref, 48, 1e-4f);
+	run_free(&r);
+	gb_free(b);
+}
+
+/* Shape arithmetic on constants disappears at import. */
+static void constant_folding(void **state)
+{
+	int64_t sd[1] = { 2 }, one[1] = { 1 }, cd[3] = { 2, 3, 4 };
+	float x[24], c[24];
+	struct nuq_tensor xt = tensor4(x, 4, 6, 0, 0, 2);
+	struct gb *b = gb_new(13);
+	struct run r;
+	struct Onnx__NodeProto *n;
+
+	(void)state;
+	fill(x, 24);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "c", 3, cd, c);
+	gb_init_i(b, "idx", 1, one, (int64_t[]){ 0 });
+	gb_init_i(b, "minus1", 1, one, (int64_t[]){ -1 });
+	gb_node(b, "Shape", "shape", "c", "s");			/* [2, 3, 4] */
+	n = gb_node(b, "Gather", "gather", "s,idx", "s0");	/* [2] */
+	gb_attr_i(b, n, "axis", 0);
+	n = gb_node(b, "Concat", "concat", "s0,minus1", "shape2");	/* [2, -1] */
+	gb_attr_i(b, n, "axis", 0);
+	gb_node(b, "Reshape", "reshape", "x,shape2", "y");
+	(void)sd;
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(nuq_graph_nnodes(r.g), 1);
+	assert_string_equal(nuq_graph_node_op(r.g, 0), "Reshape");
+	assert_int_equal(r.y.ndims, 2);
+	assert_int_equal(r.y.dims[0], 2);
+	assert_int_equal(r.y.dims[1], 12);
+	assert_close(r.y.f, x, 24, 0);
+	run_free(&r);
+	gb_free(b);
+}
+
+static void broadcasting(void **state)
+{
+	static const char *const ops[] = { "Add", "Sub", "Mul", "Div", "Pow" };
+	int64_t bd[2] = { 3, 1 };
+	float x[24], bv[3] = { 0.5f, 2.0f, -1.5f }, ref[24];
+	struct nuq_tensor xt = tensor4(x, 2, 3, 4, 0, 3);
+	unsigned int k;
+	int i, j, l;
+
+	(void)state;
+	fill(x, 24);
+	for (i = 0; i < 24; i++)
+		x[i] = fabsf(x[i]) + 0.1f;	/* Pow of a negative base is NaN */
+	for (k = 0; k < 5; k++) {
+		struct gb *b = gb_new(11);
+		struct run r;
+
+		gb_input(b, "x");
+		gb_output(b, "y");
+		gb_init_f(b, "b", 2, bd, bv);
+		gb_node(b, ops[k], "op", "x,b", "y");
+		assert_int_equal(run_graph(b, &xt, &r), 0);
+		for (i = 0; i < 2; i++)
+			for (j = 0; j < 3; j++)
+				for (l = 0; l < 4; l++) {
+					float a = x[(i * 3 + j) * 4 + l], c = bv[j], v;
+
+					v = k == 0 ? a + c : k == 1 ? a - c : k == 2 ? a * c :
+					    k == 3 ? a / c : powf(a, c);
+					ref[(i * 3 + j) * 4 + l] = v;
+				}
+		assert_close(r.y.f, ref, 24, 1e-5f);
+		run_free(&r);
+		gb_free(b);
+	}
+}
+
+static void activations(void **state)
+{
+	static const char *const ops[] = { "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Clip",
+					   "Sqrt", "Tanh" };
+	float x[16], ref[16];
+	struct nuq_tensor xt = tensor4(x, 16, 0, 0, 0, 1);
+	unsigned int k;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 16; i++)
+		x[i] = (float)(i - 8) * 0.9f;
+	for (k = 0; k < 7; k++) {
+		struct gb *b = gb_new(9);
+		struct run r;
+		struct Onnx__NodeProto *n;
+
+		gb_input(b, "x");
+		gb_output(b, "y");
+		n = gb_node(b, ops[k], "act", "x", "y");
+		if (k == 4) {
+			gb_attr_f(b, n, "min", 0);
+			gb_attr_f(b, n, "max", 6);
+		}
+		if (k == 5)
+			for (i = 0; i < 16; i++)
+				x[i] = fabsf(x[i]);
+		assert_int_equal(run_graph(b, &xt, &r), 0);
+		for (i = 0; i < 16; i++) {
+			float v = x[i];
+
+			ref[i] = k == 0 ? fmaxf(v, 0) : k == 1 ? 1 / (1 + expf(-v)) :
+				 k == 2 ? fmaxf(0, fminf(1, 0.2f * v + 0.5f)) :
+				 k == 3 ? v * fmaxf(0, fminf(1, v / 6 + 0.5f)) :
+				 k == 4 ? fminf(fmaxf(v, 0), 6) : k == 5 ? sqrtf(v) : tanhf(v);
+		}
+		assert_close(r.y.f, ref, 16, 1e-5f);
+		run_free(&r);
+		gb_free(b);
+	}
+}
+
+static void softmax_axes(void **state)
+{
+	float x[24], ref[24];
+	struct nuq_tensor xt = tensor4(x, 2, 3, 4, 0, 3);
+	int opset, i, j, l;
+
+	(void)state;
+	fill(x, 24);
+	for (opset = 11; opset <= 13; opset += 2) {
+		struct gb *b = gb_new(opset);
+		struct run r;
+
+		gb_input(b, "x");
+		gb_output(b, "y");
+		gb_attr_i(b, gb_node(b, "Softmax", "sm", "x", "y"), "axis", 1);
+		assert_int_equal(run_graph(b, &xt, &r), 0);
+		for (i = 0; i < 2; i++) {
+			/* opset 11: over the 12 trailing values; 13: over axis 1 only */
+			for (l = 0; l < (opset == 13 ? 4 : 1); l++) {
+				double s = 0;
+				int cnt = opset == 13 ? 3 : 12, step = opset == 13 ? 4 : 1;
+
+				for (j = 0; j < cnt; j++)
+					s += exp(x[i * 12 + l + j * step]);
+				for (j = 0; j < cnt; j++)
+					ref[i * 12 + l + j * step] = (float)(exp(x[i * 12 + l + j * step]) / s);
+			}
+		}
+		assert_close(r.y.f, ref, 24, 1e-5f);
+		run_free(&r);
+		gb_free(b);
+	}
+}
+
+static void data_movement(void **state)
+{
+	float x[24], ref[24];
+	struct nuq_tensor xt = tensor4(x, 2, 3, 4, 0, 3);
+	struct gb *b;
+	struct run r;
+	struct Onnx__NodeProto *n;
+	int i, j, l;
+
+	(void)state;
+	for (i = 0; i < 24; i++)
+		x[i] = (float)i;
+	/* Transpose 0,2,1 */
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_ints(b, gb_node(b, "Transpose", "t", "x", "y"), "perm", 3, (int64_t[]){ 0, 2, 1 });
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			for (l = 0; l < 4; l++)
+				ref[(i * 4 + l) * 3 + j] = x[(i * 3 + j) * 4 + l];
+	assert_int_equal(r.y.dims[1], 4);
+	assert_close(r.y.f, ref, 24, 0);
+	run_free(&r);
+	gb_free(b);
+	/* Slice (opset 9 attributes): axis 2 from 1 to -1 */
+	b = gb_new(9);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	n = gb_node(b, "Slice", "s", "x", "y");
+	gb_attr_ints(b, n, "starts", 1, (int64_t[]){ 1 });
+	gb_attr_ints(b, n, "ends", 1, (int64_t[]){ -1 });
+	gb_attr_ints(b, n, "axes", 1, (int64_t[]){ 2 });
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(r.y.dims[2], 2);
+	for (i = 0; i < 6; i++)
+		for (l = 0; l < 2; l++)
+			ref[i * 2 + l] = x[i * 4 + 1 + l];
+	assert_close(r.y.f, ref, 12, 0);
+	run_free(&r);
+	gb_free(b);
+	/* Concat with itself on axis 1, then Squeeze/Unsqueeze round trip */
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Concat", "c", "x,x", "cc"), "axis", 1);
+	gb_attr_ints(b, gb_node(b, "Unsqueeze", "u", "cc", "uu"), "axes", 1, (int64_t[]){ 0 });
+	gb_attr_ints(b, gb_node(b, "Squeeze", "q", "uu", "y"), "axes", 1, (int64_t[]){ 0 });
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(r.y.ndims, 3);
+	assert_int_equal(r.y.dims[1], 6);
+	assert_true(r.y.f[12] == x[0] && r.y.f[11] == x[11] && r.y.f[24] == x[12]);
+	run_free(&r);
+	gb_free(b);
+}
+
+static void pooling(void **state)
+{
+	float x[25], ref[9];
+	struct nuq_tensor xt = tensor4(x, 1, 1, 5, 5, 4);
+	struct gb *b;
+	struct run r;
+	struct Onnx__NodeProto *n;
+	int i, j, a, c;
+
+	(void)state;
+	for (i = 0; i < 25; i++)
+		x[i] = (float)((i * 7) % 11);
+	/* MaxPool 2x2 stride 2 ceil_mode: 3x3 output, last window partial */
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	n = gb_node(b, "MaxPool", "mp", "x", "y");
+	gb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){ 2, 2 });
+	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ 2, 2 });
+	gb_attr_i(b, n, "ceil_mode", 1);
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(r.y.dims[2], 3);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++) {
+			float m = -1;
+
+			for (a = 0; a < 2; a++)
+				for (c = 0; c < 2; c++)
+					if (2 * i + a < 5 && 2 * j + c < 5)
+						m = fmaxf(m, x[(2 * i + a) * 5 + 2 * j + c]);
+			ref[i * 3 + j] = m;
+		}
+	assert_close(r.y.f, ref, 9, 0);
+	run_free(&r);
+	gb_free(b);
+	/* AveragePool 3x3 pad 1 stride 2, padding excluded from the count */
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	n = gb_node(b, "AveragePool", "ap", "x", "y");
+	gb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){ 3, 3 });
+	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ 2, 2 });
+	gb_attr_ints(b, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++) {
+			float s = 0;
+			int cnt = 0;
+
+			for (a = -1; a <= 1; a++)
+				for (c = -1; c <= 1; c++) {
+					int yy = 2 * i + a, xx = 2 * j + c;
+
+					if (yy >= 0 && yy < 5 && xx >= 0 && xx < 5) {
+						s += x[yy * 5 + xx];
+						cnt++;
+					}
+				}
+			ref[i * 3 + j] = s / cnt;
+		}
+	assert_close(r.y.f, ref, 9, 1e-6f);
+	run_free(&r);
+	gb_free(b);
+}
+
+static void matmul_gemm(void **state)
+{
+	int64_t wd[2] = { 4, 3 }, gd[2] = { 3, 4 }, cd[1] = { 3 };
+	float x[2 * 5 * 4], w[12], gw[12], c[3] = { 1, 2, 3 }, ref[30];
+	struct nuq_tensor xt = tensor4(x, 2, 5, 4, 0, 3), x2 = tensor4(x, 10, 4, 0, 0, 2);
+	struct gb *b;
+	struct run r;
+	struct Onnx__NodeProto *n;
+	int i, j, k;
+
+	(void)state;
+	fill(x, 40);
+	fill(w, 12);
+	fill(gw, 12);
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 2, wd, w);
+	gb_node(b, "MatMul", "mm", "x,w", "y");
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(r.y.ndims, 3);
+	for (i = 0; i < 10; i++)
+		for (j = 0; j < 3; j++) {
+			ref[i * 3 + j] = 0;
+			for (k = 0; k < 4; k++)
+				ref[i * 3 + j] += x[i * 4 + k] * w[k * 3 + j];
+		}
+	assert_close(r.y.f, ref, 30, 1e-5f);
+	run_free(&r);
+	gb_free(b);
+	/* Gemm transB with alpha, beta and a broadcast C */
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 2, gd, gw);
+	gb_init_f(b, "c", 1, cd, c);
+	n = gb_node(b, "Gemm", "gemm", "x,w,c", "y");
+	gb_attr_i(b, n, "transB", 1);
+	gb_attr_f(b, n, "alpha", 0.5f);
+	gb_attr_f(b, n, "beta", 2.0f);
+	assert_int_equal(run_graph(b, &x2, &r), 0);
+	for (i = 0; i < 10; i++)
+		for (j = 0; j < 3; j++) {
+			float s = 0;
+
+			for (k = 0; k < 4; k++)
+				s += x[i * 4 + k] * gw[j * 4 + k];
+			ref[i * 3 + j] = 0.5f * s + 2.0f * c[j];
+		}
+	assert_close(r.y.f, ref, 30, 1e-5f);
+	run_free(&r);
+	gb_free(b);
+}
+
+static void resize_modes(void **state)
+{
+	int64_t sd[1] = { 4 }, ed[1] = { 0 };
+	float x[4] = { 1, 2, 3, 4 }, sc[4] = { 1, 1, 2, 2 };
+	struct nuq_tensor xt = tensor4(x, 1, 1, 2, 2, 4);
+	static const float nearest[16] = { 1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4 };
+	static const float linear[16] = { 1, 1.25f, 1.75f, 2, 1.5f, 1.75f, 2.25f, 2.5f,
+					  2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4 };
+	int lin;
+
+	(void)state;
+	for (lin = 0; lin < 2; lin++) {
+		struct gb *b = gb_new(11);
+		struct run r;
+		struct Onnx__NodeProto *n;
+
+		gb_input(b, "x");
+		gb_output(b, "y");
+		gb_init_f(b, "roi", 1, ed, NULL);
+		gb_init_f(b, "scales", 1, sd, sc);
+		n = gb_node(b, "Resize", "rs", "x,roi,scales", "y");
+		gb_attr_s(b, n, "mode", lin ? "linear" : "nearest");
+		if (!lin) {
+			gb_attr_s(b, n, "coordinate_transformation_mode", "asymmetric");
+			gb_attr_s(b, n, "nearest_mode", "floor");
+		}
+		assert_int_equal(run_graph(b, &xt, &r), 0);
+		assert_close(r.y.f, lin ? linear : nearest, 16, 1e-6f);
+		run_free(&r);
+		gb_free(b);
+	}
+}
+
+/* Every refusal names the node and says why; none crashes or runs. */
+static void clear_errors(void **state)
+{
+	float x[16];
+	struct nuq_tensor xt = tensor4(x, 1, 1, 4, 4, 4);
+	struct gb *b;
+	struct run r;
+	struct Onnx__NodeProto *n;
+
+	(void)state;
+	fill(x, 16);
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "LSTM", "my_lstm", "x", "y");
+	assert_int_equal(run_graph(b, &xt, &r), -EOPNOTSUPP);
+	assert_non_null(strstr(r.msg, "my_lstm"));
+	assert_non_null(strstr(r.msg, "not supported"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Relu", "r0", "x", "y"), "fancy", 1);
+	assert_int_equal(run_graph(b, &xt, &r), -EOPNOTSUPP);
+	assert_non_null(strstr(r.msg, "'fancy'"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Relu", "r1", "nowhere", "y");
+	assert_int_equal(run_graph(b, &xt, &r), -EINVAL);
+	assert_non_null(strstr(r.msg, "nowhere"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Add", "a1", "x,z", "y");
+	gb_node(b, "Relu", "r2", "y", "z");
+	assert_int_equal(run_graph(b, &xt, &r), -ELOOP);
+	assert_non_null(strstr(r.msg, "cycle"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 4, (int64_t[]){ 2, 3, 1, 1 }, (float[6]){ 0 });
+	gb_node(b, "Conv", "conv_bad", "x,w", "y");
+	assert_int_equal(run_graph(b, &xt, &r), -EINVAL);	/* 1 channel in, 3 expected */
+	assert_non_null(strstr(r.msg, "conv_bad"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "w", 4, (int64_t[]){ 1, 1, 3, 3 }, (float[9]){ 0 });
+	n = gb_node(b, "Conv", "conv_same", "x,w", "y");
+	gb_attr_s(b, n, "auto_pad", "SAME_UPPER");
+	assert_int_equal(run_graph(b, &xt, &r), -EOPNOTSUPP);
+	assert_non_null(strstr(r.msg, "auto_pad"));
+	run_free(&r);
+	gb_free(b);
+
+	b = gb_new(11);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Relu", "r3", "x", "other");
+	assert_int_equal(run_graph(b, &xt, &r), -EINVAL);
+	assert_non_null(strstr(r.msg, "output"));
+	run_free(&r);
+	gb_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(conv_shapes),
+		cmocka_unit_test(batchnorm_folds),
+		cmocka_unit_test(constant_folding),
+		cmocka_unit_test(broadcasting),
+		cmocka_unit_test(activations),
+		cmocka_unit_test(softmax_axes),
+		cmocka_unit_test(data_movement),
+		cmocka_unit_test(pooling),
+		cmocka_unit_test(matmul_gemm),
+		cmocka_unit_test(resize_modes),
+		cmocka_unit_test(clear_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The quantized executor on a small conv network: integer jobs on
+ * libnuq's CPU core against the fp32 graph with the same quantized
+ * weights, fused activations, 8-bit activations between jobs, bias
+ * correction, the calibration methods and their degenerate cases, and
+ * clear errors.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <nuq/graph.h>
+#include <nuq/nuqfile.h>
+#include <nuq/qexec.h>
+
+#include "gauss.h"
+#include "graph_build.h"
+#include "onnx.pb-c.h"
+#include "qexec/calib.h"
+
+#define NIN	6
+
+struct net {
+	struct gb *b;
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	struct nuq_qlayer layers[2];
+	size_t nlayers;
+	struct nuq_tensor x[NIN];
+	char msg[256];
+};
+
+/*
+ * x[1,3,12,12] -> Conv 3x3 (3->8, pad 1) -> Relu -> Conv 1x1 (8->5, bias) -> y.
+ * @zero_channel: output channel 2 of the first conv has all-zero weights.
+ */
+static void net_build(struct net *n, enum nuq_qmethod method, unsigned int bits, int zero_channel)
+{
+	const struct nuq_onnx_weight *w;
+	float w1[8 * 27], w2[5 * 8], b2[5];
+	size_t len, i, nw;
+	const uint8_t *buf;
+
+	memset(n, 0, sizeof(*n));
+	test_gaussian(w1, 8 * 27, 11, 0.3);
+	test_gaussian(w2, 40, 12, 0.4);
+	test_gaussian(b2, 5, 13, 0.2);
+	if (zero_channel)
+		memset(w1 + 2 * 27, 0, 27 * sizeof(float));
+	n->b = gb_new(11);
+	gb_input(n->b, "x");
+	gb_output(n->b, "y");
+	gb_init_f(n->b, "w1", 4, (int64_t[]){ 8, 3, 3, 3 }, w1);
+	gb_init_f(n->b, "w2", 4, (int64_t[]){ 5, 8, 1, 1 }, w2);
+	gb_init_f(n->b, "b2", 1, (int64_t[]){ 5 }, b2);
+	gb_attr_ints(n->b, gb_node(n->b, "Conv", "conv1", "x,w1", "c1"), "pads", 4,
+		     (int64_t[]){ 1, 1, 1, 1 });
+	gb_node(n->b, "Relu", "relu1", "c1", "r1");
+	gb_node(n->b, "Conv", "conv2", "r1,w2,b2", "y");
+	buf = gb_pack(n->b, &len);
+	assert_int_equal(nuq_onnx_load_mem(buf, len, &n->m, n->msg, sizeof(n->msg)), 0);
+	assert_int_equal(nuq_graph_import(n->m, &n->g, n->msg, sizeof(n->msg)), 0);
+	assert_int_equal(nuq_onnx_weights(n->m, &w, &nw, n->msg, sizeof(n->msg)), 0);
+	for (i = 0; i < nw; i++) {
+		struct nuq_layer_opts o = { .q = { .method = method, .bits = bits, .seed = 1 },
+					    .gran = NUQ_GRAN_CHANNEL, .cb_width = 16 };
+		struct nuq_layer_stats st;
+		float *mat;
+
+		assert_int_equal(nuq_onnx_weight_matrix(n->m, &w[i], &mat, n->msg, sizeof(n->msg)), 0);
+		assert_int_equal(nuq_qlayer_quantize(&w[i], mat, &o, &n->layers[i], &st, n->msg,
+						     sizeof(n->msg)), 0);
+		free(mat);
+	}
+	n->nlayers = nw;
+	for (i = 0; i < NIN; i++) {
+		n->x[i].dtype = NUQ_DT_FLOAT;
+		n->x[i].ndims = 4;
+		n->x[i].dims[0] = 1, n->x[i].dims[1] = 3, n->x[i].dims[2] = 12, n->x[i].dims[3] = 12;
+		n->x[i].f = malloc(432 * sizeof(float));
+		test_gaussian(n->x[i].f, 432, 100 + i, 1.0);
+	}
+}
+
+static void net_free(struct net *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nlayers; i++)
+		nuq_qlayer_free(&n->layers[i]);
+	for (i = 0; i < NIN; i++)
+		free(n->x[i].f);
+	nuq_graph_free(n->g);
+	nuq_onnx_free(n->m);
+	gb_free(n->b);
+}
+
+static double max_abs(const struct nuq_tensor *t)
+{
+	double m = 0;
+	size_t i;
+
+	for (i = 0; i < nuq_tensor_count(t); i++)
+		m = fmax(m, fabs(t->f[i]));
+	return m;
+}
+
+/* Integer jobs agree with fp32 on the same quantized weights to a few steps. */
+static void jobs_match_fp32(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX };
+	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
+	struct nuq_qexec_stats st;
+	struct nuq_qexec *q;
+	struct nuq_tensor yq, yf;
+	struct net n;
+	size_t i;
+	double range, err = 0;
+	int method;
+
+	(void)state;
+	for (method = 0; method < 2; method++) {
+		net_build(&n, method ? NUQ_Q_ASD : NUQ_Q_KNQ, 4, 0);
+		/* fp32 reference: same weights, fp32 activations */
+		assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &wo, &q, n.msg,
+						  sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
+						     sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yf, n.msg, sizeof(n.msg)), 0);
+		nuq_qexec_free(q);
+
+		assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg,
+						  sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_run(q, &n.x[0], &yq, n.msg, sizeof(n.msg)), -EINVAL);
+		assert_non_null(strstr(n.msg, "calibrate"));
+		assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
+						     sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yq, n.msg, sizeof(n.msg)), 0);
+		nuq_qexec_stats(q, &st);
+		assert_int_equal(st.device_layers, 2);
+		assert_int_equal(st.fused_acts, 1);
+		assert_int_equal(st.jobs, 2);
+		assert_int_equal(st.macs, 144 * (8 * 27 + 5 * 8));
+		assert_int_equal(st.on_kernel_device, 0);
+		assert_int_equal(yq.ndims, 4);
+		assert_int_equal(yq.dims[1], 5);
+		range = max_abs(&yf);
+		for (i = 0; i < nuq_tensor_count(&yf); i++)
+			err = fmax(err, fabs(yq.f[i] - yf.f[i]));
+		/* two 8-bit activations (input, hidden) and the output step */
+		assert_true(err < range * 0.06);
+		assert_true(range > 0.5);
+		nuq_tensor_free(&yq);
+		nuq_tensor_free(&yf);
+		nuq_qexec_free(q);
+		net_free(&n);
+	}
+}
+
+/* Freeing the executor gives the graph back its fp32 weights. */
+static void free_restores_graph(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_PERCENTILE };
+	struct nuq_tensor a, b;
+	struct nuq_qexec *q, *q2;
+	struct net n;
+
+	(void)state;
+	net_build(&n, NUQ_Q_KNQ, 2, 0);
+	assert_int_equal(nuq_graph_run(n.g, &n.x[0], &a, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg, sizeof(n.msg)), 0);
+	/* One executor per graph. */
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q2, n.msg, sizeof(n.msg)),
+			 -EBUSY);
+	assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN, NULL, NULL, n.msg, sizeof(n.msg)), 0);
+	nuq_qexec_free(q);
+	assert_int_equal(nuq_graph_run(n.g, &n.x[0], &b, n.msg, sizeof(n.msg)), 0);
+	assert_memory_equal(a.f, b.f, nuq_tensor_count(&a) * sizeof(float));
+	nuq_tensor_free(&a);
+	nuq_tensor_free(&b);
+	net_free(&n);
+}
+
+/* An all-zero weight channel: finite scales, and the output is the bias path. */
+static void zero_channel(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MSE };
+	struct nuq_tensor y;
+	struct nuq_qexec *q;
+	struct net n;
+	size_t i;
+
+	(void)state;
+	net_build(&n, NUQ_Q_KNQ, 3, 1);
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN, NULL, NULL, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[0], &y, n.msg, sizeof(n.msg)), 0);
+	for (i = 0; i < nuq_tensor_count(&y); i++)
+		assert_true(isfinite(y.f[i]));
+	nuq_tensor_free(&y);
+	nuq_qexec_free(q);
+	net_free(&n);
+}
+
+/* A .nuq layer of the wrong shape is refused with its name. */
+static void wrong_layer_shape(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU };
+	struct nuq_qexec *q;
+	struct net n;
+
+	(void)state;
+	net_build(&n, NUQ_Q_KNQ, 4, 0);
+	n.layers[1].dims[1] = 9;
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg, sizeof(n.msg)),
+			 -EINVAL);
+	assert_non_null(strstr(n.msg, "w2"));
+	assert_null(q);
+	n.layers[1].dims[1] = 8;
+	net_free(&n);
+}
+
+static void calibration_methods(void **state)
+{
+	struct nuq_act_stats s = { 0 }, z = { 0 };
+	float x[20000], lo[NUQ_CALIB_COUNT], hi[NUQ_CALIB_COUNT], scale, zeros[64] = { 0 };
+	enum nuq_calib c;
+	int32_t zp;
+	int i;
+
+	(void)state;
+	test_gaussian(x, 20000, 5, 1.0);
+	x[17] = 40.0f;	/* one outlier */
+	nuq_act_stats_add(&s, x, 20000);
+	for (c = 0; c < NUQ_CALIB_COUNT; c++) {
+		enum nuq_calib back;
+
+		nuq_act_range(&s, c, &lo[c], &hi[c]);
+		assert_true(lo[c] <= 0 && hi[c] > 0);
+		assert_int_equal(nuq_calib_parse(nuq_calib_name(c), &back), 0);
+		assert_int_equal(back, c);
+	}
+	assert_true(hi[NUQ_CALIB_MINMAX] == 40.0f);
+	/* MSE may keep one far outlier (it costs more clipped than kept) ... */
+	assert_true(hi[NUQ_CALIB_MSE] <= 40.0f && lo[NUQ_CALIB_MSE] < -3.0f);
+	/* ... the others clip it and keep the body of the distribution. */
+	assert_true(hi[NUQ_CALIB_PERCENTILE] < 20.0f && lo[NUQ_CALIB_PERCENTILE] < -3.0f);
+	assert_true(hi[NUQ_CALIB_KL] < 20.0f && lo[NUQ_CALIB_KL] < -2.0f);
+	assert_true(hi[NUQ_CALIB_LAYER] < 20.0f && lo[NUQ_CALIB_LAYER] < -3.0f);
+	/* The layer-wise method's step is a power of two. */
+	nuq_act_qparams(lo[NUQ_CALIB_LAYER], hi[NUQ_CALIB_LAYER], &scale, &zp);
+	assert_true(fabsf(log2f(scale) - roundf(log2f(scale))) < 1e-3f);
+	/* A tensor that was always zero gets a finite, tiny range. */
+	nuq_act_stats_add(&z, zeros, 64);
+	for (c = 0; c < NUQ_CALIB_COUNT; c++) {
+		nuq_act_range(&z, c, &lo[0], &hi[0]);
+		nuq_act_qparams(lo[0], hi[0], &scale, &zp);
+		assert_true(isfinite(scale) && scale > 0);
+		assert_true(zp >= 0 && zp <= 255);
+	}
+	for (i = 0; i < 3; i++)
+		assert_int_equal(nuq_calib_parse("nope", &c), -EINVAL);
+	nuq_act_stats_free(&s);
+	nuq_act_stats_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(jobs_match_fp32),
+		cmocka_unit_test(free_restores_graph),
+		cmocka_unit_test(zero_channel),
+		cmocka_unit_test(wrong_layer_shape),
+		cmocka_unit_test(calibration_methods),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
