@@ -8,7 +8,8 @@
 #
 # Environment (set by the Makefile): NUQ_KO, NUQ_SELFTESTS, NUQ_VM_BIN,
 # NUQ_KVER; optional NUQ_VM_TIMEOUT (seconds, default 600), NUQ_PARAMS
-# (module parameters), NUQ_VM_KEEP=1 keeps the temp dir.
+# (module parameters), NUQ_VM_DATA (a directory overlaid on the root),
+# NUQ_VM_KEEP=1 keeps the temp dir.
 #
 # A run fails on: a missing exit sentinel, a non-zero QEMU status, any
 # oops/BUG/WARN/panic in the kernel log, a taint other than O (out-of-tree)
@@ -45,6 +46,8 @@ cp "$NUQ_KO" "$root/lib/modules/nuq.ko"
 [ -d "${NUQ_SELFTESTS:-}" ] && cp "$NUQ_SELFTESTS"/* "$root/tests/" 2>/dev/null
 [ -d "${NUQ_VM_BIN:-}" ] && cp "$NUQ_VM_BIN"/* "$root/bin/" 2>/dev/null
 [ -d "${NUQ_VM_BENCH:-}" ] && cp "$NUQ_VM_BENCH"/* "$root/bench/" 2>/dev/null
+# Data the demo needs (models, fonts, the scanned page), as a tree to overlay.
+[ -d "${NUQ_VM_DATA:-}" ] && cp -a "$NUQ_VM_DATA"/. "$root/" 
 chmod +x "$root/init" "$root/bin/"* "$root/tests/"* "$root/bench/"* 2>/dev/null
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initrd.gz" ||
 	die "building the initramfs failed"

@@ -71,6 +71,7 @@ static void usage(FILE *f)
 		"      --scan-truth F    transcription of the scanned page (default data/imageTextN.txt)\n"
 		"      --lines N         rendered text lines to score (default 20)\n"
 		"      --quick           fp32, uniform 8/4 bits, knq and kde at 4 and 3 bits, mixed 3.5\n"
+		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges (default percentile)\n"
 		"      --weights-only    fp32 activations: the weights' share of the loss\n"
 		"  -o, --out DIR         write eval.md, eval.dat and eval.png there (default .)\n"
@@ -362,6 +363,7 @@ int cmd_eval(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "no-bias-correction", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -423,6 +425,9 @@ int cmd_eval(int argc, char **argv)
 				goto out;
 			}
 			jobs = (unsigned int)v;
+			break;
+		case 'X':
+			e->qe.flags |= NUQ_QEXEC_NO_BIAS_CORRECTION;
 			break;
 		case 'h':
 			usage(stdout);

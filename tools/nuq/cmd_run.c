@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		"  -m, --method M        quantization method (default knq)\n"
 		"  -b, --bits B          bits per weight index (default 4)\n"
 		"      --per-layer       one codebook per layer (default: per output channel)\n"
+		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges: minmax, percentile, mse, kl, layer\n"
 		"                        (default percentile)\n"
 		"      --device PATH     the nuq device (default /dev/nuq0)\n"
@@ -136,6 +137,7 @@ int cmd_run(int argc, char **argv)
 		{ "cpu", no_argument, NULL, 'P' },
 		{ "fp32", no_argument, NULL, 'F' },
 		{ "weights-only", no_argument, NULL, 'W' },
+		{ "no-bias-correction", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -198,6 +200,9 @@ int cmd_run(int argc, char **argv)
 		case 'W':
 			s.qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
 			break;
+		case 'X':
+			s.qe.flags |= NUQ_QEXEC_NO_BIAS_CORRECTION;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -221,7 +226,10 @@ int cmd_run(int argc, char **argv)
 		nuq_image_free(&page);
 		return 1;
 	}
-	ret = ocr_page(&m, &page, &ft, msg, sizeof(msg));
+	ret = s.nuq_dir && !fp32_only ? quantized_check_files(s.nuq_dir, msg, sizeof(msg)) : 0;
+	/* fp32 first: quantized_setup() puts the quantized weights into the graphs. */
+	if (!ret)
+		ret = ocr_page(&m, &page, &ft, msg, sizeof(msg));
 	if (!ret && !fp32_only) {
 		ret = quantized_setup(&m, &s, &qz, msg, sizeof(msg));
 		if (!ret)

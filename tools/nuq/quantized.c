@@ -78,6 +78,23 @@ static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, c
 	return ret;
 }
 
+int quantized_check_files(const char *dir, char *msg, size_t msglen)
+{
+	struct nuq_file f;
+	char path[1024], name[256];
+	int i, ret;
+
+	for (i = 0; i < M_COUNT; i++) {
+		quantized_file_name(i, name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		ret = nuq_file_read(path, &f, msg, msglen);
+		if (ret)
+			return ret;
+		nuq_file_free(&f);
+	}
+	return 0;
+}
+
 int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,
 		    char *msg, size_t msglen)
 {

@@ -31,6 +31,8 @@ struct quant_setup {
 
 /* The .nuq file name of model @i, e.g. ch_PP-OCRv4_rec_infer.nuq. */
 void quantized_file_name(int i, char *buf, size_t len);
+/* Read and verify DIR's .nuq files (before spending time on anything else). */
+int quantized_check_files(const char *dir, char *msg, size_t msglen);
 int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,
 		    char *msg, size_t msglen);
 void quantized_free(struct ocr_models *m, struct quantized *qz);

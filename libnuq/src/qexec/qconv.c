@@ -35,6 +35,52 @@ static int32_t round_shift(int32_t v, unsigned int k)
 	return v >= 0 ? (v + (1 << (k - 1))) >> k : -((-v + (1 << (k - 1))) >> k);
 }
 
+/*
+ * The weights into the BO and each channel's real scale, with codebook
+ * entries shifted right by qn->shift (@indices: also the packed indices
+ * or digits, which do not depend on the shift).
+ */
+static void write_weights(struct qnode *qn, int indices)
+{
+	const struct nuq_qlayer *l = qn->l;
+	const struct nuq_qmat *m = &l->mat[0];
+	const struct nuq_node *n = qn->n;
+	int64_t O = n->w.dims[0], K = l->cols, oc, i;
+	unsigned int b = l->bits;
+	uint64_t row = ((uint64_t)K * b + 7) / 8;
+
+	for (oc = 0; oc < O; oc++) {
+		float ws = m->scales[m->ngroups == 1 ? 0 : oc] * ldexpf(1.0f, (int)qn->shift) *
+			   (n->folded_bn ? n->bn_s.f[oc] : 1.0f);
+		int neg = ws < 0;
+
+		qn->wscale[oc] = neg ? -ws : ws;
+		if (!b) {	/* ASD */
+			uint8_t *d = qn->map + qn->off_w + 2 * oc * K;
+
+			if (!indices)
+				continue;
+			memcpy(d, m->digits + 2 * oc * K, 2 * (size_t)K);
+			for (i = 0; neg && i < 2 * K; i++)
+				d[i] ^= d[i] ? 0x80 : 0;	/* flip the sign bit */
+		} else {
+			int16_t *cb = (int16_t *)(qn->map + qn->off_cb) + (oc << b);
+			const int16_t *src = m->entries + ((m->ngroups == 1 ? 0 : oc) << b);
+
+			if (indices)
+				nuq_pack_indices(m->idx + oc * K, (size_t)K, b,
+						 qn->map + qn->off_w + oc * row);
+			if (qn->shared_cb && oc)
+				continue;
+			for (i = 0; i < (1 << b); i++) {
+				int32_t e = round_shift(src[i], qn->shift);
+
+				cb[i] = (int16_t)(neg ? -e : e);
+			}
+		}
+	}
+}
+
 /* 1 when @qn cannot run as a job (it then runs in fp32); 0 set up; <0 error. */
 int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen)
 {
@@ -51,7 +97,16 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	if (l->rank || l->layout != NUQ_LAYOUT_OIHW || l->rows != (uint32_t)O ||
 	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O))
 		return 1;
+	/*
+	 * The requantization multiplier is positive, so a channel whose scale
+	 * is negative (a folded BatchNormalization with gamma < 0) gets its
+	 * weights negated instead; a shared codebook then becomes per-channel
+	 * copies.
+	 */
 	per_layer = m->ngroups == 1;
+	for (oc = 0; oc < O; oc++)
+		if (m->scales[per_layer ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) < 0)
+			per_layer = 0;
 	if (asd) {
 		for (i = 0; i < O * K; i++) {
 			int64_t v = llabs(nuq_asd_value(m->digits[2 * i], m->digits[2 * i + 1]));
@@ -64,6 +119,8 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	} else {
 		for (i = 0; i < (int64_t)m->ngroups << b; i++)
 			maxabs = llabs(m->entries[i]) > maxabs ? llabs(m->entries[i]) : maxabs;
+		/* Negating -32768 needs one more bit. */
+		maxabs = maxabs < 32767 ? maxabs : 32768;
 		/* Drop low entry bits until no input can overflow the accumulator. */
 		while (K * 255 * ((maxabs >> shift) + 1) >= ACC_LIMIT)
 			shift++;
@@ -85,19 +142,9 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	if (ret)
 		return nuq_node_fail(n, msg, msglen, ret, "cannot allocate a %llu-byte buffer object",
 				     (unsigned long long)size);
-	if (asd) {
-		memcpy(qn->map + qn->off_w, m->digits, wbytes);
-	} else {
-		int16_t *cb = (int16_t *)(qn->map + qn->off_cb);
-
-		for (oc = 0; oc < O; oc++)
-			nuq_pack_indices(m->idx + oc * K, (size_t)K, b, qn->map + qn->off_w + oc * row);
-		for (i = 0; i < (int64_t)(cbbytes / 2); i++)
-			cb[i] = (int16_t)round_shift(m->entries[i], shift);
-	}
-	for (oc = 0; oc < O; oc++)
-		qn->wscale[oc] = m->scales[per_layer ? 0 : oc] * ldexpf(1.0f, (int)shift) *
-				 (n->folded_bn ? n->bn_s.f[oc] : 1.0f);
+	qn->shift = shift;
+	qn->shared_cb = per_layer;
+	write_weights(qn, 1);
 	memset(j, 0, sizeof(*j));
 	j->priority = NUQ_PRIO_NORMAL;
 	j->weight_format = asd ? NUQ_WFMT_ASD : NUQ_WFMT_CODEBOOK;
@@ -144,8 +191,27 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 	const struct qval *in = &q->vals[qn->in_val], *out = &q->vals[qn->out_val];
 	struct nuq_node *n = qn->n;
 	int32_t *bias = (int32_t *)(qn->map + qn->off_bias), *rq = (int32_t *)(qn->map + qn->off_rq);
+	int shifted = 0;
 	uint32_t oc;
 
+	/*
+	 * The bias in accumulator units must fit too: a large bias over a
+	 * small input step takes more codebook bits off (ASD cannot, and
+	 * runs in fp32).
+	 */
+	for (oc = 0; oc < qn->job.out_c && n->has_bias; oc++) {
+		double need = fabs(n->b.f[oc]) / ((double)in->scale * qn->wscale[oc]);
+
+		while (qn->wscale[oc] > 0 && need >= ACC_LIMIT / 2) {
+			if (!qn->l->bits || qn->shift >= 15)
+				return 1;
+			qn->shift++;
+			need /= 2;
+			shifted = 1;
+		}
+	}
+	if (shifted)
+		write_weights(qn, 0);
 	for (oc = 0; oc < qn->job.out_c; oc++) {
 		double ws = qn->wscale[oc], b = n->has_bias ? n->b.f[oc] : 0, acc_scale, bq;
 

@@ -11,6 +11,9 @@
 #include "msg.h"
 #include "qexec_priv.h"
 
+/* Inputs the bias correction's means are measured on (the first ones). */
+#define CALIB_MEAN_INPUTS	8
+
 static int is_op(const struct nuq_node *n, const char *op)
 {
 	return !strcmp(n->op->name, op);
@@ -311,9 +314,9 @@ static void observe_value(struct nuq_qexec *q, int v, const struct nuq_tensor *t
 {
 	if (v < 0 || t->dtype != NUQ_DT_FLOAT || !t->f)
 		return;
-	if (q->vals[v].tracked)
+	if (q->phase == CALIB_RANGES && q->vals[v].tracked)
 		nuq_act_stats_add(&q->vals[v].st, t->f, nuq_tensor_count(t));
-	if (q->vals[v].want_mean)
+	if (q->phase == CALIB_MEANS && q->vals[v].want_mean)
 		add_channel_means(&q->vals[v], t);
 }
 
@@ -371,38 +374,69 @@ static int correct_bias(struct nuq_qexec *q, struct qnode *qn)
 	return 0;
 }
 
-int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
-			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
+/* Run the fp32 graph over inputs [from, to) with the observer in @phase. */
+static int calib_pass(struct nuq_qexec *q, const struct nuq_tensor *x, size_t from, size_t to,
+		      int phase, nuq_progress_fn progress, void *ctx, size_t total, size_t *done,
+		      char *msg, size_t msglen)
 {
 	struct nuq_graph *g = q->g;
 	struct nuq_tensor y;
 	size_t i;
 	int ret = 0;
 
+	q->phase = phase;
+	nuq_graph_set_observer(g, observe, q);
+	for (i = from; i < to && !ret; i++) {
+		observe_value(q, g->input, &x[i]);
+		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
+		nuq_tensor_free(&y);
+		if (progress)
+			progress(ctx, ++*done, total);
+	}
+	nuq_graph_set_observer(g, NULL, NULL);
+	return ret;
+}
+
+int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
+			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
+{
+	struct nuq_graph *g = q->g;
+	size_t i, nmean = 0, done = 0;
+	int ret = 0;
+
 	if (!n)
 		return nuq_fail(msg, msglen, -EINVAL, "calibration needs at least one input");
-	for (i = 0; i < g->nvalues; i++)
-		nuq_act_stats_free(&q->vals[i].st);
 	q->active = 0;
-	nuq_graph_set_observer(g, observe, q);
 	for (i = 0; i < g->nvalues; i++) {
+		nuq_act_stats_free(&q->vals[i].st);
 		free(q->vals[i].csum);
 		q->vals[i].csum = NULL;
 		q->vals[i].cper = 0;
+		if (q->vals[i].want_mean)
+			nmean = n < CALIB_MEAN_INPUTS ? n : CALIB_MEAN_INPUTS;
 	}
 	/* Bias correction starts from the uncorrected model. */
 	for (i = 0; i < g->nnodes; i++)
 		if (q->qn[i].orig_b)
 			memcpy(g->nodes[i].b.f, q->qn[i].orig_b,
 			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
-	for (i = 0; i < n && !ret; i++) {
-		observe_value(q, g->input, &x[i]);
-		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
-		nuq_tensor_free(&y);
-		if (progress)
-			progress(ctx, i + 1, n);
+	/*
+	 * First the input means and the bias correction, then the ranges: the
+	 * correction moves the activations, and the ranges must be those the
+	 * corrected model produces.
+	 */
+	if (nmean) {
+		ret = calib_pass(q, x, 0, nmean, CALIB_MEANS, progress, ctx, n + nmean, &done, msg,
+				 msglen);
+		for (i = 0; !ret && i < g->nnodes; i++) {
+			ret = correct_bias(q, &q->qn[i]);
+			if (ret)
+				return nuq_fail(msg, msglen, ret, "out of memory");
+		}
 	}
-	nuq_graph_set_observer(g, NULL, NULL);
+	if (!ret)
+		ret = calib_pass(q, x, 0, n, CALIB_RANGES, progress, ctx, n + nmean, &done, msg,
+				 msglen);
 	if (ret)
 		return ret;
 	for (i = 0; i < g->nvalues; i++) {
@@ -414,11 +448,6 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		nuq_act_range(&v->st, q->o.calib, &lo, &hi);
 		nuq_act_qparams(lo, hi, &v->scale, &v->zp);
 		nuq_act_stats_free(&v->st);
-	}
-	for (i = 0; i < g->nnodes; i++) {
-		ret = correct_bias(q, &q->qn[i]);
-		if (ret)
-			return nuq_fail(msg, msglen, ret, "out of memory");
 	}
 	for (i = 0; i < g->nnodes; i++) {
 		struct qnode *qn = &q->qn[i];

@@ -25,6 +25,8 @@ struct qnode {
 	uint8_t *map;
 	uint64_t off_w, off_cb, off_bias, off_rq;
 	float *wscale;			/* real value of weight 1, per output channel */
+	unsigned int shift;		/* codebook entries lose this many low bits */
+	int shared_cb;			/* one codebook for all channels */
 	/* Bias correction: the fp32 weights and bias before quantization. */
 	const float *orig_w, *orig_b;
 	int added_bias;			/* the node had no bias; the executor gave it one */
@@ -59,6 +61,7 @@ struct nuq_qexec {
 	struct backup *bk;
 	size_t nbk;
 	int active;			/* run quantized (0 while calibrating) */
+	enum { CALIB_MEANS, CALIB_RANGES } phase;	/* what the observer collects */
 	int calibrated;
 	uint32_t in_bo, out_bo;
 	uint8_t *in_map, *out_map;

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Build the tree `make demo` overlays on the VM's root: the PaddleOCR
+# models with their 4-bit .nuq weights (quantized here, on the host), the
+# scanned page, and the fonts and text the calibration set is rendered
+# from.  Everything comes from packages make deps installed.
+#
+#   vm-demo-data.sh OUT_DIR NUQ_BINARY MODELS_DIR
+set -eu
+out=$1 nuq=$2 models=$3
+
+rm -rf "$out"
+mkdir -p "$out/models" "$out/usr/share/common-licenses" \
+	"$out/usr/share/doc/opencv-doc/examples/data"
+for f in ch_PP-OCRv4_det_infer ch_ppocr_mobile_v2.0_cls_infer ch_PP-OCRv4_rec_infer; do
+	cp "$models/$f.onnx" "$out/models/"
+	"$nuq" quantize "$models/$f.onnx" -o "$out/models/$f.nuq" --method knq --bits 4 \
+		--per-channel -q
+done
+cp "$models/ppocr_keys_v1.txt" "$out/models/"
+cp /usr/share/doc/opencv-doc/examples/data/imageTextN.png \
+	"$out/usr/share/doc/opencv-doc/examples/data/"
+cp /usr/share/common-licenses/GPL-3 "$out/usr/share/common-licenses/"
+for f in dejavu/DejaVuSans.ttf dejavu/DejaVuSerif.ttf dejavu/DejaVuSans-Bold.ttf \
+	liberation2/LiberationSans-Regular.ttf liberation2/LiberationSerif-Regular.ttf \
+	liberation2/LiberationMono-Regular.ttf freefont/FreeSans.ttf freefont/FreeSerif.ttf; do
+	mkdir -p "$out/usr/share/fonts/truetype/${f%/*}"
+	cp "/usr/share/fonts/truetype/$f" "$out/usr/share/fonts/truetype/$f"
+done

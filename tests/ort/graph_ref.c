@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helper of tests/cli/nuq_ocr.sh: real model inputs as raw float32, the
+ * nuq graph executor on them, and the comparison with onnxruntime's
+ * output (tests/ort/ort_run.js).
+ *
+ *   graph_ref input det|cls|cls180|rec PAGE.png LINE OUT.f32   prints the shape
+ *   graph_ref run MODEL.onnx IN.f32 D0,D1,D2,D3 OUT.f32
+ *   graph_ref cmp REF.f32 OUT.f32 TOLERANCE
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nuq/graph.h>
+#include <nuq/ocr.h>
+
+static int write_f32(const char *path, const float *v, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(v, sizeof(float), n, f) == n;
+
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -EIO;
+}
+
+static float *read_f32(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	float *v;
+	long len;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	v = malloc((size_t)len + 4);
+	*n = v ? fread(v, sizeof(float), (size_t)len / 4, f) : 0;
+	fclose(f);
+	return v;
+}
+
+static int make_input(const char *kind, const char *png, int line, const char *out)
+{
+	struct nuq_image page, crop;
+	struct nuq_box *b = NULL;
+	struct nuq_tensor x;
+	enum nuq_ocr_model m;
+	char msg[256];
+	size_t n;
+	int ret;
+
+	ret = nuq_image_load_png(png, &page, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "%s\n", msg);
+		return 1;
+	}
+	if (!strcmp(kind, "det")) {
+		m = NUQ_OCR_DET;
+		crop = page;
+	} else {
+		m = strcmp(kind, "rec") ? NUQ_OCR_CLS : NUQ_OCR_REC;
+		if (nuq_page_lines(&page, &b, &n) || line < 0 || (size_t)line >= n ||
+		    nuq_image_crop(&page, b[line].x0, b[line].y0, b[line].x1 - b[line].x0,
+				   b[line].y1 - b[line].y0, &crop)) {
+			fprintf(stderr, "no line %d in %s\n", line, png);
+			return 1;
+		}
+		if (!strcmp(kind, "cls180"))
+			nuq_image_rotate180(&crop);
+	}
+	ret = nuq_ocr_input(m, &crop, 960, &x);
+	if (!ret)
+		ret = write_f32(out, x.f, nuq_tensor_count(&x));
+	if (!ret)
+		printf("%lld,%lld,%lld,%lld\n", (long long)x.dims[0], (long long)x.dims[1],
+		       (long long)x.dims[2], (long long)x.dims[3]);
+	nuq_tensor_free(&x);
+	if (crop.px != page.px)
+		nuq_image_free(&crop);
+	nuq_image_free(&page);
+	free(b);
+	return ret ? 1 : 0;
+}
+
+static int run_model(const char *model, const char *in, const char *shape, const char *out)
+{
+	struct nuq_tensor x = { .dtype = NUQ_DT_FLOAT, .ndims = 4 }, y;
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	char msg[512];
+	long long d[4];
+	size_t n;
+	int ret;
+
+	if (sscanf(shape, "%lld,%lld,%lld,%lld", &d[0], &d[1], &d[2], &d[3]) != 4)
+		return 2;
+	x.dims[0] = d[0], x.dims[1] = d[1], x.dims[2] = d[2], x.dims[3] = d[3];
+	x.f = read_f32(in, &n);
+	if (!x.f || n != nuq_tensor_count(&x)) {
+		fprintf(stderr, "%s: not %s float32 values\n", in, shape);
+		return 1;
+	}
+	ret = nuq_onnx_load(model, &m, msg, sizeof(msg));
+	if (!ret) {
+		ret = nuq_graph_import(m, &g, msg, sizeof(msg));
+		if (!ret) {
+			ret = nuq_graph_run(g, &x, &y, msg, sizeof(msg));
+			if (!ret)
+				ret = write_f32(out, y.f, nuq_tensor_count(&y));
+			nuq_tensor_free(&y);
+			nuq_graph_free(g);
+		}
+		nuq_onnx_free(m);
+	}
+	free(x.f);
+	if (ret)
+		fprintf(stderr, "%s\n", msg);
+	return ret ? 1 : 0;
+}
+
+static int compare(const char *ref, const char *out, double tol)
+{
+	size_t na, nb, i;
+	float *a = read_f32(ref, &na), *b = read_f32(out, &nb);
+	double md = 0, mr = 0;
+	int ret;
+
+	if (!a || !b || na != nb || !na) {
+		fprintf(stderr, "outputs differ in size (%zu vs %zu values)\n", na, nb);
+		return 1;
+	}
+	for (i = 0; i < na; i++) {
+		md = fmax(md, fabs((double)a[i] - b[i]));
+		mr = fmax(mr, fabs(a[i]));
+		if (isnan(b[i]))
+			md = INFINITY;
+	}
+	printf("%zu values, max |nuq - onnxruntime| = %.3g (max |onnxruntime| = %.3g)\n", na, md, mr);
+	ret = md <= tol ? 0 : 1;
+	free(a);
+	free(b);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && !strcmp(argv[1], "input"))
+		return make_input(argv[2], argv[3], atoi(argv[4]), argv[5]);
+	if (argc == 6 && !strcmp(argv[1], "run"))
+		return run_model(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 5 && !strcmp(argv[1], "cmp"))
+		return compare(argv[2], argv[3], atof(argv[4]));
+	fprintf(stderr, "usage: see tests/ort/graph_ref.c\n");
+	return 2;
+}
