@@ -259,7 +259,9 @@ check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
-	@$(VM_ENV) tests/vm/run.sh demo
+	@echo "  DEMO    quantizing and calibrating the PaddleOCR models (4-bit knq, per channel)"
+	@scripts/vm-demo-data.sh $(B)/vm/data $(B)/bin/nuq $(MODELS_DIR)
+	@$(VM_ENV) NUQ_VM_DATA=$(B)/vm/data NUQ_VM_TIMEOUT=1800 tests/vm/run.sh demo
 
 # Benchmarks hook in from mk/*.mk with a line "bench: bench-NAME".
 bench: all
@@ -290,7 +292,7 @@ distclean:
 	rm -rf $(B)
 
 -include $(wildcard mk/*.mk)
--include $(shell find $(B)/o $(B)/san $(B)/vm/o -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/o $(B)/san $(B)/fuzz-o $(B)/vm/o -name '*.d' 2>/dev/null)
 
 # Keep objects of test programs between runs.
 .SECONDARY:

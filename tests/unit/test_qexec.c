@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <nuq/graph.h>
@@ -228,6 +229,78 @@ static void wrong_layer_shape(void **state)
 	net_free(&n);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A saved calibration gives the same bits; a broken one is refused with its line. */
+static void calibration_file(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_KL };
+	char path[] = "/tmp/nuq-calib-XXXXXX", bad[64], *text = NULL;
+	struct nuq_tensor a, b;
+	struct nuq_qexec *q;
+	struct net n;
+	size_t len = 0;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	net_build(&n, NUQ_Q_KNQ, 3, 0);
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_save_calibration(q, path, n.msg, sizeof(n.msg)), -EINVAL);
+	assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &a, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_save_calibration(q, path, n.msg, sizeof(n.msg)), 0);
+	nuq_qexec_free(q);
+
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_load_calibration(q, path, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &b, n.msg, sizeof(n.msg)), 0);
+	assert_memory_equal(a.f, b.f, nuq_tensor_count(&a) * sizeof(float));
+	nuq_tensor_free(&a);
+	nuq_tensor_free(&b);
+
+	f = fopen(path, "r");
+	assert_int_equal(getdelim(&text, &len, 0, f) > 0, 1);
+	fclose(f);
+	snprintf(bad, sizeof(bad), "%s.bad", path);
+	write_text(bad, "not a calibration\n");
+	assert_int_equal(nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg)), -EBADMSG);
+	assert_non_null(strstr(n.msg, ":1:"));
+	write_text(bad, "nuq-calibration 1\nrange nowhere 0 1\n");
+	assert_int_equal(nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg)), -ENOENT);
+	assert_non_null(strstr(n.msg, ":2: the model has no value 'nowhere'"));
+	write_text(bad, "nuq-calibration 1\nrange x 0 nan\n");
+	assert_int_equal(nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg)), -EINVAL);
+	write_text(bad, "nuq-calibration 1\nrange x -1 1\n");
+	assert_int_equal(nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg)), -EINVAL);
+	assert_non_null(strstr(n.msg, "no range for"));
+	write_text(bad, "nuq-calibration 1\nmean x 2 0.5 0.5\n");	/* x has 3 channels */
+	assert_int_equal(nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg)), -EINVAL);
+	/* every truncation of the good file either loads or fails cleanly */
+	for (size_t cut = 0; cut < strlen(text); cut += 7) {
+		f = fopen(bad, "w");
+		fwrite(text, 1, cut, f);
+		fclose(f);
+		(void)nuq_qexec_load_calibration(q, bad, n.msg, sizeof(n.msg));
+	}
+	/* and the good one still works after all that */
+	assert_int_equal(nuq_qexec_load_calibration(q, path, n.msg, sizeof(n.msg)), 0);
+	unlink(bad);
+	unlink(path);
+	free(text);
+	nuq_qexec_free(q);
+	net_free(&n);
+}
+
 static void calibration_methods(void **state)
 {
 	struct nuq_act_stats s = { 0 }, z = { 0 };
@@ -279,6 +352,7 @@ int main(void)
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),
 		cmocka_unit_test(wrong_layer_shape),
+		cmocka_unit_test(calibration_file),
 		cmocka_unit_test(calibration_methods),
 	};
 

@@ -15,9 +15,10 @@ for d in /dev/nuq*; do
 	echo
 done
 if [ -d /models ]; then
-	echo "== nuq run: OCR of a scanned page (opencv-doc imageTextN.png), fp32 vs 4-bit on /dev/nuq0"
+	echo "== nuq run: OCR of a scanned page (opencv-doc imageTextN.png) with 4-bit weights on"
+	echo "   /dev/nuq0, next to the fp32 models' reading (computed on the host: TCG is slow)"
 	nuq run /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models /models \
-		--nuq /models
+		--nuq /models --fp32-text /models/imageTextN.fp32.txt
 	echo
 fi
 echo "== nuqctl stats (sysfs):"

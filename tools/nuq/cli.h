@@ -10,6 +10,7 @@
 int cmd_quantize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
 /* A model's weights quantized in memory (quantize_model.c). */

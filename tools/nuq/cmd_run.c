@@ -43,7 +43,12 @@ static void usage(FILE *f)
 		"      --device PATH     the nuq device (default /dev/nuq0)\n"
 		"      --cpu             run the integer jobs on libnuq's CPU core, not a device\n"
 		"      --weights-only    quantized weights, fp32 activations (no jobs)\n"
-		"      --fp32            only the fp32 models\n");
+		"      --fp32            only the fp32 models\n"
+		"      --no-fp32         only the quantized models\n"
+		"      --fp32-text FILE  the fp32 lines from FILE (one per line, e.g. from\n"
+		"                        nuq run --fp32 --text on a faster machine)\n"
+		"      --text            print the recognised lines only\n"
+		"  With --nuq DIR, DIR/<model>.calib (nuq calibrate) replaces calibration.\n");
 }
 
 static int ocr_page(struct ocr_models *m, const struct nuq_image *page, struct page_text *t,
@@ -83,6 +88,35 @@ static int ocr_page(struct ocr_models *m, const struct nuq_image *page, struct p
 	free(b);
 	t->seconds = now_seconds() - t0;
 	return ret;
+}
+
+/* Lines of a text file as a page's recognised text. */
+static int read_lines(const char *path, struct page_text *t, char *msg, size_t msglen)
+{
+	char buf[MAX_TEXT];
+	FILE *f = fopen(path, "r");
+	size_t cap = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!f) {
+		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		if (t->n == cap) {
+			void *p = realloc(t->line, (cap = cap ? 2 * cap : 32) * sizeof(*t->line));
+
+			if (!p) {
+				fclose(f);
+				return -ENOMEM;
+			}
+			t->line = p;
+		}
+		buf[strcspn(buf, "\n")] = 0;
+		memcpy(t->line[t->n++], buf, sizeof(buf));
+	}
+	fclose(f);
+	return 0;
 }
 
 static void page_text_free(struct page_text *t)
@@ -136,6 +170,9 @@ int cmd_run(int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "cpu", no_argument, NULL, 'P' },
 		{ "fp32", no_argument, NULL, 'F' },
+		{ "no-fp32", no_argument, NULL, 'n' },
+		{ "fp32-text", required_argument, NULL, 'R' },
+		{ "text", no_argument, NULL, 't' },
 		{ "weights-only", no_argument, NULL, 'W' },
 		{ "no-bias-correction", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
@@ -152,7 +189,8 @@ int cmd_run(int argc, char **argv)
 	struct quantized qz;
 	struct nuq_image page;
 	const char *models = NULL;
-	int c, fp32_only = 0, ret;
+	int c, fp32_only = 0, no_fp32 = 0, text_only = 0, have_qz = 0, ret;
+	const char *fp32_text = NULL;
 	unsigned long v;
 	char msg[512];
 	size_t i;
@@ -197,6 +235,16 @@ int cmd_run(int argc, char **argv)
 		case 'F':
 			fp32_only = 1;
 			break;
+		case 'n':
+			no_fp32 = 1;
+			break;
+		case 'R':
+			fp32_text = optarg;
+			no_fp32 = 1;
+			break;
+		case 't':
+			text_only = 1;
+			break;
 		case 'W':
 			s.qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
 			break;
@@ -226,12 +274,20 @@ int cmd_run(int argc, char **argv)
 		nuq_image_free(&page);
 		return 1;
 	}
+	if (fp32_only && no_fp32) {
+		fprintf(stderr, "nuq run: --fp32 and --no-fp32/--fp32-text exclude each other\n");
+		ret = 2;
+		goto out;
+	}
 	ret = s.nuq_dir && !fp32_only ? quantized_check_files(s.nuq_dir, msg, sizeof(msg)) : 0;
 	/* fp32 first: quantized_setup() puts the quantized weights into the graphs. */
-	if (!ret)
+	if (!ret && fp32_text)
+		ret = read_lines(fp32_text, &ft, msg, sizeof(msg));
+	else if (!ret && !no_fp32)
 		ret = ocr_page(&m, &page, &ft, msg, sizeof(msg));
 	if (!ret && !fp32_only) {
 		ret = quantized_setup(&m, &s, &qz, msg, sizeof(msg));
+		have_qz = !ret;
 		if (!ret)
 			ret = ocr_page(&m, &page, &qt, msg, sizeof(msg));
 	}
@@ -240,15 +296,23 @@ int cmd_run(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	printf("%s: %dx%d, %zu text lines (fp32, %.2f s)", argv[optind], page.w, page.h, ft.n,
-	       ft.seconds);
+	if (text_only) {
+		const struct page_text *t = fp32_only ? &ft : &qt;
+
+		for (i = 0; i < t->n; i++)
+			printf("%s\n", t->line[i]);
+		goto done;
+	}
+	printf("%s: %dx%d, %zu text lines (fp32%s, %.2f s)", argv[optind], page.w, page.h, ft.n,
+	       fp32_text ? " from a file" : no_fp32 ? " not run" : "", ft.seconds);
 	if (!fp32_only)
 		printf(", %zu (quantized, %.2f s)", qt.n, qt.seconds);
 	printf("\n");
 	for (i = 0; i < ft.n || (!fp32_only && i < qt.n); i++) {
 		const char *a = i < ft.n ? ft.line[i] : "", *b = i < qt.n ? qt.line[i] : "";
 
-		printf("%3zu fp32 : %s%s\n", i + 1, a, i < ft.n && ft.rotated[i] ? "  (was upside down)" : "");
+		printf("%3zu fp32 : %s%s\n", i + 1, a,
+		       i < ft.n && ft.rotated && ft.rotated[i] ? "  (was upside down)" : "");
 		if (!fp32_only)
 			printf("    nuq  : %s%s\n", b, strcmp(a, b) ? "" : "  (same)");
 	}
@@ -262,10 +326,12 @@ int cmd_run(int argc, char **argv)
 			       s.opts.gran == NUQ_GRAN_CHANNEL ? "per channel" : "per layer",
 			       nuq_calib_name(s.qe.calib));
 		print_stats(&m, &qz);
-		quantized_free(&m, &qz);
 	}
+done:
 	ret = 0;
 out:
+	if (have_qz)
+		quantized_free(&m, &qz);
 	page_text_free(&ft);
 	page_text_free(&qt);
 	ocr_models_free(&m);

@@ -4,6 +4,7 @@
  *
  *   nuq quantize MODEL.onnx -o MODEL.nuq [--method M] [--bits B] ...
  *   nuq inspect MODEL.nuq
+ *   nuq calibrate --nuq DIR
  *   nuq run PAGE.png [--nuq DIR] [--cpu]
  *   nuq eval [--out DIR]
  *
@@ -21,6 +22,7 @@ static const struct {
 } commands[] = {
 	{ "quantize", cmd_quantize, "quantize the weights of an ONNX model into a .nuq file" },
 	{ "inspect", cmd_inspect, "list the sections of a .nuq file and verify their CRCs" },
+	{ "calibrate", cmd_calibrate, "calibrate activations once, next to the .nuq weights" },
 	{ "run", cmd_run, "OCR a page with the fp32 and the quantized models, side by side" },
 	{ "eval", cmd_eval, "accuracy of every quantization method on real text, as a table" },
 };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nuq/nuq.h>
 
@@ -15,11 +16,11 @@
 /* Calibration data differs from every evaluation seed. */
 #define CALIB_SEED	0xca1b
 
-void quantized_file_name(int i, char *buf, size_t len)
+void quantized_file_name(int i, const char *ext, char *buf, size_t len)
 {
 	const char *f = ocr_model_files[i];
 
-	snprintf(buf, len, "%.*s.nuq", (int)(strlen(f) - strlen(".onnx")), f);
+	snprintf(buf, len, "%.*s%s", (int)(strlen(f) - strlen(".onnx")), f, ext);
 }
 
 static void show_progress(void *ctx, size_t done, size_t total)
@@ -85,7 +86,7 @@ int quantized_check_files(const char *dir, char *msg, size_t msglen)
 	int i, ret;
 
 	for (i = 0; i < M_COUNT; i++) {
-		quantized_file_name(i, name, sizeof(name));
+		quantized_file_name(i, ".nuq", name, sizeof(name));
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		ret = nuq_file_read(path, &f, msg, msglen);
 		if (ret)
@@ -114,7 +115,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		for (k = 0; k < nw; k++)
 			qz->fp32_bytes[i] += 4 * w[k].rows * w[k].cols;
 		if (s->nuq_dir) {
-			quantized_file_name(i, name, sizeof(name));
+			quantized_file_name(i, ".nuq", name, sizeof(name));
 			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
 			ret = nuq_file_read(path, &qz->file[i], msg, msglen);
 			if (ret)
@@ -134,8 +135,23 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			qz->bytes[i] = qz->qm[i].file_bytes;
 		}
 		ret = nuq_qexec_create(m->g[i], layers, n, &s->qe, &m->q[i], msg, msglen);
-		if (!ret)
-			ret = calibrate(m, i, s, msg, msglen);
+		if (ret)
+			break;
+		/* A calibration saved next to the weights (nuq calibrate) saves the work. */
+		if (s->nuq_dir && !s->recalibrate) {
+			quantized_file_name(i, ".calib", name, sizeof(name));
+			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			if (!access(path, F_OK)) {
+				ret = nuq_qexec_load_calibration(m->q[i], path, msg, msglen);
+				continue;
+			}
+		}
+		ret = calibrate(m, i, s, msg, msglen);
+		if (!ret && s->nuq_dir && s->save_calibration) {
+			quantized_file_name(i, ".calib", name, sizeof(name));
+			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			ret = nuq_qexec_save_calibration(m->q[i], path, msg, msglen);
+		}
 	}
 	if (ret)
 		quantized_free(m, qz);

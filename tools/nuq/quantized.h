@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * nuq: put the OCR models on the quantized executor - weights from .nuq
- * files or quantized in memory, activations calibrated on rendered text.
+ * files or quantized in memory, activations calibrated on rendered text
+ * (or loaded from the DIR/<model>.calib files nuq calibrate writes).
  */
 #ifndef NUQ_CLI_QUANTIZED_H
 #define NUQ_CLI_QUANTIZED_H
@@ -27,10 +28,12 @@ struct quant_setup {
 	size_t calib_pages;		/* rendered pages for det calibration */
 	unsigned int jobs;
 	int progress;
+	int recalibrate;		/* ignore DIR/<model>.calib */
+	int save_calibration;		/* write DIR/<model>.calib */
 };
 
-/* The .nuq file name of model @i, e.g. ch_PP-OCRv4_rec_infer.nuq. */
-void quantized_file_name(int i, char *buf, size_t len);
+/* The file name of model @i with @ext, e.g. ch_PP-OCRv4_rec_infer.nuq. */
+void quantized_file_name(int i, const char *ext, char *buf, size_t len);
 /* Read and verify DIR's .nuq files (before spending time on anything else). */
 int quantized_check_files(const char *dir, char *msg, size_t msglen);
 int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,

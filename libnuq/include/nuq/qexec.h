@@ -85,6 +85,17 @@ typedef void (*nuq_progress_fn)(void *ctx, size_t done, size_t total);
 int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *inputs, size_t n,
 			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen);
 
+/*
+ * Calibration results (ranges and the bias correction's input means) to
+ * a text file and back, so a model is calibrated once and run anywhere;
+ * the loader validates every record against the graph and names the
+ * line of any problem.
+ */
+int nuq_qexec_save_calibration(const struct nuq_qexec *q, const char *path, char *msg,
+			       size_t msglen);
+int nuq_qexec_load_calibration(struct nuq_qexec *q, const char *path, char *msg,
+			       size_t msglen);
+
 /* Run on one input; the output is float (caller frees). */
 int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
 		  char *msg, size_t msglen);

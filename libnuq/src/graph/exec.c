@@ -41,6 +41,22 @@ static int set_input(struct nuq_graph *g, const struct nuq_tensor *x, char *msg,
 	return 0;
 }
 
+int nuq_node_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+		 char *msg, size_t msglen)
+{
+	unsigned int j;
+
+	for (j = 0; j < n->nin; j++) {
+		if (!in[j])
+			continue;
+		if (in[j]->dtype != NUQ_DT_FLOAT && in[j]->dtype != NUQ_DT_INT64)
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "input %u has no value", j);
+		if (j == 0 && !n->op->int_ok && in[j]->dtype != NUQ_DT_FLOAT)
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be float");
+	}
+	return n->op->run(n, in, out, msg, msglen);
+}
+
 static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
 {
 	struct nuq_tensor *in[NUQ_NODE_MAX_IO], *out[NUQ_NODE_MAX_IO];
@@ -67,7 +83,7 @@ static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
 		if (in[j] && nuq_tensor_need_float(in[j]))
 			return nuq_node_fail(n, msg, msglen, -ENOMEM, "out of memory");
 	if (ret == 0)
-		ret = n->op->run(n, in, out, msg, msglen);
+		ret = nuq_node_run(n, in, out, msg, msglen);
 	else if (ret == 1)
 		ret = 0;
 	for (j = 0; j < n->nout; j++)

@@ -40,7 +40,15 @@ struct nuq_op {
 	/* Compute the outputs from the inputs (outputs arrive empty). */
 	int (*run)(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		   char *msg, size_t msglen);
+	/* Inputs that must be present (0 means 1); every op has one output. */
+	unsigned int min_in;
+	/* The op also works on INT64 tensors (shape arithmetic); others need floats. */
+	int int_ok;
 };
+
+/* Check the inputs' types, then op->run (the executor and constant folding). */
+int nuq_node_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+		 char *msg, size_t msglen);
 
 struct nuq_node {
 	const Onnx__NodeProto *proto;
@@ -106,6 +114,8 @@ const struct nuq_tensor *nuq_const_input(const struct nuq_graph *g, const struct
 int nuq_node_fail(const struct nuq_node *n, char *msg, size_t msglen, int err,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The largest tensor nuq_tensor_alloc() accepts, in elements. */
+uint64_t nuq_tensor_max_count(void);
 /* Make sure a float tensor's values are in t->f (dequantize if needed). */
 int nuq_tensor_need_float(struct nuq_tensor *t);
 int nuq_tensor_same_shape(const struct nuq_tensor *a, const struct nuq_tensor *b);

@@ -134,6 +134,22 @@ static int check_attrs(const struct nuq_node *n, char *msg, size_t msglen)
 	return 0;
 }
 
+/* Every op reads its required inputs and writes exactly one output. */
+static int check_io(const struct nuq_node *n, char *msg, size_t msglen)
+{
+	unsigned int need = n->op->min_in ? n->op->min_in : 1, j;
+
+	if (n->nin < need)
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "needs %u inputs, has %u", need, n->nin);
+	for (j = 0; j < need; j++)
+		if (n->in[j] < 0)
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "input %u is empty", j);
+	if (n->nout != 1 || n->out[0] < 0)
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+				     "only nodes with exactly one output are supported");
+	return 0;
+}
+
 static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__GraphProto *gp,
 		       char *msg, size_t msglen)
 {
@@ -292,7 +308,7 @@ static int fold_constants(struct nuq_graph *g, char *msg, size_t msglen)
 			in[j] = n->in[j] >= 0 ? &g->values[n->in[j]].t : NULL;
 		for (j = 0; j < n->nout; j++)
 			out[j] = n->out[j] >= 0 ? &g->values[n->out[j]].t : NULL;
-		ret = n->op->run(n, in, out, msg, msglen);
+		ret = nuq_node_run(n, in, out, msg, msglen);
 		if (ret)
 			return ret;
 		for (j = 0; j < n->nout; j++)
@@ -503,7 +519,9 @@ int nuq_graph_import(const struct nuq_onnx *model, struct nuq_graph **graph, cha
 	for (i = 0; i < g->nnodes; i++) {
 		struct nuq_node *n = &g->nodes[i];
 
-		ret = check_attrs(n, msg, msglen);
+		ret = check_io(n, msg, msglen);
+		if (!ret)
+			ret = check_attrs(n, msg, msglen);
 		if (!ret && n->op->prepare)
 			ret = n->op->prepare(g, n, msg, msglen);
 		if (ret)

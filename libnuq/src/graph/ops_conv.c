@@ -199,6 +199,8 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 	pointwise = a->kernel[0] == 1 && a->kernel[1] == 1 && a->strides[0] == 1 &&
 		    a->strides[1] == 1 && !a->pads[0] && !a->pads[1] && !a->pads[2] && !a->pads[3];
 	if (!(cg == 1 && og == 1) && !pointwise) {
+		if ((uint64_t)kk * (uint64_t)(oh * ow) > nuq_tensor_max_count())
+			return nuq_node_fail(n, msg, msglen, -E2BIG, "im2col scratch too large");
 		col = malloc((size_t)kk * (size_t)(oh * ow) * sizeof(float));
 		if (!col)
 			return -ENOMEM;
@@ -308,5 +310,7 @@ static int convt_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tens
 	return 0;
 }
 
-const struct nuq_op nuq_op_conv = { "Conv", conv_attrs, conv_prepare, conv_run };
-const struct nuq_op nuq_op_convtranspose = { "ConvTranspose", conv_attrs, conv_prepare, convt_run };
+const struct nuq_op nuq_op_conv = { "Conv", conv_attrs, conv_prepare, conv_run, 2, 0 };
+const struct nuq_op nuq_op_convtranspose = {
+	"ConvTranspose", conv_attrs, conv_prepare, convt_run, 2, 0
+};

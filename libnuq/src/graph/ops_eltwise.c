@@ -355,14 +355,14 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 	return 0;
 }
 
-#define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run }
-#define BINARY(n) { n, no_attrs, binary_prepare, binary_run }
+#define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0 }
+#define BINARY(n) { n, no_attrs, binary_prepare, binary_run, 2, 1 }
 
 const struct nuq_op nuq_ops_eltwise[] = {
 	UNARY("Relu", no_attrs), UNARY("Sigmoid", no_attrs), UNARY("HardSigmoid", hsig_attrs),
 	UNARY("HardSwish", no_attrs), UNARY("Sqrt", no_attrs), UNARY("Clip", clip_attrs),
-	UNARY("Exp", no_attrs), UNARY("Tanh", no_attrs), UNARY("Identity", no_attrs),
+	UNARY("Exp", no_attrs), UNARY("Tanh", no_attrs), { "Identity", no_attrs, unary_prepare, unary_run, 1, 1 },
 	BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"),
-	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run },
-	{ NULL, NULL, NULL, NULL },
+	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run, 5, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
 };

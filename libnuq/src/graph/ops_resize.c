@@ -124,6 +124,8 @@ static int resize_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 		if (scales->f[0] != 1.0f || scales->f[1] != 1.0f)
 			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP, "only H and W may be resized");
 		sh = scales->f[2], sw = scales->f[3];
+		if (!(sh > 0 && sw > 0 && (float)H * sh <= 65536 && (float)W * sw <= 65536))
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "scales out of range");
 		oh = (int64_t)floorf((float)H * sh), ow = (int64_t)floorf((float)W * sw);
 	} else {
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "needs 4 scales or 4 sizes");
@@ -165,7 +167,7 @@ static int resize_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 }
 
 const struct nuq_op nuq_ops_resize[] = {
-	{ "Resize", resize_attrs, resize_prepare, resize_run },
-	{ "Upsample", upsample_attrs, resize_prepare, resize_run },
-	{ NULL, NULL, NULL, NULL },
+	{ "Resize", resize_attrs, resize_prepare, resize_run, 1, 0 },
+	{ "Upsample", upsample_attrs, resize_prepare, resize_run, 1, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
 };

@@ -276,6 +276,8 @@ static int reshape_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_te
 		}
 		if (dims[i] < 0)
 			return nuq_node_fail(n, msg, msglen, -EINVAL, "negative dimension");
+		if (dims[i] && known > (int64_t)nuq_tensor_max_count() / dims[i])
+			return nuq_node_fail(n, msg, msglen, -EINVAL, "shape holds too many elements");
 		known *= dims[i];
 	}
 	if (infer >= 0)
@@ -461,15 +463,15 @@ static int gather_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 }
 
 const struct nuq_op nuq_ops_shape[] = {
-	{ "Shape", no_attrs, NULL, shape_run },
-	{ "Cast", cast_attrs, cast_prepare, cast_run },
-	{ "Slice", slice_attrs, slice_prepare, slice_run },
-	{ "Concat", axis_attrs, concat_prepare, concat_run },
-	{ "Reshape", reshape_attrs, NULL, reshape_run },
-	{ "Squeeze", axes_attrs, NULL, squeeze_run },
-	{ "Unsqueeze", axes_attrs, NULL, unsqueeze_run },
-	{ "Flatten", axis_attrs, NULL, flatten_run },
-	{ "Transpose", perm_attrs, NULL, transpose_run },
-	{ "Gather", axis_attrs, NULL, gather_run },
-	{ NULL, NULL, NULL, NULL },
+	{ "Shape", no_attrs, NULL, shape_run, 1, 1 },
+	{ "Cast", cast_attrs, cast_prepare, cast_run, 1, 1 },
+	{ "Slice", slice_attrs, slice_prepare, slice_run, 1, 1 },
+	{ "Concat", axis_attrs, concat_prepare, concat_run, 1, 1 },
+	{ "Reshape", reshape_attrs, NULL, reshape_run, 2, 1 },
+	{ "Squeeze", axes_attrs, NULL, squeeze_run, 1, 1 },
+	{ "Unsqueeze", axes_attrs, NULL, unsqueeze_run, 1, 1 },
+	{ "Flatten", axis_attrs, NULL, flatten_run, 1, 1 },
+	{ "Transpose", perm_attrs, NULL, transpose_run, 1, 1 },
+	{ "Gather", axis_attrs, NULL, gather_run, 2, 1 },
+	{ NULL, NULL, NULL, NULL, 0, 0 },
 };

@@ -18,7 +18,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define NUQ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("O3")))
 #else
-#define NUQ_CLONES __attribute__((optimize("O3")))
+#define NUQ_CLONES
 #endif
 
 NUQ_CLONES

@@ -8,8 +8,13 @@
 
 #include "graph_priv.h"
 
-/* Tensors over 2^31 elements are not something an OCR model produces. */
-#define NUQ_TENSOR_MAX_COUNT	(1ULL << 31)
+/* 64 M elements (256 MiB of floats): far above any OCR activation. */
+#define NUQ_TENSOR_MAX_COUNT	(1ULL << 26)
+
+uint64_t nuq_tensor_max_count(void)
+{
+	return NUQ_TENSOR_MAX_COUNT;
+}
 
 size_t nuq_tensor_count(const struct nuq_tensor *t)
 {

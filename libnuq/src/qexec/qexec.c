@@ -332,7 +332,7 @@ static void observe(void *ctx, size_t node, unsigned int idx, const struct nuq_t
  * mean by sum_k (wq - w)[o][k] * E[x_k]; subtract that from the bias, with
  * E[x] per input channel measured on the calibration set.
  */
-static int correct_bias(struct nuq_qexec *q, struct qnode *qn)
+int nuq_qexec_correct_bias(struct nuq_qexec *q, struct qnode *qn)
 {
 	struct nuq_node *n = qn->n;
 	const struct qval *v;
@@ -371,6 +371,41 @@ static int correct_bias(struct nuq_qexec *q, struct qnode *qn)
 		}
 		n->b.f[o] = (float)(qn->orig_b[o] - d);
 	}
+	return 0;
+}
+
+/* Ranges and means are known: the scales, then every job's bias and requantization. */
+int nuq_qexec_apply(struct nuq_qexec *q)
+{
+	struct nuq_graph *g = q->g;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < g->nvalues; i++)
+		if (q->vals[i].tracked)
+			nuq_act_qparams(q->vals[i].lo, q->vals[i].hi, &q->vals[i].scale,
+					&q->vals[i].zp);
+	for (i = 0; i < g->nnodes; i++) {
+		struct qnode *qn = &q->qn[i];
+
+		if (!qn->device)
+			continue;
+		ret = nuq_qconv_finalize(q, qn);
+		if (ret < 0)
+			return ret;
+		if (ret == 1) {
+			/* Back to fp32 (with the quantized weights), unfused. */
+			qn->device = 0;
+			q->st.device_layers--;
+			q->st.fp32_layers++;
+			if (qn->act) {
+				((struct qnode *)qn->act->q)->fused_act = 0;
+				qn->act = NULL;
+				q->st.fused_acts--;
+			}
+		}
+	}
+	q->calibrated = 1;
 	return 0;
 }
 
@@ -429,7 +464,7 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		ret = calib_pass(q, x, 0, nmean, CALIB_MEANS, progress, ctx, n + nmean, &done, msg,
 				 msglen);
 		for (i = 0; !ret && i < g->nnodes; i++) {
-			ret = correct_bias(q, &q->qn[i]);
+			ret = nuq_qexec_correct_bias(q, &q->qn[i]);
 			if (ret)
 				return nuq_fail(msg, msglen, ret, "out of memory");
 		}
@@ -441,37 +476,15 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		return ret;
 	for (i = 0; i < g->nvalues; i++) {
 		struct qval *v = &q->vals[i];
-		float lo, hi;
 
 		if (!v->tracked)
 			continue;
-		nuq_act_range(&v->st, q->o.calib, &lo, &hi);
-		nuq_act_qparams(lo, hi, &v->scale, &v->zp);
+		nuq_act_range(&v->st, q->o.calib, &v->lo, &v->hi);
 		nuq_act_stats_free(&v->st);
 	}
-	for (i = 0; i < g->nnodes; i++) {
-		struct qnode *qn = &q->qn[i];
-
-		if (!qn->device)
-			continue;
-		ret = nuq_qconv_finalize(q, qn);
-		if (ret < 0)
-			return ret;
-		if (ret == 1) {
-			/* Back to fp32 (with the quantized weights), unfused. */
-			qn->device = 0;
-			q->st.device_layers--;
-			q->st.fp32_layers++;
-			if (qn->act) {
-				((struct qnode *)qn->act->q)->fused_act = 0;
-				qn->act = NULL;
-				q->st.fused_acts--;
-			}
-		}
-	}
-	q->calibrated = 1;
-	return 0;
+	return nuq_qexec_apply(q);
 }
+
 
 int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
 		  char *msg, size_t msglen)

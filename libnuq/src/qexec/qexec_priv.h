@@ -47,6 +47,7 @@ struct qval {
 	double *csum;			/* per channel sum over the calibration set */
 	uint64_t cper;			/* values summed per channel */
 	int64_t nch;
+	float lo, hi;			/* the calibrated range */
 	float scale;
 	int32_t zp;
 };
@@ -68,6 +69,10 @@ struct nuq_qexec {
 	uint64_t in_cap, out_cap;
 	struct nuq_qexec_stats st;
 };
+
+/* qexec.c: apply calibrated ranges and means (also after loading them). */
+int nuq_qexec_apply(struct nuq_qexec *q);
+int nuq_qexec_correct_bias(struct nuq_qexec *q, struct qnode *qn);
 
 /* qconv.c: weights of a device conv, its requantization, and running it. */
 int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen);
