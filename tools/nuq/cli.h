@@ -36,6 +36,15 @@ void qmodel_free(struct qmodel *m);
 /* Strict unsigned parse: 0 on success. */
 int parse_uint(const char *s, unsigned long max, unsigned long *v);
 
+/* Shared option parsers (options.c): 0, or 2 after printing the problem. */
+enum nuq_qmethod;
+enum nuq_calib;
+int opt_count(const char *cmd, const char *name, const char *arg, unsigned long max,
+	      unsigned long *v);
+int opt_method(const char *cmd, const char *arg, enum nuq_qmethod *m);
+int opt_bits(const char *cmd, const char *arg, unsigned int *bits);
+int opt_calib(const char *cmd, const char *arg, enum nuq_calib *c);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 struct progress {
 	const char *what;

@@ -59,18 +59,13 @@ int cmd_calibrate(int argc, char **argv)
 			models = optarg;
 			break;
 		case 'c':
-			if (nuq_calib_parse(optarg, &s.qe.calib)) {
-				fprintf(stderr, "nuq calibrate: unknown calibration '%s'\n", optarg);
+			if (opt_calib("calibrate", optarg, &s.qe.calib))
 				return 2;
-			}
 			break;
 		case 'l':
 		case 'p':
-			if (parse_uint(optarg, 10000, &v) || !v) {
-				fprintf(stderr, "nuq calibrate: --%s must be 1 to 10000\n",
-					c == 'l' ? "lines" : "pages");
+			if (opt_count("calibrate", c == 'l' ? "lines" : "pages", optarg, 10000, &v))
 				return 2;
-			}
 			*(c == 'l' ? &s.calib_lines : &s.calib_pages) = v;
 			break;
 		case 'X':

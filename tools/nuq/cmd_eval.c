@@ -394,8 +394,8 @@ int cmd_eval(int argc, char **argv)
 			truth = optarg;
 			break;
 		case 'n':
-			if (parse_uint(optarg, 10000, &v) || !v) {
-				fprintf(stderr, "nuq eval: --lines must be 1 to 10000\n");
+			if (opt_count("eval", "lines", optarg, 10000, &v)) {
+				ret = 2;
 				goto out;
 			}
 			nlines = v;
@@ -404,8 +404,8 @@ int cmd_eval(int argc, char **argv)
 			quick = 1;
 			break;
 		case 'c':
-			if (nuq_calib_parse(optarg, &e->qe.calib)) {
-				fprintf(stderr, "nuq eval: unknown calibration '%s'\n", optarg);
+			if (opt_calib("eval", optarg, &e->qe.calib)) {
+				ret = 2;
 				goto out;
 			}
 			break;
@@ -420,8 +420,8 @@ int cmd_eval(int argc, char **argv)
 			e->qe.flags &= ~NUQ_QEXEC_CPU;
 			break;
 		case 'j':
-			if (parse_uint(optarg, 16, &v) || !v) {
-				fprintf(stderr, "nuq eval: --jobs must be 1 to 16\n");
+			if (opt_count("eval", "jobs", optarg, 16, &v)) {
+				ret = 2;
 				goto out;
 			}
 			jobs = (unsigned int)v;

@@ -39,15 +39,6 @@ static void usage(FILE *f)
 		"  -q, --quiet           no per-layer table\n");
 }
 
-int parse_uint(const char *s, unsigned long max, unsigned long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoul(s, &end, 0);
-	return errno || end == s || *end || *v > max || s[0] == '-';
-}
-
 static void print_table(const struct qmodel *m)
 {
 	size_t i, n = m->n;
@@ -107,17 +98,12 @@ int cmd_quantize(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'm':
-			if (nuq_qmethod_parse(optarg, &o.q.method)) {
-				fprintf(stderr, "nuq quantize: unknown method '%s'\n", optarg);
+			if (opt_method("quantize", optarg, &o.q.method))
 				return 2;
-			}
 			break;
 		case 'b':
-			if (parse_uint(optarg, 8, &v) || !v) {
-				fprintf(stderr, "nuq quantize: --bits must be 1 to 8\n");
+			if (opt_bits("quantize", optarg, &o.q.bits))
 				return 2;
-			}
-			o.q.bits = v;
 			break;
 		case 'C':
 			o.gran = NUQ_GRAN_CHANNEL;
@@ -166,10 +152,8 @@ int cmd_quantize(int argc, char **argv)
 			o.q.kde_samples = v;
 			break;
 		case 'j':
-			if (parse_uint(optarg, 64, &v) || !v) {
-				fprintf(stderr, "nuq quantize: --jobs must be 1 to 64\n");
+			if (opt_count("quantize", "jobs", optarg, 64, &v))
 				return 2;
-			}
 			jobs = v;
 			break;
 		case 'q':

@@ -191,7 +191,6 @@ int cmd_run(int argc, char **argv)
 	const char *models = NULL;
 	int c, fp32_only = 0, no_fp32 = 0, text_only = 0, have_qz = 0, ret;
 	const char *fp32_text = NULL;
-	unsigned long v;
 	char msg[512];
 	size_t i;
 
@@ -205,26 +204,19 @@ int cmd_run(int argc, char **argv)
 			s.nuq_dir = optarg;
 			break;
 		case 'm':
-			if (nuq_qmethod_parse(optarg, &s.opts.q.method)) {
-				fprintf(stderr, "nuq run: unknown method '%s'\n", optarg);
+			if (opt_method("run", optarg, &s.opts.q.method))
 				return 2;
-			}
 			break;
 		case 'b':
-			if (parse_uint(optarg, 8, &v) || !v) {
-				fprintf(stderr, "nuq run: --bits must be 1 to 8\n");
+			if (opt_bits("run", optarg, &s.opts.q.bits))
 				return 2;
-			}
-			s.opts.q.bits = (unsigned int)v;
 			break;
 		case 'L':
 			s.opts.gran = NUQ_GRAN_LAYER;
 			break;
 		case 'c':
-			if (nuq_calib_parse(optarg, &s.qe.calib)) {
-				fprintf(stderr, "nuq run: unknown calibration '%s'\n", optarg);
+			if (opt_calib("run", optarg, &s.qe.calib))
 				return 2;
-			}
 			break;
 		case 'd':
 			s.qe.device = optarg;

@@ -298,7 +298,7 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 	struct nuq_conv_job job = qn->job;
 	struct nuq_node *n = qn->n;
 	struct nuq_submit_error err;
-	uint64_t seq, inb, outb;
+	uint64_t seq, inb, outb, macs;
 	int64_t oh, ow;
 	int ret, status = 0;
 	double t0;
@@ -333,6 +333,12 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 	job.in_w = (uint32_t)x->dims[3];
 	job.out_h = (uint32_t)oh;
 	job.out_w = (uint32_t)ow;
+	/*
+	 * The driver's default timeout suits fast backends; a software
+	 * backend in an emulated VM may do as little as 10 MMAC/s.
+	 */
+	macs = (uint64_t)(x->dims[0] * oh * ow) * qn->macs_per_pixel;
+	job.timeout_ms = (uint32_t)(macs / 10000 > 590000 ? 600000 : 10000 + macs / 10000);
 	job.tensors[NUQ_T_INPUT].handle = q->in_bo;
 	job.tensors[NUQ_T_OUTPUT].handle = q->out_bo;
 	t0 = now();
@@ -359,6 +365,6 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 	y->scale = out->scale;
 	y->zp = out->zp;
 	q->st.jobs++;
-	q->st.macs += (uint64_t)(x->dims[0] * oh * ow) * qn->macs_per_pixel;
+	q->st.macs += macs;
 	return 0;
 }
