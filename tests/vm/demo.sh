@@ -15,10 +15,12 @@ for d in /dev/nuq*; do
 	echo
 done
 if [ -d /models ]; then
-	echo "== nuq run: OCR of a scanned page (opencv-doc imageTextN.png) with 4-bit weights on"
-	echo "   /dev/nuq0, next to the fp32 models' reading (computed on the host: TCG is slow)"
+	region=$(cat /models/demo-region)
+	echo "== nuq run: OCR of a scanned page (opencv-doc imageTextN.png, region $region)"
+	echo "   with 4-bit weights on /dev/nuq0, next to the fp32 models' reading (computed"
+	echo "   on the host, like the calibration: under TCG they would take minutes)"
 	nuq run /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models /models \
-		--nuq /models --fp32-text /models/imageTextN.fp32.txt
+		--nuq /models --fp32-text /models/imageTextN.fp32.txt --region "$region"
 	echo
 fi
 echo "== nuqctl stats (sysfs):"

@@ -57,6 +57,7 @@ struct eval {
 	/* fp32 boxes per page: the detector's reference */
 	struct nuq_box *ref_boxes[4];
 	size_t nref[4];
+	size_t calib_lines;
 	struct config cfg[MAX_CONFIGS];
 	size_t ncfg;
 	atomic_size_t next, done;
@@ -74,6 +75,7 @@ static void usage(FILE *f)
 		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges (default percentile)\n"
 		"      --weights-only    fp32 activations: the weights' share of the loss\n"
+		"      --calib-lines N   rendered lines to calibrate on (default 16)\n"
 		"  -o, --out DIR         write eval.md, eval.dat and eval.png there (default .)\n"
 		"      --device PATH     run the jobs on a nuq device (default: libnuq's CPU core)\n"
 		"  -j, --jobs N          configurations evaluated at once (default: CPUs)\n");
@@ -186,7 +188,8 @@ static void eval_config(struct eval *e, struct ocr_models *m, struct config *c)
 	struct quant_setup s = {
 		.opts = { .q = { .method = c->method, .bits = c->bits ? c->bits : 4, .seed = 1 },
 			  .gran = NUQ_GRAN_CHANNEL, .cb_width = 16 },
-		.budget = c->budget, .qe = e->qe, .calib_lines = 16, .calib_pages = 2, .jobs = 1,
+		.budget = c->budget, .qe = e->qe, .calib_lines = e->calib_lines, .calib_pages = 2,
+		.jobs = 1,
 	};
 	struct quantized qz;
 	double t0 = now_seconds();
@@ -360,6 +363,7 @@ int cmd_eval(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'Q' },
 		{ "calib", required_argument, NULL, 'c' },
 		{ "weights-only", no_argument, NULL, 'W' },
+		{ "calib-lines", required_argument, NULL, 'l' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -383,6 +387,7 @@ int cmd_eval(int argc, char **argv)
 	if (!e)
 		return 1;
 	e->qe.flags = NUQ_QEXEC_CPU;
+	e->calib_lines = 16;
 	e->qe.calib = NUQ_CALIB_PERCENTILE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {
@@ -411,6 +416,13 @@ int cmd_eval(int argc, char **argv)
 			break;
 		case 'W':
 			e->qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
+			break;
+		case 'l':
+			if (opt_count("eval", "calib-lines", optarg, 10000, &v)) {
+				ret = 2;
+				goto out;
+			}
+			e->calib_lines = v;
 			break;
 		case 'o':
 			out = optarg;

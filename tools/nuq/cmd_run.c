@@ -48,6 +48,7 @@ static void usage(FILE *f)
 		"      --fp32-text FILE  the fp32 lines from FILE (one per line, e.g. from\n"
 		"                        nuq run --fp32 --text on a faster machine)\n"
 		"      --text            print the recognised lines only\n"
+		"      --region X,Y,W,H  read only this part of the page\n"
 		"  With --nuq DIR, DIR/<model>.calib (nuq calibrate) replaces calibration.\n");
 }
 
@@ -173,6 +174,7 @@ int cmd_run(int argc, char **argv)
 		{ "no-fp32", no_argument, NULL, 'n' },
 		{ "fp32-text", required_argument, NULL, 'R' },
 		{ "text", no_argument, NULL, 't' },
+		{ "region", required_argument, NULL, 'g' },
 		{ "weights-only", no_argument, NULL, 'W' },
 		{ "no-bias-correction", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
@@ -190,6 +192,8 @@ int cmd_run(int argc, char **argv)
 	struct nuq_image page;
 	const char *models = NULL;
 	int c, fp32_only = 0, no_fp32 = 0, text_only = 0, have_qz = 0, ret;
+	int region[4], use_region = 0;
+	char junk;
 	const char *fp32_text = NULL;
 	char msg[512];
 	size_t i;
@@ -237,6 +241,14 @@ int cmd_run(int argc, char **argv)
 		case 't':
 			text_only = 1;
 			break;
+		case 'g':
+			if (sscanf(optarg, "%d,%d,%d,%d%c", &region[0], &region[1], &region[2],
+				   &region[3], &junk) != 4) {
+				fprintf(stderr, "nuq run: --region takes X,Y,WIDTH,HEIGHT\n");
+				return 2;
+			}
+			use_region = 1;
+			break;
 		case 'W':
 			s.qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
 			break;
@@ -259,6 +271,18 @@ int cmd_run(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "nuq run: %s\n", msg);
 		return 1;
+	}
+	if (use_region) {
+		struct nuq_image part;
+
+		if (nuq_image_crop(&page, region[0], region[1], region[2], region[3], &part)) {
+			fprintf(stderr, "nuq run: --region %d,%d,%d,%d is not inside the %dx%d page\n",
+				region[0], region[1], region[2], region[3], page.w, page.h);
+			nuq_image_free(&page);
+			return 2;
+		}
+		nuq_image_free(&page);
+		page = part;
 	}
 	ret = ocr_models_load(models, &m, msg, sizeof(msg));
 	if (ret) {
