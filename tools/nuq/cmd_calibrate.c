@@ -20,7 +20,7 @@ static void usage(FILE *f)
 		"  (nuq quantize) and write DIR/<model>.calib.\n"
 		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
 		"      --calib C         minmax, percentile, mse, kl or layer (default percentile)\n"
-		"      --lines N         rendered lines for the classifier and recogniser (default 16)\n"
+		"      --lines N         rendered lines for the classifier and recogniser (default 48)\n"
 		"      --pages N         rendered pages for the detector (default 2)\n"
 		"      --no-bias-correction  keep the biases as quantization left them\n");
 }
@@ -39,7 +39,7 @@ int cmd_calibrate(int argc, char **argv)
 	};
 	struct quant_setup s = {
 		.qe = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_PERCENTILE },
-		.calib_lines = 16, .calib_pages = 2, .jobs = 1, .progress = 1,
+		.calib_lines = 48, .calib_pages = 2, .jobs = 1, .progress = 1,
 		.recalibrate = 1, .save_calibration = 1,
 	};
 	const char *models = NULL;

@@ -75,7 +75,7 @@ static void usage(FILE *f)
 		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges (default percentile)\n"
 		"      --weights-only    fp32 activations: the weights' share of the loss\n"
-		"      --calib-lines N   rendered lines to calibrate on (default 16)\n"
+		"      --calib-lines N   rendered lines to calibrate on (default 48)\n"
 		"  -o, --out DIR         write eval.md, eval.dat and eval.png there (default .)\n"
 		"      --device PATH     run the jobs on a nuq device (default: libnuq's CPU core)\n"
 		"  -j, --jobs N          configurations evaluated at once (default: CPUs)\n");
@@ -387,7 +387,7 @@ int cmd_eval(int argc, char **argv)
 	if (!e)
 		return 1;
 	e->qe.flags = NUQ_QEXEC_CPU;
-	e->calib_lines = 16;
+	e->calib_lines = 48;
 	e->qe.calib = NUQ_CALIB_PERCENTILE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:j:h", longopts, NULL)) != -1) {

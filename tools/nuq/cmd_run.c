@@ -184,7 +184,7 @@ int cmd_run(int argc, char **argv)
 		.opts = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 }, .gran = NUQ_GRAN_CHANNEL,
 			  .cb_width = 16 },
 		.qe = { .calib = NUQ_CALIB_PERCENTILE },
-		.calib_lines = 16, .calib_pages = 2, .jobs = 2, .progress = 1,
+		.calib_lines = 48, .calib_pages = 2, .jobs = 2, .progress = 1,
 	};
 	struct page_text ft = { 0 }, qt = { 0 };
 	struct ocr_models m;
