@@ -16,19 +16,25 @@ trap 'rm -rf "$tmp"' EXIT
 TAP_VERBOSE=1
 . "$(dirname "$0")/tap.sh"
 
-# against_ort KIND LINE MODEL: nuq's fp32 output vs onnxruntime's, on a real input
+# against_ort KIND LINE MODEL TOL: nuq's fp32 output vs onnxruntime's, on a real input
 against_ort() {
 	shape=$("$ref" input "$1" "$page" "$2" "$tmp/in.f32") || return 1
 	NODE_PATH=$ort node "$top/tests/ort/ort_run.js" "$models/$3.onnx" "$tmp/in.f32" "$shape" \
 		"$tmp/ort.f32" >/dev/null || return 1
 	"$ref" run "$models/$3.onnx" "$tmp/in.f32" "$shape" "$tmp/nuq.f32" || return 1
 	echo "input $shape"
-	"$ref" cmp "$tmp/ort.f32" "$tmp/nuq.f32" 1e-4
+	"$ref" cmp "$tmp/ort.f32" "$tmp/nuq.f32" "$4"
 }
-check "fp32 detector matches onnxruntime on the scanned page" against_ort det 0 ch_PP-OCRv4_det_infer
-check "fp32 recogniser matches onnxruntime on a scanned line" against_ort rec 1 ch_PP-OCRv4_rec_infer
-check "fp32 classifier matches onnxruntime on a scanned line" against_ort cls 2 ch_ppocr_mobile_v2.0_cls_infer
-check "fp32 classifier matches onnxruntime on an upside-down line" against_ort cls180 3 ch_ppocr_mobile_v2.0_cls_infer
+# Probabilities; the recogniser's 1280-step line sums in a different order
+# over more terms, so it gets 1e-3.
+check "fp32 detector matches onnxruntime on the scanned page (1e-4)" \
+	against_ort det 0 ch_PP-OCRv4_det_infer 1e-4
+check "fp32 recogniser matches onnxruntime on a scanned line (1e-3)" \
+	against_ort rec 1 ch_PP-OCRv4_rec_infer 1e-3
+check "fp32 classifier matches onnxruntime on a scanned line (1e-5)" \
+	against_ort cls 2 ch_ppocr_mobile_v2.0_cls_infer 1e-5
+check "fp32 classifier matches onnxruntime on an upside-down line (1e-5)" \
+	against_ort cls180 3 ch_ppocr_mobile_v2.0_cls_infer 1e-5
 
 # char_accuracy FILE WHICH: character accuracy of nuq run's "fp32 :" or "nuq  :" lines
 char_accuracy() {

@@ -166,6 +166,83 @@ static void jobs_match_fp32(void **state)
 	}
 }
 
+/* A MatMul with constant weights runs as a 1x1 conv job over its rows. */
+static void fully_connected_job(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX };
+	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
+	const struct nuq_onnx_weight *w;
+	struct nuq_layer_opts lo = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 },
+				     .gran = NUQ_GRAN_CHANNEL, .cb_width = 16 };
+	struct nuq_tensor x[3], yq, yf;
+	struct nuq_layer_stats st;
+	struct nuq_qexec_stats qs;
+	struct nuq_qlayer layer;
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	struct nuq_qexec *q;
+	struct gb *b = gb_new(11);
+	float wv[16 * 10], *mat;
+	double err = 0, range = 0;
+	char msg[256];
+	const uint8_t *buf;
+	size_t len, nw, i;
+
+	(void)state;
+	test_gaussian(wv, 160, 21, 0.5);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "fc_w", 2, (int64_t[]){ 16, 10 }, wv);
+	gb_node(b, "MatMul", "fc", "x,fc_w", "h");
+	gb_node(b, "Relu", "r", "h", "y");
+	buf = gb_pack(b, &len);
+	assert_int_equal(nuq_onnx_load_mem(buf, len, &m, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_graph_import(m, &g, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_onnx_weights(m, &w, &nw, msg, sizeof(msg)), 0);
+	assert_int_equal(nw, 1);
+	assert_int_equal(nuq_onnx_weight_matrix(m, &w[0], &mat, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_qlayer_quantize(&w[0], mat, &lo, &layer, &st, msg, sizeof(msg)), 0);
+	free(mat);
+	for (i = 0; i < 3; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].dtype = NUQ_DT_FLOAT;
+		x[i].ndims = 3;
+		x[i].dims[0] = 1, x[i].dims[1] = 7, x[i].dims[2] = 16;
+		x[i].f = malloc(112 * sizeof(float));
+		test_gaussian(x[i].f, 112, 50 + i, 1.0);
+	}
+	assert_int_equal(nuq_qexec_create(g, &layer, 1, &wo, &q, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_qexec_calibrate(q, x, 2, NULL, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &x[2], &yf, msg, sizeof(msg)), 0);
+	nuq_qexec_free(q);
+	assert_int_equal(nuq_qexec_create(g, &layer, 1, &o, &q, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_qexec_calibrate(q, x, 2, NULL, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &x[2], &yq, msg, sizeof(msg)), 0);
+	nuq_qexec_stats(q, &qs);
+	assert_int_equal(qs.device_layers, 1);
+	assert_int_equal(qs.fused_acts, 1);
+	assert_int_equal(qs.jobs, 1);
+	assert_int_equal(qs.macs, 7 * 16 * 10);
+	assert_int_equal(yq.ndims, 3);
+	assert_int_equal(yq.dims[1], 7);
+	assert_int_equal(yq.dims[2], 10);
+	for (i = 0; i < 70; i++) {
+		err = fmax(err, fabs(yq.f[i] - yf.f[i]));
+		range = fmax(range, fabs(yf.f[i]));
+		assert_true(yq.f[i] >= 0.0f);	/* the fused ReLU */
+	}
+	assert_true(range > 0.5 && err < range * 0.05);
+	nuq_tensor_free(&yq);
+	nuq_tensor_free(&yf);
+	nuq_qexec_free(q);
+	for (i = 0; i < 3; i++)
+		free(x[i].f);
+	nuq_qlayer_free(&layer);
+	nuq_graph_free(g);
+	nuq_onnx_free(m);
+	gb_free(b);
+}
+
 /* Freeing the executor gives the graph back its fp32 weights. */
 static void free_restores_graph(void **state)
 {
@@ -349,6 +426,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(jobs_match_fp32),
+		cmocka_unit_test(fully_connected_job),
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),
 		cmocka_unit_test(wrong_layer_shape),

@@ -45,7 +45,7 @@ static void write_weights(struct qnode *qn, int indices)
 	const struct nuq_qlayer *l = qn->l;
 	const struct nuq_qmat *m = &l->mat[0];
 	const struct nuq_node *n = qn->n;
-	int64_t O = n->w.dims[0], K = l->cols, oc, i;
+	int64_t O = l->rows, K = l->cols, oc, i;
 	unsigned int b = l->bits;
 	uint64_t row = ((uint64_t)K * b + 7) / 8;
 
@@ -87,14 +87,17 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	const struct nuq_qlayer *l = qn->l;
 	const struct nuq_qmat *m = &l->mat[0];
 	struct nuq_node *n = qn->n;
-	int64_t O = n->w.dims[0], Cg = n->w.dims[1], K = Cg * n->w.dims[2] * n->w.dims[3];
+	int fc = !strcmp(n->op->name, "MatMul");
+	/* A fully connected layer is a 1x1 conv over its rows. */
+	int64_t O = fc ? l->rows : n->w.dims[0], Cg = fc ? l->cols : n->w.dims[1];
+	int64_t K = fc ? Cg : Cg * n->w.dims[2] * n->w.dims[3];
 	int asd = l->bits == 0, per_layer, ret;
 	unsigned int shift = 0, b = l->bits;
 	uint64_t wbytes, cbbytes = 0, row = 0, size;
 	int64_t maxabs = 0, i, oc;
 	struct nuq_conv_job *j = &qn->job;
 
-	if (l->rank || l->layout != NUQ_LAYOUT_OIHW || l->rows != (uint32_t)O ||
+	if (l->rank || l->layout != (fc ? NUQ_LAYOUT_KN : NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
 	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O))
 		return 1;
 	/*
@@ -151,19 +154,26 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	j->weight_bits = asd ? 0 : b;
 	j->cb_strategy = asd ? 0 : NUQ_CB_AUTO;
 	j->flags = asd ? 0 : NUQ_JOB_F_CODEBOOK_INT16 | (per_layer ? NUQ_JOB_F_CODEBOOK_PER_LAYER : 0);
-	j->in_c = (uint32_t)(Cg * n->a.group);
 	j->out_c = (uint32_t)O;
-	j->kernel_h = (uint32_t)n->a.kernel[0];
-	j->kernel_w = (uint32_t)n->a.kernel[1];
-	j->stride_h = (uint32_t)n->a.strides[0];
-	j->stride_w = (uint32_t)n->a.strides[1];
-	j->dilation_h = (uint32_t)n->a.dilations[0];
-	j->dilation_w = (uint32_t)n->a.dilations[1];
-	j->pad_top = (uint32_t)n->a.pads[0];
-	j->pad_left = (uint32_t)n->a.pads[1];
-	j->pad_bottom = (uint32_t)n->a.pads[2];
-	j->pad_right = (uint32_t)n->a.pads[3];
-	j->groups = (uint32_t)n->a.group;
+	if (fc) {
+		j->in_c = (uint32_t)K;
+		j->kernel_h = j->kernel_w = j->stride_h = j->stride_w = 1;
+		j->dilation_h = j->dilation_w = j->groups = 1;
+	} else {
+		j->in_c = (uint32_t)(Cg * n->a.group);
+		j->kernel_h = (uint32_t)n->a.kernel[0];
+		j->kernel_w = (uint32_t)n->a.kernel[1];
+		j->stride_h = (uint32_t)n->a.strides[0];
+		j->stride_w = (uint32_t)n->a.strides[1];
+		j->dilation_h = (uint32_t)n->a.dilations[0];
+		j->dilation_w = (uint32_t)n->a.dilations[1];
+		j->pad_top = (uint32_t)n->a.pads[0];
+		j->pad_left = (uint32_t)n->a.pads[1];
+		j->pad_bottom = (uint32_t)n->a.pads[2];
+		j->pad_right = (uint32_t)n->a.pads[3];
+		j->groups = (uint32_t)n->a.group;
+	}
+	qn->fc = fc;
 	j->in_format = NUQ_AFMT_UINT8;
 	j->out_format = NUQ_AFMT_UINT8;
 	j->tensors[NUQ_T_WEIGHTS].handle = qn->bo;
@@ -272,6 +282,19 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Float rows to uint8 (a fully connected layer's input). */
+static void quantize_rows(const float *x, size_t n, float scale, int32_t zp, uint8_t *dst)
+{
+	float inv = 1.0f / scale;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		long v = lrintf(x[i] * inv) + zp;
+
+		dst[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+	}
+}
+
 /* Float NCHW to uint8 NHWC with the value's scale and zero point. */
 static void quantize_nhwc(const struct nuq_tensor *x, float scale, int32_t zp, uint8_t *dst)
 {
@@ -299,22 +322,34 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 	struct nuq_node *n = qn->n;
 	struct nuq_submit_error err;
 	uint64_t seq, inb, outb, macs;
-	int64_t oh, ow;
+	int64_t nb, ih, iw, oh, ow;
 	int ret, status = 0;
 	double t0;
 
-	if (x->ndims != 4 || x->dims[1] != job.in_c)
-		return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be NCHW with %u channels",
-				     job.in_c);
-	oh = nuq_conv_out_dim(x->dims[2], job.kernel_h, job.stride_h, job.dilation_h, job.pad_top,
-			      job.pad_bottom, 0);
-	ow = nuq_conv_out_dim(x->dims[3], job.kernel_w, job.stride_w, job.dilation_w, job.pad_left,
-			      job.pad_right, 0);
-	if (oh < 1 || ow < 1 || x->dims[2] > 65535 || x->dims[3] > 65535)
-		return nuq_node_fail(n, msg, msglen, -EINVAL, "input %lldx%lld does not fit the kernel",
-				     (long long)x->dims[2], (long long)x->dims[3]);
+	if (qn->fc) {
+		/* Rows of K values, as one image row of M pixels (NHWC = row-major). */
+		if (x->ndims < 2 || x->ndims == 4 || x->dims[x->ndims - 1] != job.in_c ||
+		    nuq_tensor_count(x) / job.in_c > 65535)
+			return 2;
+		nb = 1;
+		ih = oh = 1;
+		iw = ow = (int64_t)(nuq_tensor_count(x) / job.in_c);
+	} else {
+		if (x->ndims != 4 || x->dims[1] != job.in_c)
+			return nuq_node_fail(n, msg, msglen, -EINVAL,
+					     "input must be NCHW with %u channels", job.in_c);
+		nb = x->dims[0], ih = x->dims[2], iw = x->dims[3];
+		oh = nuq_conv_out_dim(ih, job.kernel_h, job.stride_h, job.dilation_h, job.pad_top,
+				      job.pad_bottom, 0);
+		ow = nuq_conv_out_dim(iw, job.kernel_w, job.stride_w, job.dilation_w, job.pad_left,
+				      job.pad_right, 0);
+		if (oh < 1 || ow < 1 || ih > 65535 || iw > 65535)
+			return nuq_node_fail(n, msg, msglen, -EINVAL,
+					     "input %lldx%lld does not fit the kernel",
+					     (long long)ih, (long long)iw);
+	}
 	inb = nuq_tensor_count(x);
-	outb = (uint64_t)(x->dims[0] * oh * ow) * job.out_c;
+	outb = (uint64_t)(nb * oh * ow) * job.out_c;
 	ret = ensure_bo(q, &q->in_bo, &q->in_map, &q->in_cap, inb);
 	if (!ret)
 		ret = ensure_bo(q, &q->out_bo, &q->out_map, &q->out_cap, outb);
@@ -326,18 +361,21 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		ret = nuq_tensor_need_float(x);
 		if (ret)
 			return ret;
-		quantize_nhwc(x, in->scale, in->zp, q->in_map);
+		if (qn->fc)
+			quantize_rows(x->f, inb, in->scale, in->zp, q->in_map);
+		else
+			quantize_nhwc(x, in->scale, in->zp, q->in_map);
 	}
-	job.batch = (uint32_t)x->dims[0];
-	job.in_h = (uint32_t)x->dims[2];
-	job.in_w = (uint32_t)x->dims[3];
+	job.batch = (uint32_t)nb;
+	job.in_h = (uint32_t)ih;
+	job.in_w = (uint32_t)iw;
 	job.out_h = (uint32_t)oh;
 	job.out_w = (uint32_t)ow;
 	/*
 	 * The driver's default timeout suits fast backends; a software
 	 * backend in an emulated VM may do as little as 10 MMAC/s.
 	 */
-	macs = (uint64_t)(x->dims[0] * oh * ow) * qn->macs_per_pixel;
+	macs = (uint64_t)(nb * oh * ow) * qn->macs_per_pixel;
 	job.timeout_ms = (uint32_t)(macs / 10000 > 590000 ? 600000 : 10000 + macs / 10000);
 	job.tensors[NUQ_T_INPUT].handle = q->in_bo;
 	job.tensors[NUQ_T_OUTPUT].handle = q->out_bo;
@@ -353,11 +391,16 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 				     ret ? ret : status);
 	memset(y, 0, sizeof(*y));
 	y->dtype = NUQ_DT_FLOAT;
-	y->ndims = 4;
-	y->dims[0] = x->dims[0];
-	y->dims[1] = job.out_c;
-	y->dims[2] = oh;
-	y->dims[3] = ow;
+	y->ndims = x->ndims;
+	if (qn->fc) {
+		memcpy(y->dims, x->dims, sizeof(y->dims));
+		y->dims[y->ndims - 1] = job.out_c;
+	} else {
+		y->dims[0] = nb;
+		y->dims[1] = job.out_c;
+		y->dims[2] = oh;
+		y->dims[3] = ow;
+	}
 	y->q = malloc(outb ? outb : 1);
 	if (!y->q)
 		return -ENOMEM;

@@ -142,7 +142,7 @@ static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nu
 	if (!qn->device)
 		return 0;
 	ret = nuq_qconv_run(q, qn, in[0], out[0], msg, msglen);
-	return ret ? ret : 1;
+	return ret == 2 ? 0 : ret ? ret : 1;
 }
 
 static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, size_t nlayers,
@@ -172,7 +172,8 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 			return ret;
 		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
 			q->vals[n->in[0]].want_mean = 1;
-		if (is_op(n, "Conv") && !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)) {
+		if ((is_op(n, "Conv") || is_op(n, "MatMul")) &&
+		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)) {
 			ret = nuq_qconv_setup(q, qn, msg, msglen);
 			if (ret < 0)
 				return ret;

@@ -15,6 +15,7 @@ struct qnode {
 	struct nuq_node *n;
 	const struct nuq_qlayer *l;	/* its weights, or NULL */
 	int device;			/* 1: an integer job */
+	int fc;				/* a MatMul run as a 1x1 conv over its rows */
 	int fused_act;			/* this node is an activation fused into its conv */
 	struct nuq_node *act;		/* the fused activation of this conv, or NULL */
 	int in_val, out_val;		/* value ids the job reads and writes */
@@ -77,6 +78,7 @@ int nuq_qexec_correct_bias(struct nuq_qexec *q, struct qnode *qn);
 /* qconv.c: weights of a device conv, its requantization, and running it. */
 int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen);
 int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn);
+/* 0 done, 2 this input cannot run as a job (run the op in fp32), <0 error. */
 int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		  struct nuq_tensor *y, char *msg, size_t msglen);
 
