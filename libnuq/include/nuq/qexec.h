@@ -2,8 +2,8 @@
 /*
  * libnuq: the quantized executor.
  *
- * Runs an imported graph with its conv layers as integer jobs on a nuq
- * device (/dev/nuq0, or libnuq's CPU core with NUQ_QEXEC_CPU), weights
+ * Runs an imported graph with its conv and fully connected (MatMul)
+ * layers as integer jobs on a nuq device (/dev/nuq0, or libnuq's CPU core with NUQ_QEXEC_CPU), weights
  * taken from quantized layers (a .nuq file, or layers quantized in
  * memory), and every other op in fp32 on the CPU.  A conv's output stays
  * uint8 (with its value's scale and zero point) until an fp32 op reads
@@ -18,7 +18,7 @@
  * for the mean shift the weight quantization causes (bias correction,
  * as in Nagel et al. and Banner et al.).
  *
- * Layers that do not map onto a job (ConvTranspose, MatMul, Gemm, groups
+ * Layers that do not map onto a job (ConvTranspose, Gemm, groups
  * of weights smaller than a channel, SVD factors, codebooks that could
  * overflow the 32-bit accumulator) run in fp32 with their quantized
  * weights, so the result always reflects the quantized model; the stats
