@@ -12,6 +12,7 @@
 #   make check     static checks + unit + fuzz + vm-test, ends "N passed, N failed"
 #   make demo      build, boot the VM and show what /dev/nuq0 is
 #   make bench     benchmarks (ratios against references measured in the same run)
+#   make eval      accuracy of every quantization method on real text (nuq eval)
 #   make install   module, library, headers and tools into DESTDIR/PREFIX
 #
 # Pieces that bring their own rules (benchmarks, generated code) drop a
@@ -50,7 +51,7 @@ export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
 
 .DEFAULT_GOAL := all
 .PHONY: all deps module modules libnuq tools unit fuzz vm-test vm-shell \
-	check static-check demo bench install clean distclean
+	check static-check demo bench eval install clean distclean
 
 # ---------------------------------------------------------------------------
 # Sources
@@ -256,6 +257,11 @@ check: deps
 	-@$(MAKE) --no-print-directory fuzz
 	-@$(MAKE) --no-print-directory vm-test
 	@scripts/summary.sh $(B)/results
+
+# The accuracy table of the README: build/results/eval/eval.{md,dat,png}.
+eval: deps
+	@$(MAKE) --no-print-directory tools
+	$(B)/bin/nuq eval -o $(B)/results/eval
 
 demo: deps
 	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
