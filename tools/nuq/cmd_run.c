@@ -138,7 +138,7 @@ static void print_stats(const struct ocr_models *m, const struct quantized *qz)
 		struct nuq_qexec_stats st;
 
 		nuq_qexec_stats(m->q[i], &st);
-		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx)  conv layers: %u as jobs, "
+		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx)  layers: %u as jobs, "
 		       "%u fp32, %u activations fused\n", ocr_model_names[i],
 		       qz->fp32_bytes[i] / 1e6, qz->bytes[i] / 1e6,
 		       qz->bytes[i] ? (double)qz->fp32_bytes[i] / qz->bytes[i] : 0,

@@ -124,6 +124,30 @@ static struct nuq_node *fusable_act(struct nuq_graph *g, size_t after, int v, fl
 	return NULL;
 }
 
+/*
+ * A layer whose output goes into a Softmax (perhaps through the Add of a
+ * constant bias) computes logits; an 8-bit step there decides near-ties
+ * between classes, so it runs in fp32 (with its quantized weights).
+ */
+static int feeds_softmax(const struct nuq_graph *g, size_t at)
+{
+	int v = g->nodes[at].out[0];
+	size_t i;
+
+	for (i = at + 1; i < g->nnodes; i++) {
+		const struct nuq_node *n = &g->nodes[i];
+
+		if (n->nin < 1 || n->in[0] != v || g->values[v].uses != 1)
+			continue;
+		if (is_op(n, "Softmax"))
+			return 1;
+		if (!is_op(n, "Add") || n->nin != 2 || !g->values[n->in[1]].is_const)
+			return 0;
+		v = n->out[0];
+	}
+	return 0;
+}
+
 static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		char *msg, size_t msglen)
 {
@@ -173,7 +197,7 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
 			q->vals[n->in[0]].want_mean = 1;
 		if ((is_op(n, "Conv") || is_op(n, "MatMul")) &&
-		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)) {
+		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY) && !feeds_softmax(g, i)) {
 			ret = nuq_qconv_setup(q, qn, msg, msglen);
 			if (ret < 0)
 				return ret;
