@@ -61,7 +61,7 @@ ONNX_PROTO	:= /usr/include/onnx/onnx.proto
 GEN_SRCS	:= $(B)/gen/onnx.pb-c.c
 CORE_SRCS	:= $(wildcard core/*.c)
 LIB_SRCS	:= $(sort $(wildcard libnuq/src/*.c libnuq/src/*/*.c)) $(CORE_SRCS)
-TOOLS		:= $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
+TOOLS		:= $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 # tests/common/: helpers shared by unit tests and selftests (job builder, reference).
 TEST_COMMON	:= $(wildcard tests/common/*.c)
