@@ -457,7 +457,19 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	jobs = jobs > 16 ? 16 : jobs;
-	mkdir(out, 0755);
+	{
+		/* mkdir -p */
+		char dir[1024], *p;
+
+		snprintf(dir, sizeof(dir), "%s", out);
+		for (p = dir + 1; *p; p++)
+			if (*p == '/') {
+				*p = 0;
+				mkdir(dir, 0755);
+				*p = '/';
+			}
+		mkdir(dir, 0755);
+	}
 	if (load_data(e, truth, nlines, msg, sizeof(msg))) {
 		fprintf(stderr, "nuq eval: %s\n", msg);
 		goto out;
