@@ -46,7 +46,7 @@ int cmd_calibrate(int argc, char **argv)
 	struct ocr_models m;
 	struct quantized qz;
 	unsigned long v;
-	char msg[512], name[256];
+	char msg[512], path[1024];
 	int c, i, ret;
 
 	optind = 1;
@@ -95,8 +95,8 @@ int cmd_calibrate(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < M_COUNT; i++) {
-		quantized_file_name(i, ".calib", name, sizeof(name));
-		printf("wrote %s/%s (%s)\n", s.nuq_dir, name, nuq_calib_name(s.qe.calib));
+		quantized_path(s.nuq_dir, i, ".calib", path, sizeof(path));
+		printf("wrote %s (%s)\n", path, nuq_calib_name(s.qe.calib));
 	}
 	return 0;
 }

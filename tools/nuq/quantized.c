@@ -16,11 +16,11 @@
 /* Calibration data differs from every evaluation seed. */
 #define CALIB_SEED	0xca1b
 
-void quantized_file_name(int i, const char *ext, char *buf, size_t len)
+void quantized_path(const char *dir, int i, const char *ext, char *buf, size_t len)
 {
 	const char *f = ocr_model_files[i];
 
-	snprintf(buf, len, "%.*s%s", (int)(strlen(f) - strlen(".onnx")), f, ext);
+	snprintf(buf, len, "%s/%.*s%s", dir, (int)(strlen(f) - strlen(".onnx")), f, ext);
 }
 
 static void show_progress(void *ctx, size_t done, size_t total)
@@ -82,12 +82,11 @@ static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, c
 int quantized_check_files(const char *dir, char *msg, size_t msglen)
 {
 	struct nuq_file f;
-	char path[1024], name[256];
+	char path[1024];
 	int i, ret;
 
 	for (i = 0; i < M_COUNT; i++) {
-		quantized_file_name(i, ".nuq", name, sizeof(name));
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		quantized_path(dir, i, ".nuq", path, sizeof(path));
 		ret = nuq_file_read(path, &f, msg, msglen);
 		if (ret)
 			return ret;
@@ -100,7 +99,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		    char *msg, size_t msglen)
 {
 	const struct nuq_onnx_weight *w;
-	char path[1024], name[256];
+	char path[1024];
 	size_t nw, k;
 	int i, ret = 0;
 
@@ -115,8 +114,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		for (k = 0; k < nw; k++)
 			qz->fp32_bytes[i] += 4 * w[k].rows * w[k].cols;
 		if (s->nuq_dir) {
-			quantized_file_name(i, ".nuq", name, sizeof(name));
-			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			quantized_path(s->nuq_dir, i, ".nuq", path, sizeof(path));
 			ret = nuq_file_read(path, &qz->file[i], msg, msglen);
 			if (ret)
 				break;
@@ -139,8 +137,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			break;
 		/* A calibration saved next to the weights (nuq calibrate) saves the work. */
 		if (s->nuq_dir && !s->recalibrate) {
-			quantized_file_name(i, ".calib", name, sizeof(name));
-			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			quantized_path(s->nuq_dir, i, ".calib", path, sizeof(path));
 			if (!access(path, F_OK)) {
 				ret = nuq_qexec_load_calibration(m->q[i], path, msg, msglen);
 				continue;
@@ -148,8 +145,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		}
 		ret = calibrate(m, i, s, msg, msglen);
 		if (!ret && s->nuq_dir && s->save_calibration) {
-			quantized_file_name(i, ".calib", name, sizeof(name));
-			snprintf(path, sizeof(path), "%s/%s", s->nuq_dir, name);
+			quantized_path(s->nuq_dir, i, ".calib", path, sizeof(path));
 			ret = nuq_qexec_save_calibration(m->q[i], path, msg, msglen);
 		}
 	}

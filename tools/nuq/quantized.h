@@ -32,8 +32,8 @@ struct quant_setup {
 	int save_calibration;		/* write DIR/<model>.calib */
 };
 
-/* The file name of model @i with @ext, e.g. ch_PP-OCRv4_rec_infer.nuq. */
-void quantized_file_name(int i, const char *ext, char *buf, size_t len);
+/* DIR/<model @i><@ext>, e.g. DIR/ch_PP-OCRv4_rec_infer.nuq. */
+void quantized_path(const char *dir, int i, const char *ext, char *buf, size_t len);
 /* Read and verify DIR's .nuq files (before spending time on anything else). */
 int quantized_check_files(const char *dir, char *msg, size_t msglen);
 int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct quantized *qz,

@@ -171,12 +171,7 @@ int nuq_qexec_load_calibration(struct nuq_qexec *q, const char *path, char *msg,
 		fclose(f);
 		return -ENOMEM;
 	}
-	q->calibrated = 0;
-	for (i = 0; i < g->nvalues; i++) {
-		free(q->vals[i].csum);
-		q->vals[i].csum = NULL;
-		q->vals[i].cper = 0;
-	}
+	nuq_qexec_reset(q);
 	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if ((size_t)len > CALIB_MAX_LINE)
@@ -208,9 +203,6 @@ int nuq_qexec_load_calibration(struct nuq_qexec *q, const char *path, char *msg,
 		return ret;
 	}
 	for (i = 0; i < g->nnodes; i++) {
-		if (q->qn[i].orig_b)
-			memcpy(g->nodes[i].b.f, q->qn[i].orig_b,
-			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
 		ret = nuq_qexec_correct_bias(q, &q->qn[i]);
 		if (ret)
 			return nuq_fail(msg, msglen, ret, "out of memory");

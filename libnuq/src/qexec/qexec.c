@@ -434,6 +434,25 @@ int nuq_qexec_apply(struct nuq_qexec *q)
 	return 0;
 }
 
+void nuq_qexec_reset(struct nuq_qexec *q)
+{
+	struct nuq_graph *g = q->g;
+	size_t i;
+
+	q->calibrated = 0;
+	for (i = 0; i < g->nvalues; i++) {
+		nuq_act_stats_free(&q->vals[i].st);
+		free(q->vals[i].csum);
+		q->vals[i].csum = NULL;
+		q->vals[i].cper = 0;
+	}
+	/* Bias correction starts from the uncorrected model. */
+	for (i = 0; i < g->nnodes; i++)
+		if (q->qn[i].orig_b)
+			memcpy(g->nodes[i].b.f, q->qn[i].orig_b,
+			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
+}
+
 /* Run the fp32 graph over inputs [from, to) with the observer in @phase. */
 static int calib_pass(struct nuq_qexec *q, const struct nuq_tensor *x, size_t from, size_t to,
 		      int phase, nuq_progress_fn progress, void *ctx, size_t total, size_t *done,
@@ -467,19 +486,10 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 	if (!n)
 		return nuq_fail(msg, msglen, -EINVAL, "calibration needs at least one input");
 	q->active = 0;
-	for (i = 0; i < g->nvalues; i++) {
-		nuq_act_stats_free(&q->vals[i].st);
-		free(q->vals[i].csum);
-		q->vals[i].csum = NULL;
-		q->vals[i].cper = 0;
+	nuq_qexec_reset(q);
+	for (i = 0; i < g->nvalues; i++)
 		if (q->vals[i].want_mean)
 			nmean = n < CALIB_MEAN_INPUTS ? n : CALIB_MEAN_INPUTS;
-	}
-	/* Bias correction starts from the uncorrected model. */
-	for (i = 0; i < g->nnodes; i++)
-		if (q->qn[i].orig_b)
-			memcpy(g->nodes[i].b.f, q->qn[i].orig_b,
-			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
 	/*
 	 * First the input means and the bias correction, then the ranges: the
 	 * correction moves the activations, and the ranges must be those the

@@ -71,6 +71,8 @@ struct nuq_qexec {
 	struct nuq_qexec_stats st;
 };
 
+/* qexec.c: forget ranges, means and corrected biases (before calibrating or loading). */
+void nuq_qexec_reset(struct nuq_qexec *q);
 /* qexec.c: apply calibrated ranges and means (also after loading them). */
 int nuq_qexec_apply(struct nuq_qexec *q);
 int nuq_qexec_correct_bias(struct nuq_qexec *q, struct qnode *qn);
