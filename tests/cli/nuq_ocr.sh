@@ -91,20 +91,24 @@ eval_targets() {
 		$2 == "fp32" { f = $5; fc = $8 }
 		$2 == "knq 4" { k4 = $5; kc = $8 }
 		$2 == "knq 3" { k3 = $5 }
+		$2 == "opt 3" { o3 = $5 }
 		$2 == "uniform min-max 4" { u4 = $5 }
 		END {
-			printf "fp32 %.2f, knq 4 %.2f, knq 3 %.2f, uniform 4 %.2f; cls fp32 %.1f knq 4 %.1f\n",
-				f, k4, k3, u4, fc, kc
+			b3 = k3 > o3 ? k3 : o3
+			printf "fp32 %.2f, knq 4 %.2f, knq 3 %.2f, opt 3 %.2f, uniform 4 %.2f; " \
+				"cls fp32 %.1f knq 4 %.1f\n", f, k4, k3, o3, u4, fc, kc
 			bad = 0
 			if (k4 < f - 0.5) { print "knq 4 bits loses more than 0.5 points"; bad = 1 }
-			# The issue asks for 2 points at 3 bits; nuq is not there yet (see the note).
-			if (k3 < f - 5) { print "knq 3 bits loses more than 5 points"; bad = 1 }
+			if (b3 < f - 2) { print "the best 3-bit method loses more than 2 points"; bad = 1 }
 			if (kc < fc) { print "the classifier loses accuracy at 4 bits"; bad = 1 }
-			if (k4 < u4 + 10) { print "knq is not clearly ahead of uniform min-max"; bad = 1 }
+			# Clearly ahead: uniform makes at least 3 times the character errors.
+			if (100 - u4 < 3 * (100 - k4)) {
+				print "knq is not clearly ahead of uniform min-max"; bad = 1
+			}
 			exit bad
 		}' "$tmp/eval/eval.md"
 }
-check "nuq eval: 4 bits within 0.5 points of fp32, classifier keeps its accuracy, 3 bits within 5, far ahead of uniform" eval_targets
+check "nuq eval: 4 bits within 0.5 points of fp32, classifier keeps its accuracy, 3 bits within 2, well ahead of uniform" eval_targets
 
 fails_with "nuq run names a missing page" "nope.png" "$nuq" run "$tmp/nope.png"
 printf 'not a png' >"$tmp/bad.png"

@@ -584,6 +584,80 @@ static void expect_refusal(struct gb *b, int err, const char *says)
 }
 
 /* Every refusal names the node and says why; none crashes or runs. */
+/* Lockstep runs: what the observer and the callback saw, in order. */
+struct lockstep_log {
+	size_t seen[3];			/* outputs observed per node */
+	size_t before_calls;
+	float last[3][16];		/* the final node's output per input */
+	size_t last_n[3];
+};
+
+static void lockstep_observe(void *ctx, size_t node, unsigned int idx, const struct nuq_tensor *t)
+{
+	struct lockstep_log *l = ctx;
+	size_t k = l->seen[node]++;
+
+	(void)idx;
+	if (node == 2 && k < 3) {
+		l->last_n[k] = nuq_tensor_count(t);
+		memcpy(l->last[k], t->f, l->last_n[k] * sizeof(float));
+	}
+}
+
+static int lockstep_before(void *ctx, size_t node)
+{
+	struct lockstep_log *l = ctx;
+
+	/* Every input has passed all earlier nodes, none this one. */
+	assert_int_equal(node, l->before_calls++);
+	if (node > 0)
+		assert_int_equal(l->seen[node - 1], 3);
+	assert_int_equal(l->seen[node], 0);
+	return node == 99;	/* never: the run goes on */
+}
+
+static void lockstep_runs(void **state)
+{
+	float x[3][16], *ref;
+	int64_t len[3] = { 4, 16, 7 };
+	struct nuq_tensor xt[3];
+	struct lockstep_log log;
+	struct gb *b = gb_new(13);
+	struct run r;
+	size_t k, i;
+
+	(void)state;
+	memset(&log, 0, sizeof(log));
+	for (k = 0; k < 3; k++) {
+		fill(x[k], 16);
+		xt[k] = tensor4(x[k], 1, len[k], 0, 0, 2);
+	}
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Relu", "relu", "x", "a");
+	gb_node(b, "Mul", "square", "a,a", "s");	/* one value read twice */
+	gb_node(b, "Add", "add", "s,x", "y");		/* the input read again, late */
+	assert_int_equal(run_graph(b, &xt[0], &r), 0);
+	nuq_graph_set_observer(r.g, lockstep_observe, &log);
+	assert_int_equal(nuq_graph_run_lockstep(r.g, xt, 3, lockstep_before, &log, r.msg,
+						sizeof(r.msg)), 0);
+	nuq_graph_set_observer(r.g, NULL, NULL);
+	assert_int_equal(log.before_calls, 3);
+	for (k = 0; k < 3; k++) {
+		struct nuq_tensor y;
+
+		assert_int_equal(log.last_n[k], len[k]);
+		assert_int_equal(nuq_graph_run(r.g, &xt[k], &y, r.msg, sizeof(r.msg)), 0);
+		ref = y.f;
+		for (i = 0; i < (size_t)len[k]; i++)
+			assert_true(ref[i] == (x[k][i] > 0 ? x[k][i] * x[k][i] : 0) + x[k][i]);
+		assert_close(log.last[k], ref, (size_t)len[k], 0);
+		nuq_tensor_free(&y);
+	}
+	run_free(&r);
+	gb_free(b);
+}
+
 static void clear_errors(void **state)
 {
 	struct Onnx__NodeProto *n;
@@ -637,6 +711,7 @@ int main(void)
 		cmocka_unit_test(pooling),
 		cmocka_unit_test(matmul_gemm),
 		cmocka_unit_test(resize_modes),
+		cmocka_unit_test(lockstep_runs),
 		cmocka_unit_test(clear_errors),
 	};
 

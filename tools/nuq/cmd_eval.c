@@ -71,7 +71,9 @@ static void usage(FILE *f)
 		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
 		"      --scan-truth F    transcription of the scanned page (default data/imageTextN.txt)\n"
 		"      --lines N         rendered text lines to score (default 20)\n"
-		"      --quick           fp32, uniform 8/4 bits, knq and kde at 4 and 3 bits, mixed 3.5\n"
+		"      --quick           fp32, uniform 8/4 bits, knq 4/3, kde 4, opt 3, mixed 3.5\n"
+		"      --only LIST       just these configurations (and fp32), comma-separated\n"
+		"                        names as in the table, e.g. --only 'knq 3,opt 3'\n"
 		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges (default percentile)\n"
 		"      --weights-only    fp32 activations: the weights' share of the loss\n"
@@ -97,29 +99,66 @@ static void build_configs(struct eval *e, int quick)
 {
 	static const enum nuq_qmethod full[] = { NUQ_Q_DBC, NUQ_Q_ENQ, NUQ_Q_KNQ, NUQ_Q_KDE,
 						 NUQ_Q_OPT, NUQ_Q_MINIFLOAT };
-	static const enum nuq_qmethod fast[] = { NUQ_Q_KNQ, NUQ_Q_KDE };
-	static const unsigned int full_bits[] = { 8, 4, 3, 2 }, quick_bits[] = { 4, 3 };
-	const enum nuq_qmethod *ms = quick ? fast : full;
-	const unsigned int *bs = quick ? quick_bits : full_bits;
-	size_t nm = quick ? 2 : 6, nb = quick ? 2 : 4, i, j;
+	/* --quick: the methods and bits the targets in the README are about. */
+	static const struct { enum nuq_qmethod m; unsigned int bits; } fast[] = {
+		{ NUQ_Q_KNQ, 4 }, { NUQ_Q_KNQ, 3 }, { NUQ_Q_KDE, 4 }, { NUQ_Q_OPT, 3 },
+	};
+	static const unsigned int full_bits[] = { 8, 4, 3, 2 };
+	size_t i, j;
 	char name[48];
 
 	add_cfg(e, "fp32", 1, NUQ_Q_KNQ, 32, 0);
 	add_cfg(e, "uniform min-max 8", 0, NUQ_Q_UNIFORM_SYM, 8, 0);
 	add_cfg(e, "uniform min-max 4", 0, NUQ_Q_UNIFORM_SYM, 4, 0);
-	if (!quick)
-		add_cfg(e, "uniform min-max 3", 0, NUQ_Q_UNIFORM_SYM, 3, 0);
-	for (i = 0; i < nm; i++)
-		for (j = 0; j < nb; j++) {
-			snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(ms[i]), bs[j]);
-			add_cfg(e, name, 0, ms[i], bs[j], 0);
+	if (quick) {
+		for (i = 0; i < sizeof(fast) / sizeof(fast[0]); i++) {
+			snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(fast[i].m),
+				 fast[i].bits);
+			add_cfg(e, name, 0, fast[i].m, fast[i].bits, 0);
 		}
-	if (!quick) {
-		add_cfg(e, "asd (2 digits)", 0, NUQ_Q_ASD, 0, 0);
-		add_cfg(e, "csd (2 digits)", 0, NUQ_Q_CSD, 0, 0);
-		add_cfg(e, "asd1 (1 digit)", 0, NUQ_Q_ASD1, 0, 0);
+		add_cfg(e, "knq mixed 3.5", 0, NUQ_Q_KNQ, 0, 3.5);
+		return;
 	}
+	add_cfg(e, "uniform min-max 3", 0, NUQ_Q_UNIFORM_SYM, 3, 0);
+	for (i = 0; i < sizeof(full) / sizeof(full[0]); i++)
+		for (j = 0; j < sizeof(full_bits) / sizeof(full_bits[0]); j++) {
+			snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(full[i]),
+				 full_bits[j]);
+			add_cfg(e, name, 0, full[i], full_bits[j], 0);
+		}
+	add_cfg(e, "asd (2 digits)", 0, NUQ_Q_ASD, 0, 0);
+	add_cfg(e, "csd (2 digits)", 0, NUQ_Q_CSD, 0, 0);
+	add_cfg(e, "asd1 (1 digit)", 0, NUQ_Q_ASD1, 0, 0);
 	add_cfg(e, "knq mixed 3.5", 0, NUQ_Q_KNQ, 0, 3.5);
+}
+
+/*
+ * Keep fp32 (the detector's reference) and the configurations named in
+ * @list; a name that matches nothing is an error, not an empty table.
+ */
+static int filter_configs(struct eval *e, const char *list, char *msg, size_t msglen)
+{
+	char buf[512], *tok, *save;
+	unsigned char keep[MAX_CONFIGS] = { 1 };
+	size_t i, n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < e->ncfg; i++)
+			if (!strcmp(e->cfg[i].name, tok))
+				break;
+		if (i == e->ncfg) {
+			snprintf(msg, msglen, "--only: no configuration named '%s' (see the table "
+				 "of a full run for the names)", tok);
+			return -EINVAL;
+		}
+		keep[i] = 1;
+	}
+	for (i = 0; i < e->ncfg; i++)
+		if (keep[i])
+			e->cfg[n++] = e->cfg[i];
+	e->ncfg = n;
+	return 0;
 }
 
 static int score(struct eval *e, struct ocr_models *m, struct config *c)
@@ -361,6 +400,7 @@ int cmd_eval(int argc, char **argv)
 		{ "scan-truth", required_argument, NULL, 'T' },
 		{ "lines", required_argument, NULL, 'n' },
 		{ "quick", no_argument, NULL, 'Q' },
+		{ "only", required_argument, NULL, 'O' },
 		{ "calib", required_argument, NULL, 'c' },
 		{ "weights-only", no_argument, NULL, 'W' },
 		{ "calib-lines", required_argument, NULL, 'l' },
@@ -371,7 +411,7 @@ int cmd_eval(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *truth = "data/imageTextN.txt", *out = ".";
+	const char *truth = "data/imageTextN.txt", *out = ".", *only = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int jobs = ncpu > 0 ? (unsigned int)ncpu : 1, t, started = 0;
 	struct worker_arg wa[16];
@@ -407,6 +447,9 @@ int cmd_eval(int argc, char **argv)
 			break;
 		case 'Q':
 			quick = 1;
+			break;
+		case 'O':
+			only = optarg;
 			break;
 		case 'c':
 			if (opt_calib("eval", optarg, &e->qe.calib)) {
@@ -470,11 +513,16 @@ int cmd_eval(int argc, char **argv)
 			}
 		mkdir(dir, 0755);
 	}
+	build_configs(e, quick && !only);
+	if (only && filter_configs(e, only, msg, sizeof(msg))) {
+		fprintf(stderr, "nuq eval: %s\n", msg);
+		ret = 2;
+		goto out;
+	}
 	if (load_data(e, truth, nlines, msg, sizeof(msg))) {
 		fprintf(stderr, "nuq eval: %s\n", msg);
 		goto out;
 	}
-	build_configs(e, quick);
 	fprintf(stderr, "nuq eval: %zu configurations, %zu text lines (%zu rendered, %zu scanned), "
 		"%zu pages, %u at a time\n", e->ncfg, e->lines.n, e->nrendered,
 		e->lines.n - e->nrendered, e->npages, jobs);

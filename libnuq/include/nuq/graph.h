@@ -84,4 +84,17 @@ typedef void (*nuq_graph_observer)(void *ctx, size_t node, unsigned int out_inde
 				   const struct nuq_tensor *t);
 void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void *ctx);
 
+/*
+ * Run @count inputs node by node: all of them pass node i before any
+ * passes node i + 1, and @before is called ahead of each node, when the
+ * observer has seen every input of that node for all inputs.  A caller
+ * can so adjust a node from what the nodes before it produced (sequential
+ * calibration).  The outputs are dropped; all live values of all inputs
+ * are held at once.  A non-zero return from @before stops the run.
+ */
+typedef int (*nuq_graph_before_node)(void *ctx, size_t node);
+int nuq_graph_run_lockstep(struct nuq_graph *graph, const struct nuq_tensor *inputs,
+			   size_t count, nuq_graph_before_node before, void *ctx, char *msg,
+			   size_t msglen);
+
 #endif

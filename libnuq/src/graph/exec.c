@@ -115,6 +115,14 @@ static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
 	return 0;
 }
 
+static void start_run(struct nuq_graph *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nvalues; i++)
+		g->values[i].left = g->values[i].uses;
+}
+
 int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_tensor *y,
 		  char *msg, size_t msglen)
 {
@@ -122,8 +130,7 @@ int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_te
 	int ret;
 
 	memset(y, 0, sizeof(*y));
-	for (i = 0; i < g->nvalues; i++)
-		g->values[i].left = g->values[i].uses;
+	start_run(g);
 	ret = set_input(g, x, msg, msglen);
 	for (i = 0; !ret && i < g->nnodes; i++)
 		ret = run_node(g, i, msg, msglen);
@@ -138,5 +145,78 @@ int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_te
 		}
 	}
 	release_runtime(g);
+	return ret;
+}
+
+/* One input's run-time state of a value, while another input's is in the graph. */
+struct value_state {
+	struct nuq_tensor t;
+	int left, live;
+};
+
+static void swap_state(struct nuq_value *v, struct value_state *s)
+{
+	struct value_state t = { v->t, v->left, v->live };
+
+	v->t = s->t;
+	v->left = s->left;
+	v->live = s->live;
+	*s = t;
+}
+
+/* Exchange the graph's state of node @n's values with @st (each value once). */
+static void swap_node_state(struct nuq_graph *g, const struct nuq_node *n, struct value_state *st)
+{
+	int ids[2 * NUQ_NODE_MAX_IO];
+	unsigned int j, k, m = 0;
+
+	for (j = 0; j < n->nin + n->nout; j++) {
+		int id = j < n->nin ? n->in[j] : n->out[j - n->nin];
+
+		if (id < 0 || g->values[id].is_const)
+			continue;
+		for (k = 0; k < m && ids[k] != id; k++)
+			;
+		if (k == m)
+			ids[m++] = id;
+	}
+	for (k = 0; k < m; k++)
+		swap_state(&g->values[ids[k]], &st[ids[k]]);
+}
+
+int nuq_graph_run_lockstep(struct nuq_graph *g, const struct nuq_tensor *x, size_t count,
+			   nuq_graph_before_node before, void *ctx, char *msg, size_t msglen)
+{
+	struct value_state *st;
+	size_t i, k, v;
+	int ret = 0;
+
+	st = calloc(count * g->nvalues + 1, sizeof(*st));
+	if (!st)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	/* Every input's state starts as a fresh run's, with its input set. */
+	for (k = 0; k < count && !ret; k++) {
+		start_run(g);
+		ret = set_input(g, &x[k], msg, msglen);
+		for (v = 0; v < g->nvalues; v++)
+			if (!g->values[v].is_const)
+				swap_state(&g->values[v], &st[k * g->nvalues + v]);
+	}
+	for (i = 0; !ret && i < g->nnodes; i++) {
+		if (before)
+			ret = before(ctx, i);
+		for (k = 0; k < count && !ret; k++) {
+			swap_node_state(g, &g->nodes[i], &st[k * g->nvalues]);
+			ret = run_node(g, i, msg, msglen);
+			swap_node_state(g, &g->nodes[i], &st[k * g->nvalues]);
+		}
+	}
+	for (k = 0; k < count; k++) {
+		for (v = 0; v < g->nvalues; v++)
+			if (!g->values[v].is_const)
+				swap_state(&g->values[v], &st[k * g->nvalues + v]);
+		release_runtime(g);
+	}
+	free(st);
 	return ret;
 }
