@@ -90,6 +90,59 @@ int nuq_asd_digit_ok(__u8 d);
 /* Whether a per-channel requantization multiplier and shift are in range. */
 int nuq_requant_ok(__s32 multiplier, __s32 shift);
 
+/* The positive errno value a &enum nuq_job_error stands for. */
+int nuq_job_error_errno(int code);
+
+/*
+ * Requantization, gemmlowp/TFLite style (Documentation/conv-job.rst has
+ * worked examples):
+ *
+ *   x = acc * 2^max(shift, 0), saturated to 32 bits
+ *   y = srdhm(x, multiplier)                 (round half away from zero)
+ *   r = rounding_rshift(y, max(-shift, 0))   (round half away from zero)
+ *
+ * Inline, because every implementation runs it once per output element.
+ */
+#define NUQ_S32_MAX	0x7fffffff
+#define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
+
+/* Saturating rounding doubling high multiply: round(a * b / 2^31). */
+static inline __s32 nuq_srdhm(__s32 a, __s32 b)
+{
+	__s64 ab, t;
+
+	if (a == NUQ_S32_MIN && b == NUQ_S32_MIN)
+		return NUQ_S32_MAX;
+	ab = (__s64)a * b;
+	/* Nudge by half, then divide truncating toward zero. */
+	t = ab + (ab >= 0 ? (1LL << 30) : 1 - (1LL << 30));
+	return (__s32)(t >= 0 ? t >> 31 : -((-t) >> 31));
+}
+
+/* x / 2^exponent rounded to nearest, ties away from zero; 0 <= exponent <= 31. */
+static inline __s32 nuq_rounding_rshift(__s32 x, int exponent)
+{
+	__s32 mask = (__s32)((1LL << exponent) - 1);
+	__s32 rem = x & mask;
+	__s32 threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+
+	return (x >> exponent) + (rem > threshold ? 1 : 0);
+}
+
+static inline __s32 nuq_requantize(__s32 acc, __s32 multiplier, __s32 shift)
+{
+	__s64 x = acc;
+
+	if (shift > 0) {
+		x *= 1LL << shift;
+		if (x > NUQ_S32_MAX)
+			x = NUQ_S32_MAX;
+		if (x < NUQ_S32_MIN)
+			x = NUQ_S32_MIN;
+	}
+	return nuq_rounding_rshift(nuq_srdhm((__s32)x, multiplier), shift < 0 ? -shift : 0);
+}
+
 /*
  * The output byte @at (an element index of the output tensor) for an exact
  * accumulator @acc, bias included: saturate to 32 bits, requantize, add the
@@ -97,15 +150,24 @@ int nuq_requant_ok(__s32 multiplier, __s32 shift);
  * @res is not NULL), clamp.  Every implementation that computes
  * accumulators its own way finishes with this.
  */
-__u8 nuq_conv_output(const struct nuq_conv_job *job, __s64 acc, __s32 multiplier, __s32 shift,
-		     const __u8 *res, __u64 at);
+static inline __u8 nuq_conv_output(const struct nuq_conv_job *job, __s64 acc, __s32 multiplier,
+				   __s32 shift, const __u8 *res, __u64 at)
+{
+	__s64 v;
 
-/* The positive errno value a &enum nuq_job_error stands for. */
-int nuq_job_error_errno(int code);
-
-/* The fixed-point steps of requantization, exposed for tests. */
-__s32 nuq_srdhm(__s32 a, __s32 b);
-__s32 nuq_rounding_rshift(__s32 x, int exponent);
-__s32 nuq_requantize(__s32 acc, __s32 multiplier, __s32 shift);
+	if (acc > NUQ_S32_MAX)
+		acc = NUQ_S32_MAX;
+	if (acc < NUQ_S32_MIN)
+		acc = NUQ_S32_MIN;
+	v = (__s64)nuq_requantize((__s32)acc, multiplier, shift) + job->out_zero_point;
+	if (res)
+		v += nuq_requantize(nuq_ld_act(res + at, job->out_format) - job->res_zero_point,
+				    job->res_multiplier, job->res_shift);
+	if (v < job->out_min)
+		v = job->out_min;
+	if (v > job->out_max)
+		v = job->out_max;
+	return (__u8)v;
+}
 
 #endif /* _NUQ_CONV_H_ */

@@ -17,9 +17,6 @@
 
 #include "nuq_conv.h"
 
-#define NUQ_S32_MAX	0x7fffffff
-#define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
-
 __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
 {
 	__u64 bit = (__u64)j * bits;
@@ -161,26 +158,6 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 		}
 	}
 	return acc;
-}
-
-__u8 nuq_conv_output(const struct nuq_conv_job *job, __s64 acc, __s32 multiplier, __s32 shift,
-		     const __u8 *res, __u64 at)
-{
-	__s64 v;
-
-	if (acc > NUQ_S32_MAX)
-		acc = NUQ_S32_MAX;
-	if (acc < NUQ_S32_MIN)
-		acc = NUQ_S32_MIN;
-	v = (__s64)nuq_requantize((__s32)acc, multiplier, shift) + job->out_zero_point;
-	if (res)
-		v += nuq_requantize(nuq_ld_act(res + at, job->out_format) - job->res_zero_point,
-				    job->res_multiplier, job->res_shift);
-	if (v < job->out_min)
-		v = job->out_min;
-	if (v > job->out_max)
-		v = job->out_max;
-	return (__u8)v;
 }
 
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,

@@ -165,13 +165,21 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	size_t ocgp = (ocg + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK * NUQ_OC_BLOCK;
 	uint8_t *out = t[NUQ_T_OUTPUT];
 	int16_t *w = NULL, *a = NULL, *wp = NULL;
-	int32_t *acc = NULL, wmax;
+	int32_t *acc = NULL, wmax, *ch = NULL;
 	uint32_t n, oh, g, ow, o, groups = job->groups;
 	int ret = 1;
 
-	for (o = 0; o < job->out_c; o++)
-		if (!nuq_requant_ok(nuq_ld_s32(rq + 8 * o), nuq_ld_s32(rq + 8 * o + 4)))
-			return 1;
+	/* Per channel: bias, multiplier, shift, decoded once. */
+	ch = malloc((size_t)job->out_c * 3 * sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	for (o = 0; o < job->out_c; o++) {
+		ch[3 * o] = bias ? nuq_ld_s32(bias + 4 * o) : 0;
+		ch[3 * o + 1] = nuq_ld_s32(rq + 8 * o);
+		ch[3 * o + 2] = nuq_ld_s32(rq + 8 * o + 4);
+		if (!nuq_requant_ok(ch[3 * o + 1], ch[3 * o + 2]))
+			goto out;
+	}
 	w = malloc((size_t)job->out_c * kp * sizeof(*w));
 	a = malloc((size_t)job->out_w * kp * sizeof(*a));
 	acc = malloc((size_t)job->out_w * ocg * sizeof(*acc));
@@ -199,24 +207,20 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 				im2col(job, plan, in, oh, g, a, kp);
 				dot(a, job->out_w, kp, wp + (size_t)g * ocgp * kp, ocg, acc);
 				for (ow = 0; ow < job->out_w; ow++) {
-					for (o = 0; o < ocg; o++) {
-						uint32_t oc = g * ocg + o;
-						uint64_t at = (row + ow) * job->out_c + oc;
-						int64_t sum = acc[(size_t)ow * ocg + o];
+					uint64_t at = (row + ow) * job->out_c + g * ocg;
+					const int32_t *c = ch + 3 * (size_t)g * ocg;
+					const int32_t *s = acc + (size_t)ow * ocg;
 
-						if (bias)
-							sum += nuq_ld_s32(bias + 4 * oc);
-						out[at] = nuq_conv_output(job, sum,
-									  nuq_ld_s32(rq + 8 * oc),
-									  nuq_ld_s32(rq + 8 * oc + 4),
-									  res, at);
-					}
+					for (o = 0; o < ocg; o++, c += 3)
+						out[at + o] = nuq_conv_output(job, (int64_t)s[o] + c[0],
+									      c[1], c[2], res, at + o);
 				}
 			}
 		}
 	}
 	ret = 0;
 out:
+	free(ch);
 	free(w);
 	free(wp);
 	free(a);
