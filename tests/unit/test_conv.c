@@ -175,6 +175,54 @@ static void every_impl_identical(void **state)
 	}
 }
 
+/*
+ * The vectorised epilogue at the edges of requantization: biases that
+ * overflow 32 bits with the sum, left shifts that saturate, right shifts
+ * up to 31, multipliers 0, 2^30 and INT32_MAX, zero points at the ends;
+ * on plain and depthwise shapes (channel counts around the vector width).
+ */
+static void requant_edges_identical(void **state)
+{
+	static const int32_t mults[] = { 0, 1 << 30, INT32_MAX, 1518500250 };
+	static const int32_t shifts[] = { 30, 7, 1, 0, -1, -13, -30, -31 };
+	static const int32_t biases[] = { INT32_MAX, INT32_MIN, 0, -1, 12345, -7777777 };
+	struct test_rng r = { 2024 };
+	int i, dw;
+
+	(void)state;
+	for (dw = 0; dw < 2; dw++)
+	for (i = 0; i < 40; i++) {
+		uint32_t c = 1 + test_range(&r, 0, 19);
+		struct test_shape s = {
+			.batch = 1, .in_h = 4, .in_w = 5, .in_c = c, .out_c = dw ? c : 3 + i % 17,
+			.kh = 3, .kw = 3, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 0,
+			.pl = 0, .pr = 1, .groups = dw ? c : 1, .wfmt = NUQ_WFMT_INT8, .bits = 8,
+			.in_fmt = i & 1 ? NUQ_AFMT_INT8 : NUQ_AFMT_UINT8,
+			.out_fmt = i & 2 ? NUQ_AFMT_INT8 : NUQ_AFMT_UINT8,
+		};
+		struct test_job tj;
+		char what[64];
+		uint32_t o;
+
+		assert_int_equal(test_job_make(&tj, &s, &r), 0);
+		for (o = 0; o < s.out_c; o++) {
+			int32_t m = mults[test_range(&r, 0, 3)], sh = shifts[test_range(&r, 0, 7)];
+			int32_t b = biases[test_range(&r, 0, 5)];
+
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * o, &m, 4);
+			memcpy(tj.buf[NUQ_T_REQUANT] + 8 * o + 4, &sh, 4);
+			if (tj.buf[NUQ_T_BIAS])
+				memcpy(tj.buf[NUQ_T_BIAS] + 4 * o, &b, 4);
+		}
+		tj.job.out_zero_point = s.out_fmt == NUQ_AFMT_INT8 ? (i & 4 ? -128 : 127) :
+					(i & 4 ? 0 : 255);
+		snprintf(what, sizeof(what), "%s case %d, %u channels", dw ? "depthwise" : "plain",
+			 i, c);
+		impls_identical(&tj, what);
+		test_job_free(&tj);
+	}
+}
+
 /* Jobs outside the fast path's exact range go to the portable core, still identical. */
 static void fast_path_falls_back_exactly(void **state)
 {
@@ -470,6 +518,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(int8_matches_reference),
 		cmocka_unit_test(every_impl_identical),
+		cmocka_unit_test(requant_edges_identical),
 		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),
 		cmocka_unit_test(asd_matches_reference),

@@ -93,7 +93,7 @@ int nuq_conv_run_cpu_impl(const struct nuq_conv_job *job, void *const base[NUQ_T
 		return -EOPNOTSUPP;
 	if (impl != NUQ_CONV_IMPL_PORTABLE) {
 		ret = nuq_conv_run_fast(job, &plan, t, impl == NUQ_CONV_IMPL_AVX2 ?
-					nuq_dot_avx2 : nuq_dot_generic);
+					&nuq_fast_avx2 : &nuq_fast_generic);
 		if (ret <= 0)
 			return ret;
 		ret = 0;	/* 1: not exact on the fast path, run the portable core */

@@ -25,8 +25,8 @@
 
 #include "conv_fast.h"
 
-void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
-		     int32_t *out)
+static void dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
+			int32_t *out)
 {
 	size_t p, o, k;
 
@@ -43,6 +43,30 @@ void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp
 		}
 	}
 }
+
+static void dw_tap_generic(const int16_t *x, const int32_t *w, size_t n, int32_t *acc)
+{
+	size_t c;
+
+	for (c = 0; c < n; c++)
+		acc[c] += x[c] * w[c];
+}
+
+static void requant_generic(const int32_t *acc, size_t n, const struct nuq_out_params *p,
+			    size_t c0, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = nuq_conv_output(p->job, (int64_t)acc[i] + p->bias[c0 + i], p->mult[c0 + i],
+					 p->shift[c0 + i], NULL, 0);
+}
+
+const struct nuq_fast_ops nuq_fast_generic = {
+	.dot = dot_generic,
+	.dw_tap = dw_tap_generic,
+	.requant = requant_generic,
+};
 
 /* Rows w[o][kp] of @ocn channels into the packed layout (conv_fast.h). */
 static void pack_weights(const int16_t *w, size_t ocn, size_t kp, int16_t *wp)
@@ -157,34 +181,120 @@ static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *p
 	}
 }
 
-int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
-		      void *const t[NUQ_T_COUNT], nuq_dot_fn dot)
+/*
+ * Output row pixels [0, out_w) of channels [c0, c0 + n) from their sums
+ * @acc (stride @n per pixel) into the NHWC output row at @at.
+ */
+static void write_row(const struct nuq_fast_ops *ops, const struct nuq_out_params *p,
+		      const uint8_t *res, const int32_t *acc, size_t n, size_t c0, uint8_t *out,
+		      uint64_t at)
 {
-	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT], *res = t[NUQ_T_RESIDUAL];
+	const struct nuq_conv_job *job = p->job;
+	uint32_t ow;
+	size_t o;
+
+	for (ow = 0; ow < job->out_w; ow++, acc += n, at += job->out_c) {
+		if (!res) {
+			ops->requant(acc, n, p, c0, out + at);
+			continue;
+		}
+		for (o = 0; o < n; o++)
+			out[at + o] = nuq_conv_output(job, (int64_t)acc[o] + p->bias[c0 + o],
+						      p->mult[c0 + o], p->shift[c0 + o], res,
+						      at + o);
+	}
+}
+
+/*
+ * Depthwise (one input and one output channel per group): in NHWC the
+ * channels of a pixel are adjacent, so each tap is one multiply-add over
+ * all channels, on the input converted to int16 (x - zero point) once.
+ */
+static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			 void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops,
+			 const struct nuq_out_params *p, const int16_t *w, size_t kp)
+{
+	size_t C = job->out_c, taps = plan->k, npx = (size_t)job->in_h * job->in_w, i, c;
+	int32_t *wd = malloc(taps * C * sizeof(*wd)), *acc = malloc(C * job->out_w * sizeof(*acc));
+	int16_t *x = malloc(npx * C * sizeof(*x));
+	uint32_t n, oh, ow, kh, kw;
+	int ret = -ENOMEM;
+
+	if (!wd || !acc || !x)
+		goto out;
+	for (i = 0; i < taps; i++)
+		for (c = 0; c < C; c++)
+			wd[i * C + c] = w[c * kp + i];
+	for (n = 0; n < job->batch; n++) {
+		const uint8_t *in = (const uint8_t *)t[NUQ_T_INPUT] + (uint64_t)n * npx * C;
+
+		for (i = 0; i < npx * C; i++)
+			x[i] = (int16_t)((job->in_format == NUQ_AFMT_INT8 ? (int8_t)in[i] : in[i]) -
+					 job->in_zero_point);
+		for (oh = 0; oh < job->out_h; oh++) {
+			int64_t ih0 = (int64_t)oh * job->stride_h - job->pad_top;
+
+			memset(acc, 0, C * job->out_w * sizeof(*acc));
+			for (ow = 0; ow < job->out_w; ow++) {
+				int64_t iw0 = (int64_t)ow * job->stride_w - job->pad_left;
+
+				/* Padding taps add 0: x - zero point is 0 there. */
+				for (kh = 0; kh < job->kernel_h; kh++) {
+					int64_t ih = ih0 + (int64_t)kh * job->dilation_h;
+
+					if (ih < 0 || ih >= job->in_h)
+						continue;
+					for (kw = 0; kw < job->kernel_w; kw++) {
+						int64_t iw = iw0 + (int64_t)kw * job->dilation_w;
+
+						if (iw < 0 || iw >= job->in_w)
+							continue;
+						ops->dw_tap(x + ((size_t)ih * job->in_w + iw) * C,
+							    wd + ((size_t)kh * job->kernel_w + kw) * C,
+							    C, acc + (size_t)ow * C);
+					}
+				}
+			}
+			write_row(ops, p, t[NUQ_T_RESIDUAL], acc, C, 0, t[NUQ_T_OUTPUT],
+				  ((uint64_t)n * job->out_h + oh) * job->out_w * C);
+		}
+	}
+	ret = 0;
+out:
+	free(wd);
+	free(acc);
+	free(x);
+	return ret;
+}
+
+int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		      void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops)
+{
+	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT];
 	size_t kp = ((size_t)plan->k + 1) & ~(size_t)1, ocg = plan->out_cg;
 	size_t ocgp = (ocg + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK * NUQ_OC_BLOCK;
-	uint8_t *out = t[NUQ_T_OUTPUT];
 	int16_t *w = NULL, *a = NULL, *wp = NULL;
 	int32_t *acc = NULL, wmax, *ch = NULL;
-	uint32_t n, oh, g, ow, o, groups = job->groups;
+	uint32_t n, oh, g, o, groups = job->groups;
+	struct nuq_out_params p = { .job = job };
 	int ret = 1;
 
 	/* Per channel: bias, multiplier, shift, decoded once. */
 	ch = malloc((size_t)job->out_c * 3 * sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
+	p.bias = ch;
+	p.mult = ch + job->out_c;
+	p.shift = ch + 2 * (size_t)job->out_c;
 	for (o = 0; o < job->out_c; o++) {
-		ch[3 * o] = bias ? nuq_ld_s32(bias + 4 * o) : 0;
-		ch[3 * o + 1] = nuq_ld_s32(rq + 8 * o);
-		ch[3 * o + 2] = nuq_ld_s32(rq + 8 * o + 4);
-		if (!nuq_requant_ok(ch[3 * o + 1], ch[3 * o + 2]))
+		ch[o] = bias ? nuq_ld_s32(bias + 4 * o) : 0;
+		ch[job->out_c + o] = nuq_ld_s32(rq + 8 * o);
+		ch[2 * job->out_c + o] = nuq_ld_s32(rq + 8 * o + 4);
+		if (!nuq_requant_ok(p.mult[o], p.shift[o]))
 			goto out;
 	}
 	w = malloc((size_t)job->out_c * kp * sizeof(*w));
-	a = malloc((size_t)job->out_w * kp * sizeof(*a));
-	acc = malloc((size_t)job->out_w * ocg * sizeof(*acc));
-	wp = malloc((size_t)groups * ocgp * kp * sizeof(*wp));
-	if (!w || !a || !acc || !wp) {
+	if (!w) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -193,6 +303,17 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	/* the exactness bound of 32-bit sums (see the top of the file) */
 	if ((uint64_t)plan->k * 255 * (uint64_t)wmax >= (1ULL << 31))
 		goto out;
+	if (ocg == 1 && plan->in_cg == 1) {
+		ret = run_depthwise(job, plan, t, ops, &p, w, kp);
+		goto out;
+	}
+	a = malloc((size_t)job->out_w * kp * sizeof(*a));
+	acc = malloc((size_t)job->out_w * ocg * sizeof(*acc));
+	wp = malloc((size_t)groups * ocgp * kp * sizeof(*wp));
+	if (!a || !acc || !wp) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (g = 0; g < groups; g++)
 		pack_weights(w + (size_t)g * ocg * kp, ocg, kp, wp + (size_t)g * ocgp * kp);
 
@@ -205,16 +326,9 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 
 			for (g = 0; g < groups; g++) {
 				im2col(job, plan, in, oh, g, a, kp);
-				dot(a, job->out_w, kp, wp + (size_t)g * ocgp * kp, ocg, acc);
-				for (ow = 0; ow < job->out_w; ow++) {
-					uint64_t at = (row + ow) * job->out_c + g * ocg;
-					const int32_t *c = ch + 3 * (size_t)g * ocg;
-					const int32_t *s = acc + (size_t)ow * ocg;
-
-					for (o = 0; o < ocg; o++, c += 3)
-						out[at + o] = nuq_conv_output(job, (int64_t)s[o] + c[0],
-									      c[1], c[2], res, at + o);
-				}
+				ops->dot(a, job->out_w, kp, wp + (size_t)g * ocgp * kp, ocg, acc);
+				write_row(ops, &p, t[NUQ_T_RESIDUAL], acc, ocg, (size_t)g * ocg,
+					  t[NUQ_T_OUTPUT], row * job->out_c + (size_t)g * ocg);
 			}
 		}
 	}

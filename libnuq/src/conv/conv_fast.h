@@ -30,17 +30,37 @@
 typedef void (*nuq_dot_fn)(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
 			   size_t ocn, int32_t *out);
 
-void nuq_dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
-		     int32_t *out);
-void nuq_dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
-		  int32_t *out);
+/* acc[c] += x[c] * w[c] for c < n: one tap of a depthwise conv. */
+typedef void (*nuq_dw_tap_fn)(const int16_t *x, const int32_t *w, size_t n, int32_t *acc);
+
+/* A job's output parameters, per channel as arrays (for vector loads). */
+struct nuq_out_params {
+	const struct nuq_conv_job *job;
+	const int32_t *bias, *mult, *shift;
+};
 
 /*
- * Run a validated job with @dot.  Returns 0, or 1 when the job is outside
+ * out[i] = nuq_conv_output(acc[i] + bias[c0 + i]) with channel c0 + i's
+ * requantization, for i < n; no residual.
+ */
+typedef void (*nuq_requant_fn)(const int32_t *acc, size_t n, const struct nuq_out_params *p,
+			       size_t c0, uint8_t *out);
+
+/* The kernels of one instruction set. */
+struct nuq_fast_ops {
+	nuq_dot_fn dot;
+	nuq_dw_tap_fn dw_tap;
+	nuq_requant_fn requant;
+};
+
+extern const struct nuq_fast_ops nuq_fast_generic, nuq_fast_avx2;
+
+/*
+ * Run a validated job with @ops.  Returns 0, or 1 when the job is outside
  * what the fast path computes exactly (the caller then uses the portable
  * core), or a negative errno.
  */
 int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
-		      void *const t[NUQ_T_COUNT], nuq_dot_fn dot);
+		      void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops);
 
 #endif

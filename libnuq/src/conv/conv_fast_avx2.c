@@ -8,6 +8,10 @@
  * channels.  Each tap pair loads two registers of packed weights and
  * broadcasts each pixel's input pair; _mm256_madd_epi16 multiplies and
  * adds the pair, so sums land per channel and need no horizontal adds.
+ *
+ * The requantization epilogue does the core's fixed-point steps (see
+ * nuq_conv.h) on 8 channels at once, exactly: 32x32->64-bit products for
+ * the doubling high multiply, per-lane shifts, saturation by compares.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -61,8 +65,8 @@ static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb
 	_mm256_storeu_si256((void *)(o + 56), s31);
 }
 
-AVX2 void nuq_dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
-		       int32_t *out)
+static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
+			 size_t ocn, int32_t *out)
 {
 	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, p, b, i, j;
 	int32_t tmp[4 * NUQ_OC_BLOCK];
@@ -82,3 +86,106 @@ AVX2 void nuq_dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *
 		}
 	}
 }
+
+static AVX2 void dw_tap_avx2(const int16_t *x, const int32_t *w, size_t n, int32_t *acc)
+{
+	size_t c = 0;
+
+	for (; c + 8 <= n; c += 8) {
+		__m256i xv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)(x + c)));
+		__m256i wv = _mm256_loadu_si256((const void *)(w + c));
+		__m256i av = _mm256_loadu_si256((const void *)(acc + c));
+
+		_mm256_storeu_si256((void *)(acc + c),
+				    _mm256_add_epi32(av, _mm256_mullo_epi32(xv, wv)));
+	}
+	for (; c < n; c++)
+		acc[c] += x[c] * w[c];
+}
+
+/* a + b saturated to 32 bits. */
+static AVX2 __m256i adds_epi32(__m256i a, __m256i b)
+{
+	__m256i r = _mm256_add_epi32(a, b);
+	/* Overflow: a and b have one sign and r the other. */
+	__m256i ovf = _mm256_andnot_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(a, r));
+	__m256i sat = _mm256_xor_si256(_mm256_srai_epi32(a, 31), _mm256_set1_epi32(0x7fffffff));
+
+	return _mm256_blendv_epi8(r, sat, _mm256_srai_epi32(ovf, 31));
+}
+
+/* round(x * m / 2^31), ties away from zero, per 64-bit lane (low 32 bits). */
+static AVX2 __m256i srdhm_epi64(__m256i ab)
+{
+	__m256i zero = _mm256_setzero_si256();
+	__m256i neg = _mm256_cmpgt_epi64(zero, ab);
+	__m256i t = _mm256_add_epi64(ab, _mm256_blendv_epi8(_mm256_set1_epi64x(1LL << 30),
+							       _mm256_set1_epi64x(1 - (1LL << 30)),
+							       neg));
+	__m256i tneg = _mm256_cmpgt_epi64(zero, t);
+	/* Divide truncating toward zero: shift |t|, give the sign back. */
+	__m256i q = _mm256_srli_epi64(_mm256_sub_epi64(_mm256_xor_si256(t, tneg), tneg), 31);
+
+	return _mm256_sub_epi64(_mm256_xor_si256(q, tneg), tneg);
+}
+
+/* nuq_requantize() of 8 lanes; the multipliers are 0 or >= 2^30 (validated). */
+static AVX2 __m256i requantize8(__m256i x, __m256i mult, __m256i shift)
+{
+	__m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+	__m256i lsh = _mm256_max_epi32(shift, zero), rsh = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+	__m256i up = _mm256_sllv_epi32(x, lsh), even, odd, mask, rem, thr;
+
+	/* x * 2^lsh, saturated: the shift lost bits when shifting back differs. */
+	up = _mm256_blendv_epi8(up, _mm256_xor_si256(_mm256_srai_epi32(x, 31),
+						     _mm256_set1_epi32(0x7fffffff)),
+				_mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srav_epi32(up, lsh), x),
+						 _mm256_set1_epi32(-1)));
+	even = srdhm_epi64(_mm256_mul_epi32(up, mult));
+	odd = srdhm_epi64(_mm256_mul_epi32(_mm256_srli_epi64(up, 32), _mm256_srli_epi64(mult, 32)));
+	x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa);
+	/* Rounding right shift, ties away from zero. */
+	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rsh), one);
+	rem = _mm256_and_si256(x, mask);
+	thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(x, 31));
+	return _mm256_sub_epi32(_mm256_srav_epi32(x, rsh), _mm256_cmpgt_epi32(rem, thr));
+}
+
+static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out_params *p,
+			      size_t c0, uint8_t *out)
+{
+	const struct nuq_conv_job *job = p->job;
+	__m256i zp = _mm256_set1_epi32(job->out_zero_point);
+	/* Clamping before adding the zero point cannot overflow. */
+	__m256i lo = _mm256_set1_epi32(job->out_min - job->out_zero_point);
+	__m256i hi = _mm256_set1_epi32(job->out_max - job->out_zero_point);
+	__m256i bytes = _mm256_set1_epi32(0xff);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i x = adds_epi32(_mm256_loadu_si256((const void *)(acc + i)),
+				       _mm256_loadu_si256((const void *)(p->bias + c0 + i)));
+		__m256i r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
+					_mm256_loadu_si256((const void *)(p->shift + c0 + i)));
+		__m256i v;
+		int32_t lanes;
+
+		r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
+		v = _mm256_and_si256(_mm256_add_epi32(r, zp), bytes);
+		v = _mm256_packus_epi32(v, v);
+		v = _mm256_packus_epi16(v, v);
+		lanes = _mm_cvtsi128_si32(_mm256_castsi256_si128(v));
+		memcpy(out + i, &lanes, 4);
+		lanes = _mm_cvtsi128_si32(_mm256_extracti128_si256(v, 1));
+		memcpy(out + i + 4, &lanes, 4);
+	}
+	for (; i < n; i++)
+		out[i] = nuq_conv_output(job, (int64_t)acc[i] + p->bias[c0 + i], p->mult[c0 + i],
+					 p->shift[c0 + i], NULL, 0);
+}
+
+const struct nuq_fast_ops nuq_fast_avx2 = {
+	.dot = dot_avx2,
+	.dw_tap = dw_tap_avx2,
+	.requant = requant_avx2,
+};
