@@ -44,12 +44,14 @@ static void dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t 
 	}
 }
 
-static void dw_tap_generic(const int16_t *x, const int32_t *w, size_t n, int32_t *acc)
+static void dw_tap_generic(const int16_t *x, size_t xstride, const int32_t *w, size_t n,
+			   size_t npix, int32_t *acc)
 {
-	size_t c;
+	size_t p, c;
 
-	for (c = 0; c < n; c++)
-		acc[c] += x[c] * w[c];
+	for (p = 0; p < npix; p++, x += xstride, acc += n)
+		for (c = 0; c < n; c++)
+			acc[c] += x[c] * w[c];
 }
 
 static void requant_generic(const int32_t *acc, size_t n, const struct nuq_out_params *p,
@@ -217,7 +219,7 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 	size_t C = job->out_c, taps = plan->k, npx = (size_t)job->in_h * job->in_w, i, c;
 	int32_t *wd = malloc(taps * C * sizeof(*wd)), *acc = malloc(C * job->out_w * sizeof(*acc));
 	int16_t *x = malloc(npx * C * sizeof(*x));
-	uint32_t n, oh, ow, kh, kw;
+	uint32_t n, oh, kh, kw;
 	int ret = -ENOMEM;
 
 	if (!wd || !acc || !x)
@@ -235,24 +237,29 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 			int64_t ih0 = (int64_t)oh * job->stride_h - job->pad_top;
 
 			memset(acc, 0, C * job->out_w * sizeof(*acc));
-			for (ow = 0; ow < job->out_w; ow++) {
-				int64_t iw0 = (int64_t)ow * job->stride_w - job->pad_left;
+			/* Padding taps add 0 (x - zero point is 0 there): skip them. */
+			for (kh = 0; kh < job->kernel_h; kh++) {
+				int64_t ih = ih0 + (int64_t)kh * job->dilation_h;
 
-				/* Padding taps add 0: x - zero point is 0 there. */
-				for (kh = 0; kh < job->kernel_h; kh++) {
-					int64_t ih = ih0 + (int64_t)kh * job->dilation_h;
+				if (ih < 0 || ih >= job->in_h)
+					continue;
+				for (kw = 0; kw < job->kernel_w; kw++) {
+					int64_t off = (int64_t)kw * job->dilation_w - job->pad_left;
+					uint32_t lo = 0, hi = job->out_w;
 
-					if (ih < 0 || ih >= job->in_h)
+					/* the output pixels whose input column is inside */
+					while (lo < hi && off + (int64_t)lo * job->stride_w < 0)
+						lo++;
+					while (hi > lo && off + (int64_t)(hi - 1) * job->stride_w >=
+							  job->in_w)
+						hi--;
+					if (lo == hi)
 						continue;
-					for (kw = 0; kw < job->kernel_w; kw++) {
-						int64_t iw = iw0 + (int64_t)kw * job->dilation_w;
-
-						if (iw < 0 || iw >= job->in_w)
-							continue;
-						ops->dw_tap(x + ((size_t)ih * job->in_w + iw) * C,
-							    wd + ((size_t)kh * job->kernel_w + kw) * C,
-							    C, acc + (size_t)ow * C);
-					}
+					ops->dw_tap(x + ((size_t)ih * job->in_w +
+							 (size_t)(off + (int64_t)lo * job->stride_w)) * C,
+						    (size_t)job->stride_w * C,
+						    wd + ((size_t)kh * job->kernel_w + kw) * C, C,
+						    hi - lo, acc + (size_t)lo * C);
 				}
 			}
 			write_row(ops, p, t[NUQ_T_RESIDUAL], acc, C, 0, t[NUQ_T_OUTPUT],

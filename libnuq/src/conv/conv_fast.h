@@ -30,8 +30,12 @@
 typedef void (*nuq_dot_fn)(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
 			   size_t ocn, int32_t *out);
 
-/* acc[c] += x[c] * w[c] for c < n: one tap of a depthwise conv. */
-typedef void (*nuq_dw_tap_fn)(const int16_t *x, const int32_t *w, size_t n, int32_t *acc);
+/*
+ * One tap of a depthwise conv over @npix output pixels of a row:
+ * acc[p * n + c] += x[p * xstride + c] * w[c] for p < npix, c < n.
+ */
+typedef void (*nuq_dw_tap_fn)(const int16_t *x, size_t xstride, const int32_t *w, size_t n,
+			      size_t npix, int32_t *acc);
 
 /* A job's output parameters, per channel as arrays (for vector loads). */
 struct nuq_out_params {

@@ -87,20 +87,23 @@ static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_
 	}
 }
 
-static AVX2 void dw_tap_avx2(const int16_t *x, const int32_t *w, size_t n, int32_t *acc)
+static AVX2 void dw_tap_avx2(const int16_t *x, size_t xstride, const int32_t *w, size_t n,
+			    size_t npix, int32_t *acc)
 {
-	size_t c = 0;
+	size_t p, c;
 
-	for (; c + 8 <= n; c += 8) {
-		__m256i xv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)(x + c)));
-		__m256i wv = _mm256_loadu_si256((const void *)(w + c));
-		__m256i av = _mm256_loadu_si256((const void *)(acc + c));
+	for (p = 0; p < npix; p++, x += xstride, acc += n) {
+		for (c = 0; c + 8 <= n; c += 8) {
+			__m256i xv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)(x + c)));
+			__m256i wv = _mm256_loadu_si256((const void *)(w + c));
+			__m256i av = _mm256_loadu_si256((const void *)(acc + c));
 
-		_mm256_storeu_si256((void *)(acc + c),
-				    _mm256_add_epi32(av, _mm256_mullo_epi32(xv, wv)));
+			_mm256_storeu_si256((void *)(acc + c),
+					    _mm256_add_epi32(av, _mm256_mullo_epi32(xv, wv)));
+		}
+		for (; c < n; c++)
+			acc[c] += x[c] * w[c];
 	}
-	for (; c < n; c++)
-		acc[c] += x[c] * w[c];
 }
 
 /* a + b saturated to 32 bits. */
