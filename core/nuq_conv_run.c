@@ -142,10 +142,16 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 				for (c = 0; c < cg; c++)
 					t->sums[t->idx[j + c]] +=
 						nuq_ld_act(px + c, job->in_format) - zp;
+			} else if (job->in_format == NUQ_AFMT_UINT8) {
+				/*
+				 * The hot loop, without the format test: |x - zp| <= 255
+				 * and |w| <= 2^15, so each product fits 32 bits.
+				 */
+				for (c = 0; c < cg; c++)
+					acc += ((__s32)px[c] - zp) * t->w[j + c];
 			} else {
 				for (c = 0; c < cg; c++)
-					acc += (__s64)(nuq_ld_act(px + c, job->in_format) - zp) *
-					       t->w[j + c];
+					acc += ((__s32)(__s8)px[c] - zp) * t->w[j + c];
 			}
 		}
 	}
