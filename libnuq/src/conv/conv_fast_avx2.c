@@ -28,8 +28,9 @@ static AVX2 __m256i pair(const int16_t *p)
 	return _mm256_set1_epi32(v);
 }
 
-/* Up to 4 pixels (@np) of one 16-channel block, into @o (stride 16). */
-static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb, int32_t *o)
+/* Up to 4 pixels (@np) of one 16-channel block, into @o (a row of @ostride per pixel). */
+static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb, int32_t *o,
+		       size_t ostride)
 {
 	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
 	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -57,12 +58,12 @@ static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb
 	}
 	_mm256_storeu_si256((void *)(o + 0), s00);
 	_mm256_storeu_si256((void *)(o + 8), s01);
-	_mm256_storeu_si256((void *)(o + 16), s10);
-	_mm256_storeu_si256((void *)(o + 24), s11);
-	_mm256_storeu_si256((void *)(o + 32), s20);
-	_mm256_storeu_si256((void *)(o + 40), s21);
-	_mm256_storeu_si256((void *)(o + 48), s30);
-	_mm256_storeu_si256((void *)(o + 56), s31);
+	_mm256_storeu_si256((void *)(o + ostride), s10);
+	_mm256_storeu_si256((void *)(o + ostride + 8), s11);
+	_mm256_storeu_si256((void *)(o + 2 * ostride), s20);
+	_mm256_storeu_si256((void *)(o + 2 * ostride + 8), s21);
+	_mm256_storeu_si256((void *)(o + 3 * ostride), s30);
+	_mm256_storeu_si256((void *)(o + 3 * ostride + 8), s31);
 }
 
 static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
@@ -78,7 +79,13 @@ static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_
 			size_t nc = ocn - b * NUQ_OC_BLOCK < NUQ_OC_BLOCK ?
 				    ocn - b * NUQ_OC_BLOCK : NUQ_OC_BLOCK;
 
-			block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK, tmp);
+			if (np == 4 && nc == NUQ_OC_BLOCK) {
+				/* a whole block: straight into the output rows */
+				block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK,
+				      out + p * ocn + b * NUQ_OC_BLOCK, ocn);
+				continue;
+			}
+			block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK, tmp, NUQ_OC_BLOCK);
 			for (i = 0; i < np; i++)
 				for (j = 0; j < nc; j++)
 					out[(p + i) * ocn + b * NUQ_OC_BLOCK + j] =
