@@ -11,8 +11,14 @@
 #include "msg.h"
 #include "qexec_priv.h"
 
-/* Inputs the bias correction's means are measured on (the first ones). */
+/*
+ * Inputs the bias correction's means are measured on (the first ones).
+ * They run in lockstep, every input's activations alive at once, so their
+ * total size is capped too (2^23 input elements: three 960x960 pages, or
+ * hundreds of text lines).
+ */
 #define CALIB_MEAN_INPUTS	24
+#define CALIB_MEAN_ELEMENTS	(1ULL << 23)
 
 static int is_op(const struct nuq_node *n, const char *op)
 {
@@ -503,7 +509,11 @@ static int correct_before(void *ctx, size_t node)
 	int ret = nuq_qexec_correct_bias(q, &q->qn[node]);
 
 	if (ret)
-		nuq_fail(q->msg, q->msglen, ret, "out of memory");
+		nuq_fail(q->cb.msg, q->cb.msglen, ret, "out of memory");
+	/* Progress: the inputs advance together, one node at a time. */
+	if (q->cb.progress && q->g->nnodes)
+		q->cb.progress(q->cb.ctx, q->cb.done + q->cb.inputs * node / q->g->nnodes,
+			       q->cb.total);
 	return ret;
 }
 
@@ -524,8 +534,9 @@ static int sequential_correction(struct nuq_qexec *q, const struct nuq_tensor *x
 	for (i = 0; i < n; i++)
 		observe_value(q, q->g->input, &x[i]);
 	nuq_graph_set_observer(q->g, observe, q);
-	q->msg = msg;
-	q->msglen = msglen;
+	q->cb.msg = msg;
+	q->cb.msglen = msglen;
+	q->cb.inputs = n;
 	ret = nuq_graph_run_lockstep(q->g, x, n, correct_before, q, msg, msglen);
 	nuq_graph_set_observer(q->g, NULL, NULL);
 	return ret;
@@ -536,6 +547,7 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 {
 	struct nuq_graph *g = q->g;
 	size_t i, nmean = 0, done = 0, total;
+	unsigned long long elems;
 	int ret = 0;
 
 	if (!n)
@@ -545,12 +557,18 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 	for (i = 0; i < g->nvalues; i++)
 		if (q->vals[i].want_mean)
 			nmean = n < CALIB_MEAN_INPUTS ? n : CALIB_MEAN_INPUTS;
+	for (i = 0, elems = 0; i < nmean; i++) {
+		elems += nuq_tensor_count(&x[i]);
+		if (i && elems > CALIB_MEAN_ELEMENTS)
+			nmean = i;
+	}
 	/*
 	 * First the bias correction, then the ranges: the correction moves
 	 * the activations, and the ranges must be those the corrected model
 	 * produces.
 	 */
 	total = n + nmean;
+	q->cb = (struct calib_cb){ .progress = progress, .ctx = ctx, .total = total };
 	if (nmean) {
 		ret = sequential_correction(q, x, nmean, msg, msglen);
 		if (progress)

@@ -65,8 +65,13 @@ struct nuq_qexec {
 	int active;			/* run quantized (0 while calibrating) */
 	enum { CALIB_MEANS, CALIB_RANGES } phase;	/* what the observer collects */
 	int calibrated;
-	char *msg;			/* where callbacks report (during calibration) */
-	size_t msglen;
+	struct calib_cb {		/* for the graph's callbacks while calibrating */
+		char *msg;
+		size_t msglen;
+		nuq_progress_fn progress;
+		void *ctx;
+		size_t done, inputs, total;
+	} cb;
 	uint32_t in_bo, out_bo;
 	uint8_t *in_map, *out_map;
 	uint64_t in_cap, out_cap;
