@@ -10,7 +10,7 @@ set -eu
 out=$1 nuq=$2 models=$3
 # The page's first paragraph: the software backend under TCG does about
 # 0.07 GMAC/s, and the whole page (NUQ_DEMO_REGION=0,0,556,257) takes about
-# ten minutes more.
+# five minutes more.
 NUQ_DEMO_REGION=${NUQ_DEMO_REGION:-0,0,556,94}
 
 rm -rf "$out"
