@@ -147,12 +147,25 @@ static int decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_
 	return 0;
 }
 
+/* @n activations of @fmt as int16 x - @zp (|x - zp| <= 255 always fits). */
+static void widen(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp, int16_t *dst)
+{
+	size_t i;
+
+	if (fmt == NUQ_AFMT_INT8)
+		for (i = 0; i < n; i++)
+			dst[i] = (int16_t)((int8_t)src[i] - zp);
+	else
+		for (i = 0; i < n; i++)
+			dst[i] = (int16_t)(src[i] - zp);
+}
+
 /* The taps of output row @oh of image @n, group @g, for every pixel. */
 static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		   const uint8_t *in, uint32_t oh, uint32_t g, int16_t *a, size_t kp)
 {
 	int64_t ih0 = (int64_t)oh * job->stride_h - job->pad_top;
-	uint32_t cg = plan->in_cg, ow, kh, kw, c;
+	uint32_t cg = plan->in_cg, ow, kh, kw;
 	int32_t zp = job->in_zero_point;
 
 	for (ow = 0; ow < job->out_w; ow++) {
@@ -171,12 +184,7 @@ static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *p
 					continue;
 				}
 				px = in + ((uint64_t)ih * job->in_w + iw) * job->in_c + (uint64_t)g * cg;
-				if (job->in_format == NUQ_AFMT_INT8)
-					for (c = 0; c < cg; c++)
-						dst[c] = (int16_t)((int8_t)px[c] - zp);
-				else
-					for (c = 0; c < cg; c++)
-						dst[c] = (int16_t)(px[c] - zp);
+				widen(px, cg, job->in_format, zp, dst);
 			}
 		}
 		memset(dst, 0, (kp - plan->k) * sizeof(*dst));
@@ -230,9 +238,7 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 	for (n = 0; n < job->batch; n++) {
 		const uint8_t *in = (const uint8_t *)t[NUQ_T_INPUT] + (uint64_t)n * npx * C;
 
-		for (i = 0; i < npx * C; i++)
-			x[i] = (int16_t)((job->in_format == NUQ_AFMT_INT8 ? (int8_t)in[i] : in[i]) -
-					 job->in_zero_point);
+		widen(in, npx * C, job->in_format, job->in_zero_point, x);
 		for (oh = 0; oh < job->out_h; oh++) {
 			int64_t ih0 = (int64_t)oh * job->stride_h - job->pad_top;
 

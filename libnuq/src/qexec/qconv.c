@@ -282,17 +282,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* One real value as uint8 with 1 / scale @inv and zero point @zp, saturated. */
+static uint8_t quantize_u8(float x, float inv, int32_t zp)
+{
+	long v = lrintf(x * inv) + zp;
+
+	return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
 /* Float rows to uint8 (a fully connected layer's input). */
 static void quantize_rows(const float *x, size_t n, float scale, int32_t zp, uint8_t *dst)
 {
 	float inv = 1.0f / scale;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		long v = lrintf(x[i] * inv) + zp;
-
-		dst[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-	}
+	for (i = 0; i < n; i++)
+		dst[i] = quantize_u8(x[i], inv, zp);
 }
 
 /* Float NCHW to uint8 NHWC with the value's scale and zero point. */
@@ -306,11 +311,8 @@ static void quantize_nhwc(const struct nuq_tensor *x, float scale, int32_t zp, u
 		for (c = 0; c < C; c++) {
 			const float *src = x->f + (b * C + c) * HW;
 
-			for (p = 0; p < HW; p++) {
-				long v = lrintf(src[p] * inv) + zp;
-
-				dst[(b * HW + p) * C + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-			}
+			for (p = 0; p < HW; p++)
+				dst[(b * HW + p) * C + c] = quantize_u8(src[p], inv, zp);
 		}
 }
 

@@ -480,24 +480,31 @@ void nuq_qexec_reset(struct nuq_qexec *q)
 			       (size_t)g->nodes[i].w.dims[0] * sizeof(float));
 }
 
-/* Run the fp32 graph over inputs [from, to) with the observer in @phase. */
-static int calib_pass(struct nuq_qexec *q, const struct nuq_tensor *x, size_t from, size_t to,
-		      int phase, nuq_progress_fn progress, void *ctx, size_t total, size_t *done,
-		      char *msg, size_t msglen)
+static void report(struct nuq_qexec *q, size_t done)
+{
+	if (q->cb.progress)
+		q->cb.progress(q->cb.ctx, done, q->cb.total);
+}
+
+/*
+ * The ranges: the fp32 graph (quantized weights, corrected biases) over
+ * the @n inputs; progress counts on from @done.
+ */
+static int ranges_pass(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n, size_t done,
+		       char *msg, size_t msglen)
 {
 	struct nuq_graph *g = q->g;
 	struct nuq_tensor y;
 	size_t i;
 	int ret = 0;
 
-	q->phase = phase;
+	q->phase = CALIB_RANGES;
 	nuq_graph_set_observer(g, observe, q);
-	for (i = from; i < to && !ret; i++) {
+	for (i = 0; i < n && !ret; i++) {
 		observe_value(q, g->input, &x[i]);
 		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
 		nuq_tensor_free(&y);
-		if (progress)
-			progress(ctx, ++*done, total);
+		report(q, done + i + 1);
 	}
 	nuq_graph_set_observer(g, NULL, NULL);
 	return ret;
@@ -511,9 +518,7 @@ static int correct_before(void *ctx, size_t node)
 	if (ret)
 		nuq_fail(q->cb.msg, q->cb.msglen, ret, "out of memory");
 	/* Progress: the inputs advance together, one node at a time. */
-	if (q->cb.progress && q->g->nnodes)
-		q->cb.progress(q->cb.ctx, q->cb.done + q->cb.inputs * node / q->g->nnodes,
-			       q->cb.total);
+	report(q, q->cb.inputs * node / q->g->nnodes);
 	return ret;
 }
 
@@ -546,7 +551,7 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
 {
 	struct nuq_graph *g = q->g;
-	size_t i, nmean = 0, done = 0, total;
+	size_t i, nmean = 0;
 	unsigned long long elems;
 	int ret = 0;
 
@@ -567,15 +572,13 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 	 * the activations, and the ranges must be those the corrected model
 	 * produces.
 	 */
-	total = n + nmean;
-	q->cb = (struct calib_cb){ .progress = progress, .ctx = ctx, .total = total };
+	q->cb = (struct calib_cb){ .progress = progress, .ctx = ctx, .total = n + nmean };
 	if (nmean) {
 		ret = sequential_correction(q, x, nmean, msg, msglen);
-		if (progress)
-			progress(ctx, done += nmean, total);
+		report(q, nmean);
 	}
 	if (!ret)
-		ret = calib_pass(q, x, 0, n, CALIB_RANGES, progress, ctx, total, &done, msg, msglen);
+		ret = ranges_pass(q, x, n, nmean, msg, msglen);
 	if (ret)
 		return ret;
 	for (i = 0; i < g->nvalues; i++) {

@@ -70,7 +70,7 @@ struct nuq_qexec {
 		size_t msglen;
 		nuq_progress_fn progress;
 		void *ctx;
-		size_t done, inputs, total;
+		size_t inputs, total;
 	} cb;
 	uint32_t in_bo, out_bo;
 	uint8_t *in_map, *out_map;
