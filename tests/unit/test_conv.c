@@ -176,6 +176,58 @@ static void every_impl_identical(void **state)
 }
 
 /*
+ * Shapes at the fast path's real sizes, which the small random shapes
+ * above do not reach: depthwise over whole and partial 16-channel blocks,
+ * 1x1 convs that read the image without im2col (even channel counts) and
+ * ones that cannot (odd), several output rows per dot product with a short
+ * last block, a fully connected layer.
+ */
+static void wide_shapes_identical(void **state)
+{
+#define SHAPE(b, h, w, ic, oc, kh_, kw_, sh_, sw_, dh_, dw_, pt_, pb_, pl_, pr_, g)	\
+	{ .batch = b, .in_h = h, .in_w = w, .in_c = ic, .out_c = oc, .kh = kh_, .kw = kw_, \
+	  .sh = sh_, .sw = sw_, .dh = dh_, .dw = dw_, .pt = pt_, .pb = pb_, .pl = pl_,	\
+	  .pr = pr_, .groups = g }
+	static const struct test_shape shapes[] = {
+		/* batch h w in_c out_c kh kw sh sw dh dw pt pb pl pr groups */
+		SHAPE(2, 9, 11, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16),
+		SHAPE(1, 10, 9, 40, 40, 3, 3, 2, 2, 1, 1, 1, 0, 0, 1, 40),
+		SHAPE(1, 11, 12, 24, 24, 5, 3, 1, 2, 2, 1, 2, 3, 1, 0, 24),
+		SHAPE(2, 6, 7, 32, 48, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+		SHAPE(1, 5, 9, 33, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+		SHAPE(1, 6, 6, 32, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2),
+		SHAPE(2, 17, 5, 64, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+		SHAPE(1, 9, 8, 48, 36, 3, 3, 2, 1, 1, 2, 0, 1, 2, 2, 3),
+		SHAPE(3, 1, 1, 256, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+	};
+#undef SHAPE
+	static const uint32_t fmts[][2] = {
+		{ NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 4 }, { NUQ_WFMT_ASD, 0 },
+	};
+	struct test_rng r = { 77 };
+	size_t i, f;
+
+	(void)state;
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+			struct test_shape s = shapes[i];
+			struct test_job tj;
+			char what[64];
+
+			s.wfmt = fmts[f][0];
+			s.bits = fmts[f][1];
+			s.in_fmt = (i + f) % 2;
+			s.out_fmt = i % 2;
+			s.flags = i % 3 == 2 ? NUQ_JOB_F_RESIDUAL : 0;
+			assert_int_equal(test_job_make(&tj, &s, &r), 0);
+			snprintf(what, sizeof(what), "wide shape %zu, format %u", i, s.wfmt);
+			impls_identical(&tj, what);
+			test_job_free(&tj);
+		}
+	}
+}
+
+/*
  * The vectorised epilogue at the edges of requantization: biases that
  * overflow 32 bits with the sum, left shifts that saturate, right shifts
  * up to 31, multipliers 0, 2^30 and INT32_MAX, zero points at the ends;
@@ -518,6 +570,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(int8_matches_reference),
 		cmocka_unit_test(every_impl_identical),
+		cmocka_unit_test(wide_shapes_identical),
 		cmocka_unit_test(requant_edges_identical),
 		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),

@@ -31,11 +31,31 @@ typedef void (*nuq_dot_fn)(const int16_t *a, size_t npix, size_t kp, const int16
 			   size_t ocn, int32_t *out);
 
 /*
- * One tap of a depthwise conv over @npix output pixels of a row:
- * acc[p * n + c] += x[p * xstride + c] * w[c] for p < npix, c < n.
+ * Depthwise weights are packed for pairs of taps over blocks of 16
+ * channels: _mm256_unpacklo/hi_epi16 of two taps' inputs interleave
+ * channels 0-3 and 8-11 (lo) and 4-7 and 12-15 (hi) of a block, so each
+ * 32-weight group holds the (tap t, tap t + 1) pairs in that order.  An
+ * odd last tap is paired with zero weights.
  */
-typedef void (*nuq_dw_tap_fn)(const int16_t *x, size_t xstride, const int32_t *w, size_t n,
-			      size_t npix, int32_t *acc);
+#define NUQ_DW_BLOCK	16
+
+/* Where the weight of tap @t, channel @c goes (cp channels, a multiple of 16). */
+static inline size_t nuq_dw_pos(size_t t, size_t c, size_t cp)
+{
+	size_t cc = c % NUQ_DW_BLOCK;
+
+	return ((t / 2) * (cp / NUQ_DW_BLOCK) + c / NUQ_DW_BLOCK) * 2 * NUQ_DW_BLOCK +
+	       ((cc >> 2) & 1) * 16 + (cc >> 3) * 8 + 2 * (cc & 3) + t % 2;
+}
+
+/*
+ * One output row of a depthwise conv, on an int16 image whose padding and
+ * channels (cp, a multiple of 16) are materialised: for p < npix, c < cp,
+ * acc[p * cp + c] = sum over t < taps of x[p * xstride + off[t] + c] *
+ * (weight of tap t, channel c).  taps is even (see nuq_dw_pos()).
+ */
+typedef void (*nuq_dw_row_fn)(const int16_t *x, size_t xstride, const size_t *off, size_t taps,
+			      const int16_t *w, size_t cp, size_t npix, int32_t *acc);
 
 /* A job's output parameters, per channel as arrays (for vector loads). */
 struct nuq_out_params {
@@ -53,11 +73,18 @@ typedef void (*nuq_requant_fn)(const int32_t *acc, size_t n, const struct nuq_ou
 /* The kernels of one instruction set. */
 struct nuq_fast_ops {
 	nuq_dot_fn dot;
-	nuq_dw_tap_fn dw_tap;
+	nuq_dw_row_fn dw_row;
 	nuq_requant_fn requant;
 };
 
 extern const struct nuq_fast_ops nuq_fast_generic, nuq_fast_avx2;
+
+/* conv_fast_weights.c: weights of every format as int16, and packed. */
+int nuq_fast_decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			    void *const t[NUQ_T_COUNT], int16_t *w, size_t kp, int32_t *wmax);
+void nuq_fast_pack_weights(const int16_t *w, size_t ocn, size_t kp, int16_t *wp);
+void nuq_fast_pack_dw_weights(const int16_t *w, size_t c, size_t kp, size_t taps, size_t cp,
+			      int16_t *wd);
 
 /*
  * Run a validated job with @ops.  Returns 0, or 1 when the job is outside

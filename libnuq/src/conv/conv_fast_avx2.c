@@ -66,26 +66,30 @@ static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb
 	_mm256_storeu_si256((void *)(o + 3 * ostride + 8), s31);
 }
 
+/*
+ * Output-channel blocks outermost: one block's packed weights (kp * 32
+ * bytes) stay in cache while every pixel of @a streams past them.
+ */
 static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
 			 size_t ocn, int32_t *out)
 {
 	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, p, b, i, j;
 	int32_t tmp[4 * NUQ_OC_BLOCK];
 
-	for (p = 0; p < npix; p += 4) {
-		size_t np = npix - p < 4 ? npix - p : 4;
+	for (b = 0; b < nb; b++) {
+		size_t nc = ocn - b * NUQ_OC_BLOCK < NUQ_OC_BLOCK ?
+			    ocn - b * NUQ_OC_BLOCK : NUQ_OC_BLOCK;
+		const int16_t *wb = wp + b * kp * NUQ_OC_BLOCK;
 
-		for (b = 0; b < nb; b++) {
-			size_t nc = ocn - b * NUQ_OC_BLOCK < NUQ_OC_BLOCK ?
-				    ocn - b * NUQ_OC_BLOCK : NUQ_OC_BLOCK;
+		for (p = 0; p < npix; p += 4) {
+			size_t np = npix - p < 4 ? npix - p : 4;
 
 			if (np == 4 && nc == NUQ_OC_BLOCK) {
 				/* a whole block: straight into the output rows */
-				block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK,
-				      out + p * ocn + b * NUQ_OC_BLOCK, ocn);
+				block(a + p * kp, np, kp, wb, out + p * ocn + b * NUQ_OC_BLOCK, ocn);
 				continue;
 			}
-			block(a + p * kp, np, kp, wp + b * kp * NUQ_OC_BLOCK, tmp, NUQ_OC_BLOCK);
+			block(a + p * kp, np, kp, wb, tmp, NUQ_OC_BLOCK);
 			for (i = 0; i < np; i++)
 				for (j = 0; j < nc; j++)
 					out[(p + i) * ocn + b * NUQ_OC_BLOCK + j] =
@@ -94,22 +98,38 @@ static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_
 	}
 }
 
-static AVX2 void dw_tap_avx2(const int16_t *x, size_t xstride, const int32_t *w, size_t n,
-			    size_t npix, int32_t *acc)
+/*
+ * Depthwise: per pixel and block of 16 channels, each pair of taps is two
+ * loads, two unpacks (interleaving the taps' inputs channel by channel)
+ * and two _mm256_madd_epi16 against the weights packed in the same order;
+ * the two sums hold channels 0-3, 8-11 and 4-7, 12-15, put back in order
+ * at the end.
+ */
+static AVX2 void dw_row_avx2(const int16_t *x, size_t xstride, const size_t *off, size_t taps,
+			    const int16_t *w, size_t cp, size_t npix, int32_t *acc)
 {
-	size_t p, c;
+	size_t nb = cp / NUQ_DW_BLOCK, p, b, t;
 
-	for (p = 0; p < npix; p++, x += xstride, acc += n) {
-		for (c = 0; c + 8 <= n; c += 8) {
-			__m256i xv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const void *)(x + c)));
-			__m256i wv = _mm256_loadu_si256((const void *)(w + c));
-			__m256i av = _mm256_loadu_si256((const void *)(acc + c));
+	for (p = 0; p < npix; p++, x += xstride, acc += cp) {
+		for (b = 0; b < nb; b++) {
+			const int16_t *xb = x + b * NUQ_DW_BLOCK;
+			const int16_t *wb = w + b * 2 * NUQ_DW_BLOCK;
+			__m256i lo = _mm256_setzero_si256(), hi = lo;
 
-			_mm256_storeu_si256((void *)(acc + c),
-					    _mm256_add_epi32(av, _mm256_mullo_epi32(xv, wv)));
+			for (t = 0; t < taps; t += 2, wb += nb * 2 * NUQ_DW_BLOCK) {
+				__m256i x0 = _mm256_loadu_si256((const void *)(xb + off[t]));
+				__m256i x1 = _mm256_loadu_si256((const void *)(xb + off[t + 1]));
+
+				lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
+									    _mm256_loadu_si256((const void *)wb)));
+				hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1),
+									    _mm256_loadu_si256((const void *)(wb + 16))));
+			}
+			_mm256_storeu_si256((void *)(acc + b * NUQ_DW_BLOCK),
+					    _mm256_permute2x128_si256(lo, hi, 0x20));
+			_mm256_storeu_si256((void *)(acc + b * NUQ_DW_BLOCK + 8),
+					    _mm256_permute2x128_si256(lo, hi, 0x31));
 		}
-		for (; c < n; c++)
-			acc[c] += x[c] * w[c];
 	}
 }
 
@@ -196,6 +216,6 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out
 
 const struct nuq_fast_ops nuq_fast_avx2 = {
 	.dot = dot_avx2,
-	.dw_tap = dw_tap_avx2,
+	.dw_row = dw_row_avx2,
 	.requant = requant_avx2,
 };
