@@ -98,7 +98,7 @@ int nuq_job_error_errno(int code);
  * worked examples):
  *
  *   x = acc * 2^max(shift, 0), saturated to 32 bits
- *   y = srdhm(x, multiplier)                 (round half away from zero)
+ *   y = srdhm(x, multiplier)                 (ties toward +inf)       
  *   r = rounding_rshift(y, max(-shift, 0))   (round half away from zero)
  *
  * Inline, because every implementation runs it once per output element.
@@ -106,7 +106,7 @@ int nuq_job_error_errno(int code);
 #define NUQ_S32_MAX	0x7fffffff
 #define NUQ_S32_MIN	(-NUQ_S32_MAX - 1)
 
-/* Saturating rounding doubling high multiply: round(a * b / 2^31). */
+/* Saturating rounding doubling high multiply: round(a * b / 2^31), ties up. */
 static inline __s32 nuq_srdhm(__s32 a, __s32 b)
 {
 	__s64 ab, t;

@@ -28,19 +28,6 @@
 
 #include "conv_fast.h"
 
-/* @n activations of @fmt as int16 x - @zp (|x - zp| <= 255 always fits). */
-static void widen(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp, int16_t *dst)
-{
-	size_t i;
-
-	if (fmt == NUQ_AFMT_INT8)
-		for (i = 0; i < n; i++)
-			dst[i] = (int16_t)((int8_t)src[i] - zp);
-	else
-		for (i = 0; i < n; i++)
-			dst[i] = (int16_t)(src[i] - zp);
-}
-
 /*
  * An input image as int16 x - zero point, its padding materialised as
  * zeros (x - zp is 0 there) and its channels padded with zeros to @cp:
@@ -64,7 +51,8 @@ static size_t padded_size(const struct nuq_conv_job *job, size_t cp, struct padd
 }
 
 /* Fill the inside of @img (its borders stay zero) from image @in. */
-static void pad_image(const struct nuq_conv_job *job, const uint8_t *in, struct padded_image *img)
+static void pad_image(const struct nuq_conv_job *job, const struct nuq_fast_ops *ops,
+		      const uint8_t *in, struct padded_image *img)
 {
 	size_t c = job->in_c, r, col;
 
@@ -73,12 +61,12 @@ static void pad_image(const struct nuq_conv_job *job, const uint8_t *in, struct 
 		const uint8_t *src = in + r * job->in_w * c;
 
 		if (img->cp == c) {
-			widen(src, job->in_w * c, job->in_format, job->in_zero_point, row);
+			ops->widen(src, job->in_w * c, job->in_format, job->in_zero_point, row);
 			continue;
 		}
 		for (col = 0; col < job->in_w; col++)
-			widen(src + col * c, c, job->in_format, job->in_zero_point,
-			      row + col * img->cp);
+			ops->widen(src + col * c, c, job->in_format, job->in_zero_point,
+				   row + col * img->cp);
 	}
 }
 
@@ -169,7 +157,7 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 			  (tap % job->kernel_w) * job->dilation_w) * cp;
 	}
 	for (n = 0; n < job->batch; n++) {
-		pad_image(job, (const uint8_t *)t[NUQ_T_INPUT] +
+		pad_image(job, ops, (const uint8_t *)t[NUQ_T_INPUT] +
 			       (uint64_t)n * job->in_h * job->in_w * C, &img);
 		for (oh = 0; oh < job->out_h; oh++) {
 			ops->dw_row(img.x + (size_t)oh * job->stride_h * img.w * cp,
@@ -234,7 +222,7 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 		nuq_fast_pack_weights(w + (size_t)g * ocg * kp, ocg, kp, wp + (size_t)g * ocgp * kp);
 
 	for (n = 0; n < job->batch; n++) {
-		pad_image(job, (const uint8_t *)t[NUQ_T_INPUT] +
+		pad_image(job, ops, (const uint8_t *)t[NUQ_T_INPUT] +
 			       (uint64_t)n * job->in_h * job->in_w * job->in_c, &img);
 		for (oh = 0; oh < job->out_h; oh += nr) {
 			uint64_t at = ((uint64_t)n * job->out_h + oh) * job->out_w * job->out_c;
@@ -270,24 +258,32 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT];
 	size_t kp = ((size_t)plan->k + 1) & ~(size_t)1;
 	struct nuq_out_params p = { .job = job };
+	int64_t bound, bmax = 0;
 	int32_t wmax, *ch;
 	int16_t *w = NULL;
 	uint32_t o;
 	int ret = 1;
 
-	/* Per channel: bias, multiplier, shift, decoded once. */
-	ch = malloc((size_t)job->out_c * 3 * sizeof(*ch));
+	/* Per channel: bias, multiplier, shift, right shift, decoded once. */
+	ch = malloc((size_t)job->out_c * 4 * sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
 	p.bias = ch;
 	p.mult = ch + job->out_c;
 	p.shift = ch + 2 * (size_t)job->out_c;
+	p.rshift = ch + 3 * (size_t)job->out_c;
 	for (o = 0; o < job->out_c; o++) {
-		ch[o] = bias ? nuq_ld_s32(bias + 4 * o) : 0;
+		int32_t b = bias ? nuq_ld_s32(bias + 4 * o) : 0;
+
+		ch[o] = b;
 		ch[job->out_c + o] = nuq_ld_s32(rq + 8 * o);
 		ch[2 * job->out_c + o] = nuq_ld_s32(rq + 8 * o + 4);
+		ch[3 * job->out_c + o] = p.shift[o] < 0 ? -p.shift[o] : 0;
 		if (!nuq_requant_ok(p.mult[o], p.shift[o]))
 			goto out;
+		p.lshift |= p.shift[o] > 0;
+		if ((int64_t)(b < 0 ? -(int64_t)b : b) > bmax)
+			bmax = b < 0 ? -(int64_t)b : b;
 	}
 	w = malloc((size_t)job->out_c * kp * sizeof(*w));
 	if (!w) {
@@ -297,8 +293,10 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	if (nuq_fast_decode_weights(job, plan, t, w, kp, &wmax))
 		goto out;
 	/* the exactness bound of 32-bit sums (see the top of the file) */
-	if ((uint64_t)plan->k * 255 * (uint64_t)wmax >= (1ULL << 31))
+	bound = (int64_t)plan->k * 255 * wmax;
+	if (bound >= (1LL << 31))
 		goto out;
+	p.sums_fit = bound + bmax < (1LL << 31);
 	if (plan->out_cg == 1 && plan->in_cg == 1)
 		ret = run_depthwise(job, plan, t, ops, &p, w, kp);
 	else

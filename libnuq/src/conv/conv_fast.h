@@ -57,10 +57,16 @@ static inline size_t nuq_dw_pos(size_t t, size_t c, size_t cp)
 typedef void (*nuq_dw_row_fn)(const int16_t *x, size_t xstride, const size_t *off, size_t taps,
 			      const int16_t *w, size_t cp, size_t npix, int32_t *acc);
 
-/* A job's output parameters, per channel as arrays (for vector loads). */
+/*
+ * A job's output parameters, per channel as arrays (for vector loads):
+ * rshift is max(-shift, 0).  lshift: some shift is positive.  sums_fit:
+ * no sum plus its bias can overflow 32 bits, so the bias needs no
+ * saturating add.
+ */
 struct nuq_out_params {
 	const struct nuq_conv_job *job;
-	const int32_t *bias, *mult, *shift;
+	const int32_t *bias, *mult, *shift, *rshift;
+	int lshift, sums_fit;
 };
 
 /*
@@ -70,8 +76,13 @@ struct nuq_out_params {
 typedef void (*nuq_requant_fn)(const int32_t *acc, size_t n, const struct nuq_out_params *p,
 			       size_t c0, uint8_t *out);
 
+/* dst[i] = x - zp for the @n activations of &enum nuq_act_format @fmt at @src. */
+typedef void (*nuq_widen_fn)(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp,
+			     int16_t *dst);
+
 /* The kernels of one instruction set. */
 struct nuq_fast_ops {
+	nuq_widen_fn widen;
 	nuq_dot_fn dot;
 	nuq_dw_row_fn dw_row;
 	nuq_requant_fn requant;

@@ -28,6 +28,22 @@ static AVX2 __m256i pair(const int16_t *p)
 	return _mm256_set1_epi32(v);
 }
 
+static AVX2 void widen_avx2(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp,
+			   int16_t *dst)
+{
+	__m256i z = _mm256_set1_epi16((int16_t)zp);
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i b = _mm_loadu_si128((const void *)(src + i));
+		__m256i x = fmt == NUQ_AFMT_INT8 ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b);
+
+		_mm256_storeu_si256((void *)(dst + i), _mm256_sub_epi16(x, z));
+	}
+	for (; i < n; i++)
+		dst[i] = (int16_t)((fmt == NUQ_AFMT_INT8 ? (int8_t)src[i] : src[i]) - zp);
+}
+
 /* Up to 4 pixels (@np) of one 16-channel block, into @o (a row of @ostride per pixel). */
 static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb, int32_t *o,
 		       size_t ostride)
@@ -144,41 +160,54 @@ static AVX2 __m256i adds_epi32(__m256i a, __m256i b)
 	return _mm256_blendv_epi8(r, sat, _mm256_srai_epi32(ovf, 31));
 }
 
-/* round(x * m / 2^31), ties away from zero, per 64-bit lane (low 32 bits). */
+/*
+ * round(x * m / 2^31) per 64-bit lane, ties toward +inf: the core's nudge
+ * and truncating division come to floor((ab + 2^30) / 2^31), and with
+ * m >= 0 the result fits 32 bits, so a logical shift gives its low half.
+ */
 static AVX2 __m256i srdhm_epi64(__m256i ab)
 {
-	__m256i zero = _mm256_setzero_si256();
-	__m256i neg = _mm256_cmpgt_epi64(zero, ab);
-	__m256i t = _mm256_add_epi64(ab, _mm256_blendv_epi8(_mm256_set1_epi64x(1LL << 30),
-							       _mm256_set1_epi64x(1 - (1LL << 30)),
-							       neg));
-	__m256i tneg = _mm256_cmpgt_epi64(zero, t);
-	/* Divide truncating toward zero: shift |t|, give the sign back. */
-	__m256i q = _mm256_srli_epi64(_mm256_sub_epi64(_mm256_xor_si256(t, tneg), tneg), 31);
-
-	return _mm256_sub_epi64(_mm256_xor_si256(q, tneg), tneg);
+	return _mm256_srli_epi64(_mm256_add_epi64(ab, _mm256_set1_epi64x(1LL << 30)), 31);
 }
 
-/* nuq_requantize() of 8 lanes; the multipliers are 0 or >= 2^30 (validated). */
-static AVX2 __m256i requantize8(__m256i x, __m256i mult, __m256i shift)
+/* x * 2^max(shift, 0) saturated to 32 bits: shifting back differs when bits were lost. */
+static AVX2 __m256i lshift_sat(__m256i x, __m256i shift)
 {
-	__m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
-	__m256i lsh = _mm256_max_epi32(shift, zero), rsh = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
-	__m256i up = _mm256_sllv_epi32(x, lsh), even, odd, mask, rem, thr;
+	__m256i lsh = _mm256_max_epi32(shift, _mm256_setzero_si256());
+	__m256i up = _mm256_sllv_epi32(x, lsh);
+	__m256i lost = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srav_epi32(up, lsh), x),
+					_mm256_set1_epi32(-1));
 
-	/* x * 2^lsh, saturated: the shift lost bits when shifting back differs. */
-	up = _mm256_blendv_epi8(up, _mm256_xor_si256(_mm256_srai_epi32(x, 31),
-						     _mm256_set1_epi32(0x7fffffff)),
-				_mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srav_epi32(up, lsh), x),
-						 _mm256_set1_epi32(-1)));
-	even = srdhm_epi64(_mm256_mul_epi32(up, mult));
-	odd = srdhm_epi64(_mm256_mul_epi32(_mm256_srli_epi64(up, 32), _mm256_srli_epi64(mult, 32)));
+	return _mm256_blendv_epi8(up, _mm256_xor_si256(_mm256_srai_epi32(x, 31),
+						       _mm256_set1_epi32(0x7fffffff)), lost);
+}
+
+/*
+ * nuq_requantize() of 8 lanes; the multipliers are 0 or >= 2^30 (validated).
+ * @rsh is max(-shift, 0); the left shift is done by the caller if any.
+ */
+static AVX2 __m256i requantize8(__m256i x, __m256i mult, __m256i rsh)
+{
+	__m256i one = _mm256_set1_epi32(1), even, odd, mask, rem, thr;
+
+	even = srdhm_epi64(_mm256_mul_epi32(x, mult));
+	odd = srdhm_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)));
 	x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa);
 	/* Rounding right shift, ties away from zero. */
 	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rsh), one);
 	rem = _mm256_and_si256(x, mask);
 	thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(x, 31));
 	return _mm256_sub_epi32(_mm256_srav_epi32(x, rsh), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* Lanes 0-7 of @v as bytes at @out. */
+static AVX2 void store8(uint8_t *out, __m256i v)
+{
+	__m128i b = _mm_packus_epi16(_mm_packus_epi32(_mm256_castsi256_si128(v),
+						      _mm256_extracti128_si256(v, 1)),
+				     _mm_setzero_si128());
+
+	_mm_storel_epi64((void *)out, b);
 }
 
 static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out_params *p,
@@ -193,21 +222,17 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out
 	size_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		__m256i x = adds_epi32(_mm256_loadu_si256((const void *)(acc + i)),
-				       _mm256_loadu_si256((const void *)(p->bias + c0 + i)));
-		__m256i r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
-					_mm256_loadu_si256((const void *)(p->shift + c0 + i)));
-		__m256i v;
-		int32_t lanes;
+		__m256i x = _mm256_loadu_si256((const void *)(acc + i));
+		__m256i b = _mm256_loadu_si256((const void *)(p->bias + c0 + i));
+		__m256i r;
 
+		x = p->sums_fit ? _mm256_add_epi32(x, b) : adds_epi32(x, b);
+		if (p->lshift)
+			x = lshift_sat(x, _mm256_loadu_si256((const void *)(p->shift + c0 + i)));
+		r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
+				_mm256_loadu_si256((const void *)(p->rshift + c0 + i)));
 		r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
-		v = _mm256_and_si256(_mm256_add_epi32(r, zp), bytes);
-		v = _mm256_packus_epi32(v, v);
-		v = _mm256_packus_epi16(v, v);
-		lanes = _mm_cvtsi128_si32(_mm256_castsi256_si128(v));
-		memcpy(out + i, &lanes, 4);
-		lanes = _mm_cvtsi128_si32(_mm256_extracti128_si256(v, 1));
-		memcpy(out + i + 4, &lanes, 4);
+		store8(out + i, _mm256_and_si256(_mm256_add_epi32(r, zp), bytes));
 	}
 	for (; i < n; i++)
 		out[i] = nuq_conv_output(job, (int64_t)acc[i] + p->bias[c0 + i], p->mult[c0 + i],
@@ -215,6 +240,7 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out
 }
 
 const struct nuq_fast_ops nuq_fast_avx2 = {
+	.widen = widen_avx2,
 	.dot = dot_avx2,
 	.dw_row = dw_row_avx2,
 	.requant = requant_avx2,

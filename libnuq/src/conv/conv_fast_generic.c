@@ -5,6 +5,19 @@
  */
 #include "conv_fast.h"
 
+/* |x - zp| <= 255 always fits int16. */
+static void widen_generic(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp, int16_t *dst)
+{
+	size_t i;
+
+	if (fmt == NUQ_AFMT_INT8)
+		for (i = 0; i < n; i++)
+			dst[i] = (int16_t)((int8_t)src[i] - zp);
+	else
+		for (i = 0; i < n; i++)
+			dst[i] = (int16_t)(src[i] - zp);
+}
+
 static void dot_generic(const int16_t *a, size_t npix, size_t kp, const int16_t *wp, size_t ocn,
 			int32_t *out)
 {
@@ -51,6 +64,7 @@ static void requant_generic(const int32_t *acc, size_t n, const struct nuq_out_p
 }
 
 const struct nuq_fast_ops nuq_fast_generic = {
+	.widen = widen_generic,
 	.dot = dot_generic,
 	.dw_row = dw_row_generic,
 	.requant = requant_generic,
