@@ -70,6 +70,23 @@ static void pad_image(const struct nuq_conv_job *job, const struct nuq_fast_ops 
 	}
 }
 
+/*
+ * Copy @n elements in whole 16-byte pieces: runs of taps are short (often
+ * 3 to 48 elements), where a fixed-size copy beats calling memcpy().  Up
+ * to 7 elements past each end may be read and written: the image and the
+ * tap matrix have that much slack, and what a run overwrites past its end
+ * is written again by the next run.
+ */
+#define RUN_SLACK	8
+
+static void copy_run(int16_t *dst, const int16_t *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += RUN_SLACK)
+		memcpy(dst + i, src + i, RUN_SLACK * sizeof(*dst));
+}
+
 /* The taps of output rows [oh, oh + rows) of group @g, for every pixel, into @a. */
 static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		   const struct padded_image *img, uint32_t oh, uint32_t rows, uint32_t g,
@@ -89,15 +106,15 @@ static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *p
 
 				if (job->dilation_w == 1 && cg == C) {
 					/* a row of taps is one run of the image */
-					memcpy(dst, line, kw_span * sizeof(*dst));
+					copy_run(dst, line, kw_span);
 					dst += kw_span;
 					continue;
 				}
 				for (kw = 0; kw < job->kernel_w; kw++, dst += cg)
-					memcpy(dst, line + (size_t)kw * job->dilation_w * C,
-					       cg * sizeof(*dst));
+					copy_run(dst, line + (size_t)kw * job->dilation_w * C, cg);
 			}
-			memset(dst, 0, (kp - plan->k) * sizeof(*dst));
+			if (kp > plan->k)
+				*dst = 0;
 		}
 	}
 }
@@ -113,16 +130,15 @@ static void write_pixels(const struct nuq_fast_ops *ops, const struct nuq_out_pa
 	const struct nuq_conv_job *job = p->job;
 	size_t px, o;
 
-	for (px = 0; px < npix; px++, acc += astride, at += job->out_c) {
-		if (!res) {
-			ops->requant(acc, n, p, c0, out + at);
-			continue;
-		}
+	if (!res) {
+		ops->requant(acc, astride, npix, n, p, c0, out + at, job->out_c);
+		return;
+	}
+	for (px = 0; px < npix; px++, acc += astride, at += job->out_c)
 		for (o = 0; o < n; o++)
 			out[at + o] = nuq_conv_output(job, (int64_t)acc[o] + p->bias[c0 + o],
 						      p->mult[c0 + o], p->shift[c0 + o], res,
 						      at + o);
-	}
 }
 
 /*
@@ -208,12 +224,12 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 	struct padded_image img;
 	size_t npx = padded_size(job, job->in_c, &img);
 	size_t chunk = (size_t)rows * job->out_w;
-	int16_t *a = direct ? NULL : malloc(chunk * kp * sizeof(*a));
+	int16_t *a = direct ? NULL : malloc((chunk * kp + RUN_SLACK) * sizeof(*a));
 	int32_t *acc = malloc(chunk * ocg * sizeof(*acc));
 	int16_t *wp = malloc((size_t)groups * ocgp * kp * sizeof(*wp));
 	int ret = -ENOMEM;
 
-	img.x = npx ? calloc(npx, sizeof(*img.x)) : NULL;
+	img.x = npx ? calloc(npx + RUN_SLACK, sizeof(*img.x)) : NULL;
 	if (!npx)
 		ret = 1;
 	if ((!direct && !a) || !acc || !wp || !img.x)

@@ -70,11 +70,13 @@ struct nuq_out_params {
 };
 
 /*
- * out[i] = nuq_conv_output(acc[i] + bias[c0 + i]) with channel c0 + i's
- * requantization, for i < n; no residual.
+ * out[q * ostride + i] = nuq_conv_output(acc[q * astride + i] + bias[c0 + i])
+ * with channel c0 + i's requantization, for pixels q < npix and i < n;
+ * no residual.
  */
-typedef void (*nuq_requant_fn)(const int32_t *acc, size_t n, const struct nuq_out_params *p,
-			       size_t c0, uint8_t *out);
+typedef void (*nuq_requant_fn)(const int32_t *acc, size_t astride, size_t npix, size_t n,
+			       const struct nuq_out_params *p, size_t c0, uint8_t *out,
+			       size_t ostride);
 
 /* dst[i] = x - zp for the @n activations of &enum nuq_act_format @fmt at @src. */
 typedef void (*nuq_widen_fn)(const uint8_t *src, size_t n, uint32_t fmt, int32_t zp,

@@ -44,17 +44,31 @@ static AVX2 void widen_avx2(const uint8_t *src, size_t n, uint32_t fmt, int32_t 
 		dst[i] = (int16_t)((fmt == NUQ_AFMT_INT8 ? (int8_t)src[i] : src[i]) - zp);
 }
 
-/* Up to 4 pixels (@np) of one 16-channel block, into @o (a row of @ostride per pixel). */
-static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb, int32_t *o,
-		       size_t ostride)
+/*
+ * Up to 4 pixels (@np, rows of @astride in @a) times one 16-channel block
+ * over @kn taps, into @o (a row of @ostride per pixel); @add: add to what
+ * @o holds (a later slice of the taps).
+ */
+static AVX2 void block(const int16_t *a, size_t np, size_t astride, size_t kn, const int16_t *wb,
+		       int32_t *o, size_t ostride, int add)
 {
 	__m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
 	__m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-	const int16_t *a0 = a, *a1 = a + (np > 1 ? kp : 0), *a2 = a + (np > 2 ? 2 * kp : 0);
-	const int16_t *a3 = a + (np > 3 ? 3 * kp : 0);
+	const int16_t *a0 = a, *a1 = a + (np > 1 ? astride : 0);
+	const int16_t *a2 = a + (np > 2 ? 2 * astride : 0), *a3 = a + (np > 3 ? 3 * astride : 0);
 	size_t k;
 
-	for (k = 0; k < kp; k += 2, wb += 2 * NUQ_OC_BLOCK) {
+	if (add) {
+		s00 = _mm256_loadu_si256((const void *)(o + 0));
+		s01 = _mm256_loadu_si256((const void *)(o + 8));
+		s10 = _mm256_loadu_si256((const void *)(o + ostride));
+		s11 = _mm256_loadu_si256((const void *)(o + ostride + 8));
+		s20 = _mm256_loadu_si256((const void *)(o + 2 * ostride));
+		s21 = _mm256_loadu_si256((const void *)(o + 2 * ostride + 8));
+		s30 = _mm256_loadu_si256((const void *)(o + 3 * ostride));
+		s31 = _mm256_loadu_si256((const void *)(o + 3 * ostride + 8));
+	}
+	for (k = 0; k < kn; k += 2, wb += 2 * NUQ_OC_BLOCK) {
 		__m256i w0 = _mm256_loadu_si256((const void *)wb);
 		__m256i w1 = _mm256_loadu_si256((const void *)(wb + 16));
 		__m256i x;
@@ -83,13 +97,21 @@ static AVX2 void block(const int16_t *a, size_t np, size_t kp, const int16_t *wb
 }
 
 /*
- * Output-channel blocks outermost: one block's packed weights (kp * 32
- * bytes) stay in cache while every pixel of @a streams past them.
+ * Taps per slice: a slice of one block's packed weights (8 KiB) stays in
+ * the L1 cache while the pixels stream past it.
+ */
+#define TAP_SLICE	256
+
+/*
+ * Output-channel blocks outermost, then slices of the taps, then groups
+ * of 4 pixels.  Pixels left over at the end and a last block of fewer
+ * than 16 channels go through @tmp with every tap at once.
  */
 static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_t *wp,
 			 size_t ocn, int32_t *out)
 {
-	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, p, b, i, j;
+	size_t nb = (ocn + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK, full = npix & ~(size_t)3;
+	size_t p, b, i, j, k0, kn;
 	int32_t tmp[4 * NUQ_OC_BLOCK];
 
 	for (b = 0; b < nb; b++) {
@@ -97,15 +119,19 @@ static AVX2 void dot_avx2(const int16_t *a, size_t npix, size_t kp, const int16_
 			    ocn - b * NUQ_OC_BLOCK : NUQ_OC_BLOCK;
 		const int16_t *wb = wp + b * kp * NUQ_OC_BLOCK;
 
-		for (p = 0; p < npix; p += 4) {
+		p = 0;
+		if (nc == NUQ_OC_BLOCK) {
+			for (k0 = 0; k0 < kp; k0 += kn) {
+				kn = kp - k0 < TAP_SLICE ? kp - k0 : TAP_SLICE;
+				for (p = 0; p < full; p += 4)
+					block(a + p * kp + k0, 4, kp, kn, wb + k0 * NUQ_OC_BLOCK,
+					      out + p * ocn + b * NUQ_OC_BLOCK, ocn, k0 > 0);
+			}
+		}
+		for (; p < npix; p += 4) {
 			size_t np = npix - p < 4 ? npix - p : 4;
 
-			if (np == 4 && nc == NUQ_OC_BLOCK) {
-				/* a whole block: straight into the output rows */
-				block(a + p * kp, np, kp, wb, out + p * ocn + b * NUQ_OC_BLOCK, ocn);
-				continue;
-			}
-			block(a + p * kp, np, kp, wb, tmp, NUQ_OC_BLOCK);
+			block(a + p * kp, np, kp, kp, wb, tmp, NUQ_OC_BLOCK, 0);
 			for (i = 0; i < np; i++)
 				for (j = 0; j < nc; j++)
 					out[(p + i) * ocn + b * NUQ_OC_BLOCK + j] =
@@ -210,8 +236,9 @@ static AVX2 void store8(uint8_t *out, __m256i v)
 	_mm_storel_epi64((void *)out, b);
 }
 
-static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out_params *p,
-			      size_t c0, uint8_t *out)
+static AVX2 void requant_avx2(const int32_t *acc, size_t astride, size_t npix, size_t n,
+			      const struct nuq_out_params *p, size_t c0, uint8_t *out,
+			      size_t ostride)
 {
 	const struct nuq_conv_job *job = p->job;
 	__m256i zp = _mm256_set1_epi32(job->out_zero_point);
@@ -219,24 +246,26 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t n, const struct nuq_out
 	__m256i lo = _mm256_set1_epi32(job->out_min - job->out_zero_point);
 	__m256i hi = _mm256_set1_epi32(job->out_max - job->out_zero_point);
 	__m256i bytes = _mm256_set1_epi32(0xff);
-	size_t i = 0;
+	size_t q, i;
 
-	for (; i + 8 <= n; i += 8) {
-		__m256i x = _mm256_loadu_si256((const void *)(acc + i));
-		__m256i b = _mm256_loadu_si256((const void *)(p->bias + c0 + i));
-		__m256i r;
+	for (q = 0; q < npix; q++, acc += astride, out += ostride) {
+		for (i = 0; i + 8 <= n; i += 8) {
+			__m256i x = _mm256_loadu_si256((const void *)(acc + i));
+			__m256i b = _mm256_loadu_si256((const void *)(p->bias + c0 + i));
+			__m256i r;
 
-		x = p->sums_fit ? _mm256_add_epi32(x, b) : adds_epi32(x, b);
-		if (p->lshift)
-			x = lshift_sat(x, _mm256_loadu_si256((const void *)(p->shift + c0 + i)));
-		r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
-				_mm256_loadu_si256((const void *)(p->rshift + c0 + i)));
-		r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
-		store8(out + i, _mm256_and_si256(_mm256_add_epi32(r, zp), bytes));
+			x = p->sums_fit ? _mm256_add_epi32(x, b) : adds_epi32(x, b);
+			if (p->lshift)
+				x = lshift_sat(x, _mm256_loadu_si256((const void *)(p->shift + c0 + i)));
+			r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
+					_mm256_loadu_si256((const void *)(p->rshift + c0 + i)));
+			r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
+			store8(out + i, _mm256_and_si256(_mm256_add_epi32(r, zp), bytes));
+		}
+		for (; i < n; i++)
+			out[i] = nuq_conv_output(job, (int64_t)acc[i] + p->bias[c0 + i],
+						 p->mult[c0 + i], p->shift[c0 + i], NULL, 0);
 	}
-	for (; i < n; i++)
-		out[i] = nuq_conv_output(job, (int64_t)acc[i] + p->bias[c0 + i], p->mult[c0 + i],
-					 p->shift[c0 + i], NULL, 0);
 }
 
 const struct nuq_fast_ops nuq_fast_avx2 = {

@@ -53,14 +53,15 @@ static void dw_row_generic(const int16_t *x, size_t xstride, const size_t *off, 
 	}
 }
 
-static void requant_generic(const int32_t *acc, size_t n, const struct nuq_out_params *p,
-			    size_t c0, uint8_t *out)
+static void requant_generic(const int32_t *acc, size_t astride, size_t npix, size_t n,
+			    const struct nuq_out_params *p, size_t c0, uint8_t *out, size_t ostride)
 {
-	size_t i;
+	size_t q, i;
 
-	for (i = 0; i < n; i++)
-		out[i] = nuq_conv_output(p->job, (int64_t)acc[i] + p->bias[c0 + i], p->mult[c0 + i],
-					 p->shift[c0 + i], NULL, 0);
+	for (q = 0; q < npix; q++, acc += astride, out += ostride)
+		for (i = 0; i < n; i++)
+			out[i] = nuq_conv_output(p->job, (int64_t)acc[i] + p->bias[c0 + i],
+						 p->mult[c0 + i], p->shift[c0 + i], NULL, 0);
 }
 
 const struct nuq_fast_ops nuq_fast_generic = {
