@@ -228,6 +228,54 @@ static void wide_shapes_identical(void **state)
 }
 
 /*
+ * The fast path keeps packed weights between jobs: a job whose weight or
+ * codebook bytes changed in place (same buffers, same descriptor) must
+ * never be served the old ones.
+ */
+static void weight_cache_never_stale(void **state)
+{
+	static const uint32_t fmts[][2] = {
+		{ NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 4 }, { NUQ_WFMT_ASD, 0 },
+	};
+	struct test_rng r = { 99 };
+	size_t f;
+	int round;
+
+	(void)state;
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct test_shape s = {
+			.batch = 1, .in_h = 6, .in_w = 7, .in_c = 24, .out_c = 20, .kh = 3, .kw = 3,
+			.sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1,
+			.groups = 1, .wfmt = fmts[f][0], .bits = fmts[f][1],
+		};
+		struct test_job tj;
+
+		assert_int_equal(test_job_make(&tj, &s, &r), 0);
+		for (round = 0; round < 4; round++) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "format %u, change %d", s.wfmt, round);
+			impls_identical(&tj, what);
+			/* ASD digits must stay well formed: swap two weights instead */
+			if (round % 2 == 0 || s.wfmt == NUQ_WFMT_ASD) {
+				uint8_t *w = tj.buf[NUQ_T_WEIGHTS], tmp[2];
+
+				memcpy(tmp, w, 2);
+				memcpy(w, w + 2 * (round + 1), 2);
+				memcpy(w + 2 * (round + 1), tmp, 2);
+				if (s.wfmt != NUQ_WFMT_ASD)
+					w[0] ^= 0x5a;
+			} else if (s.wfmt == NUQ_WFMT_CODEBOOK) {
+				tj.buf[NUQ_T_CODEBOOK][1] += 17;
+			} else {
+				tj.buf[NUQ_T_WEIGHTS][tj.size[NUQ_T_WEIGHTS] - 1] ^= 0x81;
+			}
+		}
+		test_job_free(&tj);
+	}
+}
+
+/*
  * The vectorised epilogue at the edges of requantization: biases that
  * overflow 32 bits with the sum, left shifts that saturate, right shifts
  * up to 31, multipliers 0, 2^30 and INT32_MAX, zero points at the ends;
@@ -571,6 +619,7 @@ int main(void)
 		cmocka_unit_test(int8_matches_reference),
 		cmocka_unit_test(every_impl_identical),
 		cmocka_unit_test(wide_shapes_identical),
+		cmocka_unit_test(weight_cache_never_stale),
 		cmocka_unit_test(requant_edges_identical),
 		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),

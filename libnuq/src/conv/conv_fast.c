@@ -27,6 +27,23 @@
 #include <string.h>
 
 #include "conv_fast.h"
+#include "conv_fast_cache.h"
+
+/* The layouts of packed weights (conv_fast.h). */
+enum nuq_packed_layout {
+	NUQ_PACKED_GEMM = 1,
+	NUQ_PACKED_DW,
+};
+
+static size_t oc_padded(size_t ocg)
+{
+	return (ocg + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK * NUQ_OC_BLOCK;
+}
+
+static size_t dw_channels(size_t c)
+{
+	return (c + NUQ_DW_BLOCK - 1) / NUQ_DW_BLOCK * NUQ_DW_BLOCK;
+}
 
 /*
  * An input image as int16 x - zero point, its padding materialised as
@@ -148,13 +165,12 @@ static void write_pixels(const struct nuq_fast_ops *ops, const struct nuq_out_pa
  */
 static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 			 void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops,
-			 const struct nuq_out_params *p, const int16_t *w, size_t kp)
+			 const struct nuq_out_params *p, const int16_t *wd)
 {
-	size_t C = job->out_c, cp = (C + NUQ_DW_BLOCK - 1) / NUQ_DW_BLOCK * NUQ_DW_BLOCK;
+	size_t C = job->out_c, cp = dw_channels(C);
 	size_t taps = plan->k, taps2 = (taps + 1) & ~(size_t)1, i, npx;
 	struct padded_image img;
 	size_t *off = malloc(taps2 * sizeof(*off));
-	int16_t *wd = malloc(taps2 * cp * sizeof(*wd));
 	int32_t *acc = malloc(cp * job->out_w * sizeof(*acc));
 	uint32_t n, oh;
 	int ret = -ENOMEM;
@@ -163,9 +179,8 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 	img.x = npx ? calloc(npx, sizeof(*img.x)) : NULL;
 	if (!npx)
 		ret = 1;
-	if (!off || !wd || !acc || !img.x)
+	if (!off || !acc || !img.x)
 		goto out;
-	nuq_fast_pack_dw_weights(w, C, kp, taps, cp, wd);
 	for (i = 0; i < taps2; i++) {
 		size_t tap = i < taps ? i : 0;	/* the odd pair's zero-weight partner */
 
@@ -185,7 +200,6 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 	ret = 0;
 out:
 	free(off);
-	free(wd);
 	free(acc);
 	free(img.x);
 	return ret;
@@ -216,9 +230,9 @@ static int taps_are_image(const struct nuq_conv_job *job, size_t kp)
 
 static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		    void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops,
-		    const struct nuq_out_params *p, const int16_t *w, size_t kp)
+		    const struct nuq_out_params *p, const int16_t *wp, size_t kp)
 {
-	size_t ocg = plan->out_cg, ocgp = (ocg + NUQ_OC_BLOCK - 1) / NUQ_OC_BLOCK * NUQ_OC_BLOCK;
+	size_t ocg = plan->out_cg, ocgp = oc_padded(ocg);
 	uint32_t rows = chunk_rows(job, kp), groups = job->groups, n, oh, g, nr;
 	int direct = taps_are_image(job, kp);
 	struct padded_image img;
@@ -226,16 +240,13 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 	size_t chunk = (size_t)rows * job->out_w;
 	int16_t *a = direct ? NULL : malloc((chunk * kp + RUN_SLACK) * sizeof(*a));
 	int32_t *acc = malloc(chunk * ocg * sizeof(*acc));
-	int16_t *wp = malloc((size_t)groups * ocgp * kp * sizeof(*wp));
 	int ret = -ENOMEM;
 
 	img.x = npx ? calloc(npx + RUN_SLACK, sizeof(*img.x)) : NULL;
 	if (!npx)
 		ret = 1;
-	if ((!direct && !a) || !acc || !wp || !img.x)
+	if ((!direct && !a) || !acc || !img.x)
 		goto out;
-	for (g = 0; g < groups; g++)
-		nuq_fast_pack_weights(w + (size_t)g * ocg * kp, ocg, kp, wp + (size_t)g * ocgp * kp);
 
 	for (n = 0; n < job->batch; n++) {
 		pad_image(job, ops, (const uint8_t *)t[NUQ_T_INPUT] +
@@ -263,9 +274,79 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 out:
 	free(a);
 	free(acc);
-	free(wp);
 	free(img.x);
 	return ret;
+}
+
+/* Decode and pack a job's weights into @pk for @layout; 1 if not exact here. */
+static int pack(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		void *const t[NUQ_T_COUNT], uint32_t layout, size_t kp, struct nuq_packed *pk)
+{
+	size_t ocg = plan->out_cg, ocgp = oc_padded(ocg), g;
+	int16_t *w = malloc((size_t)job->out_c * kp * sizeof(*w));
+	int ret = -ENOMEM;
+
+	pk->n = layout == NUQ_PACKED_DW ? ((plan->k + 1) & ~(size_t)1) * dw_channels(job->out_c) :
+					  (size_t)job->groups * ocgp * kp;
+	pk->w = malloc(pk->n * sizeof(*pk->w));
+	if (!w || !pk->w)
+		goto out;
+	ret = 1;
+	if (nuq_fast_decode_weights(job, plan, t, w, kp, &pk->wmax))
+		goto out;
+	/* the exactness bound of 32-bit sums (see the top of the file) */
+	if ((int64_t)plan->k * 255 * pk->wmax >= (1LL << 31))
+		goto out;
+	if (layout == NUQ_PACKED_DW)
+		nuq_fast_pack_dw_weights(w, job->out_c, kp, plan->k, dw_channels(job->out_c),
+					 pk->w);
+	else
+		for (g = 0; g < job->groups; g++)
+			nuq_fast_pack_weights(w + g * ocg * kp, ocg, kp, pk->w + g * ocgp * kp);
+	ret = 0;
+out:
+	free(w);
+	if (ret) {
+		free(pk->w);
+		pk->w = NULL;
+	}
+	return ret;
+}
+
+/*
+ * The packed weights of a job: from the cache, or packed now (and kept in
+ * the cache, or in @own when the cache does not take them).
+ */
+static int packed_weights(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			  void *const t[NUQ_T_COUNT], uint32_t layout, size_t kp,
+			  struct nuq_packed **pk, struct nuq_packed *own)
+{
+	struct nuq_wcache_key key;
+	int ret;
+
+	memset(&key, 0, sizeof(key));
+	key.layout = layout;
+	key.weight_format = job->weight_format;
+	key.weight_bits = job->weight_bits;
+	key.flags = job->flags & (NUQ_JOB_F_CODEBOOK_INT16 | NUQ_JOB_F_CODEBOOK_PER_LAYER);
+	key.out_c = job->out_c;
+	key.k = plan->k;
+	key.groups = job->groups;
+	key.weight_bytes = plan->bytes[NUQ_T_WEIGHTS];
+	key.codebook_bytes = job->weight_format == NUQ_WFMT_CODEBOOK ?
+			     plan->bytes[NUQ_T_CODEBOOK] : 0;
+	*pk = nuq_wcache_get(&key, t[NUQ_T_WEIGHTS], t[NUQ_T_CODEBOOK]);
+	if (*pk)
+		return 0;
+	ret = pack(job, plan, t, layout, kp, own);
+	if (ret)
+		return ret;
+	*pk = nuq_wcache_put(&key, t[NUQ_T_WEIGHTS], t[NUQ_T_CODEBOOK], own);
+	if (*pk)
+		own->w = NULL;	/* the cache's now */
+	else
+		*pk = own;
+	return 0;
 }
 
 int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
@@ -273,10 +354,11 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 {
 	const uint8_t *bias = t[NUQ_T_BIAS], *rq = t[NUQ_T_REQUANT];
 	size_t kp = ((size_t)plan->k + 1) & ~(size_t)1;
+	uint32_t layout = plan->out_cg == 1 && plan->in_cg == 1 ? NUQ_PACKED_DW : NUQ_PACKED_GEMM;
 	struct nuq_out_params p = { .job = job };
-	int64_t bound, bmax = 0;
-	int32_t wmax, *ch;
-	int16_t *w = NULL;
+	struct nuq_packed *pk = NULL, own = { 0 };
+	int64_t bmax = 0;
+	int32_t *ch;
 	uint32_t o;
 	int ret = 1;
 
@@ -301,24 +383,18 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 		if ((int64_t)(b < 0 ? -(int64_t)b : b) > bmax)
 			bmax = b < 0 ? -(int64_t)b : b;
 	}
-	w = malloc((size_t)job->out_c * kp * sizeof(*w));
-	if (!w) {
-		ret = -ENOMEM;
+	ret = packed_weights(job, plan, t, layout, kp, &pk, &own);
+	if (ret)
 		goto out;
-	}
-	if (nuq_fast_decode_weights(job, plan, t, w, kp, &wmax))
-		goto out;
-	/* the exactness bound of 32-bit sums (see the top of the file) */
-	bound = (int64_t)plan->k * 255 * wmax;
-	if (bound >= (1LL << 31))
-		goto out;
-	p.sums_fit = bound + bmax < (1LL << 31);
-	if (plan->out_cg == 1 && plan->in_cg == 1)
-		ret = run_depthwise(job, plan, t, ops, &p, w, kp);
+	p.sums_fit = (int64_t)plan->k * 255 * pk->wmax + bmax < (1LL << 31);
+	if (layout == NUQ_PACKED_DW)
+		ret = run_depthwise(job, plan, t, ops, &p, pk->w);
 	else
-		ret = run_gemm(job, plan, t, ops, &p, w, kp);
+		ret = run_gemm(job, plan, t, ops, &p, pk->w, kp);
+	if (pk != &own)
+		nuq_wcache_release(pk);
 out:
 	free(ch);
-	free(w);
+	free(own.w);
 	return ret;
 }
