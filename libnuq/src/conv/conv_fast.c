@@ -362,21 +362,26 @@ int nuq_conv_run_fast(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	uint32_t o;
 	int ret = 1;
 
-	/* Per channel: bias, multiplier, shift, right shift, decoded once. */
-	ch = malloc((size_t)job->out_c * 4 * sizeof(*ch));
+	/* Per channel: bias, multiplier, shift and the right shift's pieces, decoded once. */
+	ch = malloc((size_t)job->out_c * 6 * sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
 	p.bias = ch;
 	p.mult = ch + job->out_c;
 	p.shift = ch + 2 * (size_t)job->out_c;
 	p.rshift = ch + 3 * (size_t)job->out_c;
+	p.rmask = ch + 4 * (size_t)job->out_c;
+	p.rhalf = ch + 5 * (size_t)job->out_c;
 	for (o = 0; o < job->out_c; o++) {
 		int32_t b = bias ? nuq_ld_s32(bias + 4 * o) : 0;
+		int32_t shift = nuq_ld_s32(rq + 8 * o + 4), rsh = shift < 0 && shift >= -31 ? -shift : 0;
 
 		ch[o] = b;
 		ch[job->out_c + o] = nuq_ld_s32(rq + 8 * o);
-		ch[2 * job->out_c + o] = nuq_ld_s32(rq + 8 * o + 4);
-		ch[3 * job->out_c + o] = p.shift[o] < 0 ? -p.shift[o] : 0;
+		ch[2 * job->out_c + o] = shift;
+		ch[3 * job->out_c + o] = rsh;
+		ch[4 * job->out_c + o] = (int32_t)((1LL << rsh) - 1);
+		ch[5 * job->out_c + o] = (int32_t)(((1LL << rsh) - 1) >> 1);
 		if (!nuq_requant_ok(p.mult[o], p.shift[o]))
 			goto out;
 		p.lshift |= p.shift[o] > 0;

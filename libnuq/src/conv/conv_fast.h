@@ -59,13 +59,14 @@ typedef void (*nuq_dw_row_fn)(const int16_t *x, size_t xstride, const size_t *of
 
 /*
  * A job's output parameters, per channel as arrays (for vector loads):
- * rshift is max(-shift, 0).  lshift: some shift is positive.  sums_fit:
+ * rshift is max(-shift, 0), rmask 2^rshift - 1, rhalf rmask / 2 (the
+ * rounding right shift's pieces).  lshift: some shift is positive.  sums_fit:
  * no sum plus its bias can overflow 32 bits, so the bias needs no
  * saturating add.
  */
 struct nuq_out_params {
 	const struct nuq_conv_job *job;
-	const int32_t *bias, *mult, *shift, *rshift;
+	const int32_t *bias, *mult, *shift, *rshift, *rmask, *rhalf;
 	int lshift, sums_fit;
 };
 

@@ -209,20 +209,23 @@ static AVX2 __m256i lshift_sat(__m256i x, __m256i shift)
 }
 
 /*
- * nuq_requantize() of 8 lanes; the multipliers are 0 or >= 2^30 (validated).
- * @rsh is max(-shift, 0); the left shift is done by the caller if any.
+ * nuq_requantize() of 8 lanes of channels @c (from @p); the multipliers
+ * are 0 or >= 2^30 (validated).  The left shift is done by the caller.
  */
-static AVX2 __m256i requantize8(__m256i x, __m256i mult, __m256i rsh)
+static AVX2 __m256i requantize8(__m256i x, const struct nuq_out_params *p, size_t c)
 {
-	__m256i one = _mm256_set1_epi32(1), even, odd, mask, rem, thr;
+	__m256i mult = _mm256_loadu_si256((const void *)(p->mult + c));
+	__m256i rsh = _mm256_loadu_si256((const void *)(p->rshift + c));
+	__m256i mask = _mm256_loadu_si256((const void *)(p->rmask + c));
+	__m256i half = _mm256_loadu_si256((const void *)(p->rhalf + c));
+	__m256i even, odd, rem, thr;
 
 	even = srdhm_epi64(_mm256_mul_epi32(x, mult));
 	odd = srdhm_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)));
 	x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa);
-	/* Rounding right shift, ties away from zero. */
-	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rsh), one);
+	/* Rounding right shift, ties away from zero: round up past half (half + 1 if negative). */
 	rem = _mm256_and_si256(x, mask);
-	thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(x, 31));
+	thr = _mm256_sub_epi32(half, _mm256_srai_epi32(x, 31));
 	return _mm256_sub_epi32(_mm256_srav_epi32(x, rsh), _mm256_cmpgt_epi32(rem, thr));
 }
 
@@ -257,8 +260,7 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t astride, size_t npix, s
 			x = p->sums_fit ? _mm256_add_epi32(x, b) : adds_epi32(x, b);
 			if (p->lshift)
 				x = lshift_sat(x, _mm256_loadu_si256((const void *)(p->shift + c0 + i)));
-			r = requantize8(x, _mm256_loadu_si256((const void *)(p->mult + c0 + i)),
-					_mm256_loadu_si256((const void *)(p->rshift + c0 + i)));
+			r = requantize8(x, p, c0 + i);
 			r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
 			store8(out + i, _mm256_and_si256(_mm256_add_epi32(r, zp), bytes));
 		}
