@@ -337,7 +337,8 @@ static double bench_blas(const struct shape *s)
 	return t;
 }
 
-int main(void)
+/* Usage: bench_conv [PATTERN]: only the layers whose name contains PATTERN. */
+int main(int argc, char **argv)
 {
 	static double gops[NSHAPES][NIMPL];
 	double lr[3] = { 0 }, port_vs_dnnl = 0, port_vs_vec = 0;
@@ -362,6 +363,8 @@ int main(void)
 			      s->k * s->k * (s->c / s->g);
 		double t[NIMPL];
 
+		if (argc > 1 && !strstr(s->name, argv[1]))
+			continue;
 		t[PORT_I8] = bench_nuq(s, NUQ_WFMT_INT8, 8, NUQ_CONV_IMPL_PORTABLE);
 		t[PORT_CB4] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 4, NUQ_CONV_IMPL_PORTABLE);
 		t[NUQ_I8] = bench_nuq(s, NUQ_WFMT_INT8, 8, vec);
