@@ -68,6 +68,7 @@ static AVX2 void block(const int16_t *a, size_t np, size_t astride, size_t kn, c
 		s30 = _mm256_loadu_si256((const void *)(o + 3 * ostride));
 		s31 = _mm256_loadu_si256((const void *)(o + 3 * ostride + 8));
 	}
+#pragma GCC unroll 4
 	for (k = 0; k < kn; k += 2, wb += 2 * NUQ_OC_BLOCK) {
 		__m256i w0 = _mm256_loadu_si256((const void *)wb);
 		__m256i w1 = _mm256_loadu_si256((const void *)(wb + 16));
