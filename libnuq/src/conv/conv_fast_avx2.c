@@ -190,11 +190,17 @@ static AVX2 __m256i adds_epi32(__m256i a, __m256i b)
 /*
  * round(x * m / 2^31) per 64-bit lane, ties toward +inf: the core's nudge
  * and truncating division come to floor((ab + 2^30) / 2^31), and with
- * m >= 0 the result fits 32 bits, so a logical shift gives its low half.
+ * m >= 0 the result fits 32 bits - bits 31 to 62 of ab + 2^30.  The even
+ * lanes shift them down to the low half, the odd lanes up to the high half.
  */
-static AVX2 __m256i srdhm_epi64(__m256i ab)
+static AVX2 __m256i srdhm_even(__m256i ab)
 {
 	return _mm256_srli_epi64(_mm256_add_epi64(ab, _mm256_set1_epi64x(1LL << 30)), 31);
+}
+
+static AVX2 __m256i srdhm_odd(__m256i ab)
+{
+	return _mm256_slli_epi64(_mm256_add_epi64(ab, _mm256_set1_epi64x(1LL << 30)), 1);
 }
 
 /* x * 2^max(shift, 0) saturated to 32 bits: shifting back differs when bits were lost. */
@@ -221,23 +227,24 @@ static AVX2 __m256i requantize8(__m256i x, const struct nuq_out_params *p, size_
 	__m256i half = _mm256_loadu_si256((const void *)(p->rhalf + c));
 	__m256i even, odd, rem, thr;
 
-	even = srdhm_epi64(_mm256_mul_epi32(x, mult));
-	odd = srdhm_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)));
-	x = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa);
+	even = srdhm_even(_mm256_mul_epi32(x, mult));
+	odd = srdhm_odd(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)));
+	x = _mm256_blend_epi32(even, odd, 0xaa);
 	/* Rounding right shift, ties away from zero: round up past half (half + 1 if negative). */
 	rem = _mm256_and_si256(x, mask);
 	thr = _mm256_sub_epi32(half, _mm256_srai_epi32(x, 31));
 	return _mm256_sub_epi32(_mm256_srav_epi32(x, rsh), _mm256_cmpgt_epi32(rem, thr));
 }
 
-/* Lanes 0-7 of @v as bytes at @out. */
-static AVX2 void store8(uint8_t *out, __m256i v)
+/*
+ * Lanes 0-7 of @v, values of the output type, as bytes at @out: the packs
+ * saturate, which values in range never reach.
+ */
+static AVX2 void store8(uint8_t *out, __m256i v, int u8)
 {
-	__m128i b = _mm_packus_epi16(_mm_packus_epi32(_mm256_castsi256_si128(v),
-						      _mm256_extracti128_si256(v, 1)),
-				     _mm_setzero_si128());
+	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
 
-	_mm_storel_epi64((void *)out, b);
+	_mm_storel_epi64((void *)out, u8 ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w));
 }
 
 static AVX2 void requant_avx2(const int32_t *acc, size_t astride, size_t npix, size_t n,
@@ -249,7 +256,7 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t astride, size_t npix, s
 	/* Clamping before adding the zero point cannot overflow. */
 	__m256i lo = _mm256_set1_epi32(job->out_min - job->out_zero_point);
 	__m256i hi = _mm256_set1_epi32(job->out_max - job->out_zero_point);
-	__m256i bytes = _mm256_set1_epi32(0xff);
+	int u8 = job->out_format == NUQ_AFMT_UINT8;
 	size_t q, i;
 
 	for (q = 0; q < npix; q++, acc += astride, out += ostride) {
@@ -263,7 +270,7 @@ static AVX2 void requant_avx2(const int32_t *acc, size_t astride, size_t npix, s
 				x = lshift_sat(x, _mm256_loadu_si256((const void *)(p->shift + c0 + i)));
 			r = requantize8(x, p, c0 + i);
 			r = _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
-			store8(out + i, _mm256_and_si256(_mm256_add_epi32(r, zp), bytes));
+			store8(out + i, _mm256_add_epi32(r, zp), u8);
 		}
 		for (; i < n; i++)
 			out[i] = nuq_conv_output(job, (int64_t)acc[i] + p->bias[c0 + i],
