@@ -48,6 +48,9 @@ static size_t dw_channels(size_t c)
 	return (c + NUQ_DW_BLOCK - 1) / NUQ_DW_BLOCK * NUQ_DW_BLOCK;
 }
 
+/* Elements copy_run() may read and write past a run (see there). */
+#define RUN_SLACK	8
+
 /*
  * An input image as int16 x - zero point, its padding materialised as
  * zeros (x - zp is 0 there) and its channels padded with zeros to @cp:
@@ -58,16 +61,38 @@ struct padded_image {
 	size_t h, w, cp;
 };
 
-/* The padded image's size in elements; 0 if it would be unreasonably big. */
-static size_t padded_size(const struct nuq_conv_job *job, size_t cp, struct padded_image *img)
+/*
+ * Allocate @img for @job with @cp channels per pixel and zero what no
+ * image overwrites: the padding rows and columns, and channels C..cp of
+ * every pixel.  Returns 0, 1 if it would be unreasonably big (the portable
+ * core computes huge paddings without a copy), or -ENOMEM.
+ */
+static int padded_alloc(const struct nuq_conv_job *job, size_t cp, struct padded_image *img)
 {
+	size_t c = job->in_c, r, col, row_len;
+
 	img->h = (size_t)job->in_h + job->pad_top + job->pad_bottom;
 	img->w = (size_t)job->in_w + job->pad_left + job->pad_right;
 	img->cp = cp;
-	/* Huge paddings are legal; the portable core computes those without a copy. */
 	if ((uint64_t)img->h * img->w * cp > (1ULL << 28))
-		return 0;
-	return img->h * img->w * cp;
+		return 1;
+	row_len = img->w * cp;
+	img->x = malloc((img->h * row_len + RUN_SLACK) * sizeof(*img->x));
+	if (!img->x)
+		return -ENOMEM;
+	memset(img->x, 0, job->pad_top * row_len * sizeof(*img->x));
+	memset(img->x + (job->pad_top + job->in_h) * row_len, 0,
+	       (job->pad_bottom * row_len + RUN_SLACK) * sizeof(*img->x));
+	for (r = job->pad_top; r < job->pad_top + job->in_h; r++) {
+		int16_t *row = img->x + r * row_len;
+
+		memset(row, 0, job->pad_left * cp * sizeof(*row));
+		memset(row + (job->pad_left + job->in_w) * cp, 0,
+		       job->pad_right * cp * sizeof(*row));
+		for (col = 0; cp > c && col < job->in_w; col++)
+			memset(row + (job->pad_left + col) * cp + c, 0, (cp - c) * sizeof(*row));
+	}
+	return 0;
 }
 
 /* Fill the inside of @img (its borders stay zero) from image @in. */
@@ -93,12 +118,10 @@ static void pad_image(const struct nuq_conv_job *job, const struct nuq_fast_ops 
 /*
  * Copy @n elements in whole 16-byte pieces: runs of taps are short (often
  * 3 to 48 elements), where a fixed-size copy beats calling memcpy().  Up
- * to 7 elements past each end may be read and written: the image and the
- * tap matrix have that much slack, and what a run overwrites past its end
- * is written again by the next run.
+ * to RUN_SLACK - 1 elements past the end may be read and written: the
+ * image and the tap matrix have that much slack, and what a run
+ * overwrites past its end is written again by the next run.
  */
-#define RUN_SLACK	8
-
 static void copy_run(int16_t *dst, const int16_t *src, size_t n)
 {
 	size_t i;
@@ -176,18 +199,18 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 			 const struct nuq_out_params *p, const int16_t *wd)
 {
 	size_t C = job->out_c, cp = dw_channels(C);
-	size_t taps = plan->k, taps2 = (taps + 1) & ~(size_t)1, i, npx;
+	size_t taps = plan->k, taps2 = (taps + 1) & ~(size_t)1, i;
 	struct padded_image img;
 	size_t *off = malloc(taps2 * sizeof(*off));
 	int32_t *acc = malloc(cp * job->out_w * sizeof(*acc));
 	uint32_t n, oh;
 	int ret = -ENOMEM;
 
-	npx = padded_size(job, cp, &img);
-	img.x = npx ? calloc(npx, sizeof(*img.x)) : NULL;
-	if (!npx)
-		ret = 1;
-	if (!off || !acc || !img.x)
+	img.x = NULL;
+	if (!off || !acc)
+		goto out;
+	ret = padded_alloc(job, cp, &img);
+	if (ret)
 		goto out;
 	for (i = 0; i < taps2; i++) {
 		size_t tap = i < taps ? i : 0;	/* the odd pair's zero-weight partner */
@@ -244,16 +267,16 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 	uint32_t rows = chunk_rows(job, kp), groups = job->groups, n, oh, g, nr;
 	int direct = taps_are_image(job, kp);
 	struct padded_image img;
-	size_t npx = padded_size(job, job->in_c, &img);
 	size_t chunk = (size_t)rows * job->out_w;
 	int16_t *a = direct ? NULL : malloc((chunk * kp + RUN_SLACK) * sizeof(*a));
 	int32_t *acc = malloc(chunk * ocg * sizeof(*acc));
 	int ret = -ENOMEM;
 
-	img.x = npx ? calloc(npx + RUN_SLACK, sizeof(*img.x)) : NULL;
-	if (!npx)
-		ret = 1;
-	if ((!direct && !a) || !acc || !img.x)
+	img.x = NULL;
+	if ((!direct && !a) || !acc)
+		goto out;
+	ret = padded_alloc(job, job->in_c, &img);
+	if (ret)
 		goto out;
 
 	for (n = 0; n < job->batch; n++) {
