@@ -77,7 +77,7 @@ static int padded_alloc(const struct nuq_conv_job *job, size_t cp, struct padded
 	if ((uint64_t)img->h * img->w * cp > (1ULL << 28))
 		return 1;
 	row_len = img->w * cp;
-	img->x = malloc((img->h * row_len + RUN_SLACK) * sizeof(*img->x));
+	img->x = nuq_scratch_get((img->h * row_len + RUN_SLACK) * sizeof(*img->x));
 	if (!img->x)
 		return -ENOMEM;
 	memset(img->x, 0, job->pad_top * row_len * sizeof(*img->x));
@@ -232,7 +232,7 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 out:
 	free(off);
 	free(acc);
-	free(img.x);
+	nuq_scratch_put(img.x);
 	return ret;
 }
 
@@ -268,8 +268,8 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 	int direct = taps_are_image(job, kp);
 	struct padded_image img;
 	size_t chunk = (size_t)rows * job->out_w;
-	int16_t *a = direct ? NULL : malloc((chunk * kp + RUN_SLACK) * sizeof(*a));
-	int32_t *acc = malloc(chunk * ocg * sizeof(*acc));
+	int16_t *a = direct ? NULL : nuq_scratch_get((chunk * kp + RUN_SLACK) * sizeof(*a));
+	int32_t *acc = nuq_scratch_get(chunk * ocg * sizeof(*acc));
 	int ret = -ENOMEM;
 
 	img.x = NULL;
@@ -303,9 +303,9 @@ static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *
 	}
 	ret = 0;
 out:
-	free(a);
-	free(acc);
-	free(img.x);
+	nuq_scratch_put(a);
+	nuq_scratch_put(acc);
+	nuq_scratch_put(img.x);
 	return ret;
 }
 

@@ -93,6 +93,10 @@ struct nuq_fast_ops {
 
 extern const struct nuq_fast_ops nuq_fast_generic, nuq_fast_avx2;
 
+/* conv_fast_scratch.c: a buffer of at least @size bytes, kept for reuse by nuq_scratch_put(). */
+void *nuq_scratch_get(size_t size);
+void nuq_scratch_put(void *p);
+
 /* conv_fast_weights.c: weights of every format as int16, and packed. */
 int nuq_fast_decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 			    void *const t[NUQ_T_COUNT], int16_t *w, size_t kp, int32_t *wmax);
