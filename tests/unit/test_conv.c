@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,6 +273,74 @@ static void weight_cache_never_stale(void **state)
 			}
 		}
 		test_job_free(&tj);
+	}
+}
+
+/*
+ * The weight cache and the scratch buffers are shared by all threads:
+ * threads running the same jobs at once (so they hit the same cache
+ * entries and take turns with the same buffers) all get the portable
+ * core's bytes.
+ */
+#define RACE_THREADS	4
+#define RACE_JOBS	24
+
+static void *race_jobs(void *arg)
+{
+	struct test_rng r = { 555 };
+	int i, *failed = arg;
+
+	for (i = 0; i < RACE_JOBS; i++) {
+		struct test_shape s;
+		struct test_job tj;
+		uint8_t *want;
+		size_t n;
+		int code, impl;
+
+		random_shape(&r, &s, i % 2 ? NUQ_WFMT_CODEBOOK : NUQ_WFMT_INT8, i % 2 ? 4 : 8);
+		s.in_c *= 3;		/* bigger than the random shapes: several blocks */
+		s.out_c *= s.groups > 1 ? 1 : 3;
+		if (s.groups > 1 && s.groups == s.in_c / 3)
+			s.groups = s.in_c;
+		if (test_job_make(&tj, &s, &r))
+			continue;
+		n = tj.size[NUQ_T_OUTPUT];
+		want = malloc(n);
+		if (!want || nuq_conv_run_cpu_impl(&tj.job, (void *const *)tj.buf, tj.size, &code,
+						   NUQ_CONV_IMPL_PORTABLE)) {
+			*failed = 1;
+			free(want);
+			test_job_free(&tj);
+			break;
+		}
+		memcpy(want, tj.buf[NUQ_T_OUTPUT], n);
+		for (impl = NUQ_CONV_IMPL_GENERIC; impl <= NUQ_CONV_IMPL_AVX2; impl++) {
+			if (!nuq_conv_impl_available(impl))
+				continue;
+			memset(tj.buf[NUQ_T_OUTPUT], 0xa5, n);
+			if (nuq_conv_run_cpu_impl(&tj.job, (void *const *)tj.buf, tj.size, &code,
+						  impl) || memcmp(want, tj.buf[NUQ_T_OUTPUT], n))
+				*failed = 1;
+		}
+		free(want);
+		test_job_free(&tj);
+	}
+	return NULL;
+}
+
+static void threads_share_caches(void **state)
+{
+	pthread_t th[RACE_THREADS];
+	int failed[RACE_THREADS] = { 0 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < RACE_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race_jobs, &failed[i]), 0);
+	for (i = 0; i < RACE_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (failed[i])
+			fail_msg("thread %d: a fast path differs from portable", i);
 	}
 }
 
@@ -620,6 +689,7 @@ int main(void)
 		cmocka_unit_test(every_impl_identical),
 		cmocka_unit_test(wide_shapes_identical),
 		cmocka_unit_test(weight_cache_never_stale),
+		cmocka_unit_test(threads_share_caches),
 		cmocka_unit_test(requant_edges_identical),
 		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),
