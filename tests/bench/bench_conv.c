@@ -40,11 +40,18 @@ static const struct shape shapes[] = {
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
-enum { PORT_I8, PORT_CB4, NUQ_I8, NUQ_CB2, NUQ_CB3, NUQ_CB4, NUQ_CB8, NUQ_ASD, ONEDNN, XNN, BLAS,
-       NIMPL };
+/* nuq's weight formats, on the portable core and on the vectorised path, then the peers. */
+enum { PORT_I8, PORT_CB2, PORT_CB3, PORT_CB4, PORT_CB8, PORT_ASD,
+       NUQ_I8, NUQ_CB2, NUQ_CB3, NUQ_CB4, NUQ_CB8, NUQ_ASD, ONEDNN, XNN, BLAS, NIMPL };
+#define NUQ_FORMATS	6
 static const char *const impl_names[NIMPL] = {
-	"port-i8", "port-cb4", "vec-i8", "vec-cb2", "vec-cb3", "vec-cb4", "vec-cb8", "vec-asd",
+	"port-i8", "port-cb2", "port-cb3", "port-cb4", "port-cb8", "port-asd",
+	"vec-i8", "vec-cb2", "vec-cb3", "vec-cb4", "vec-cb8", "vec-asd",
 	"onednn", "xnnpack", "blas-f32",
+};
+static const uint32_t nuq_formats[NUQ_FORMATS][2] = {
+	{ NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 2 }, { NUQ_WFMT_CODEBOOK, 3 },
+	{ NUQ_WFMT_CODEBOOK, 4 }, { NUQ_WFMT_CODEBOOK, 8 }, { NUQ_WFMT_ASD, 0 },
 };
 
 static double now(void)
@@ -343,7 +350,7 @@ static double bench_blas(const struct shape *s)
 int main(int argc, char **argv)
 {
 	static double gops[NSHAPES][NIMPL];
-	double lr[3] = { 0 }, port_vs_dnnl = 0, port_vs_vec = 0;
+	double lr[3] = { 0 }, i8_vs_dnnl = 0, port_vs_vec = 0;
 	enum nuq_conv_impl vec = nuq_conv_impl_available(NUQ_CONV_IMPL_AVX2) ?
 				 NUQ_CONV_IMPL_AVX2 : NUQ_CONV_IMPL_GENERIC;
 	unsigned int i, j, n = 0, sweep;
@@ -377,14 +384,12 @@ int main(int argc, char **argv)
 		for (sweep = 0; sweep < SWEEPS; sweep++) {
 			double ts[NIMPL];
 
-			ts[PORT_I8] = bench_nuq(s, NUQ_WFMT_INT8, 8, NUQ_CONV_IMPL_PORTABLE);
-			ts[PORT_CB4] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 4, NUQ_CONV_IMPL_PORTABLE);
-			ts[NUQ_I8] = bench_nuq(s, NUQ_WFMT_INT8, 8, vec);
-			ts[NUQ_CB2] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 2, vec);
-			ts[NUQ_CB3] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 3, vec);
-			ts[NUQ_CB4] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 4, vec);
-			ts[NUQ_CB8] = bench_nuq(s, NUQ_WFMT_CODEBOOK, 8, vec);
-			ts[NUQ_ASD] = bench_nuq(s, NUQ_WFMT_ASD, 0, vec);
+			for (j = 0; j < NUQ_FORMATS; j++) {
+				ts[PORT_I8 + j] = bench_nuq(s, nuq_formats[j][0], nuq_formats[j][1],
+							    NUQ_CONV_IMPL_PORTABLE);
+				ts[NUQ_I8 + j] = bench_nuq(s, nuq_formats[j][0], nuq_formats[j][1],
+							   vec);
+			}
 			ts[ONEDNN] = bench_onednn(s);
 			ts[XNN] = bench_xnnpack(s);
 			ts[BLAS] = bench_blas(s);
@@ -407,7 +412,7 @@ int main(int argc, char **argv)
 			lr[0] += log(gops[i][NUQ_CB4] / gops[i][ONEDNN]);
 			lr[1] += log(gops[i][NUQ_CB4] / gops[i][XNN]);
 			lr[2] += log(gops[i][NUQ_CB4] / gops[i][BLAS]);
-			port_vs_dnnl += log(gops[i][NUQ_I8] / gops[i][ONEDNN]);
+			i8_vs_dnnl += log(gops[i][NUQ_I8] / gops[i][ONEDNN]);
 			port_vs_vec += log(gops[i][PORT_CB4] / gops[i][NUQ_CB4]);
 			n++;
 		}
@@ -416,11 +421,22 @@ int main(int argc, char **argv)
 		printf("no shape ran on every implementation\n");
 		return 1;
 	}
+	printf("\n# per layer: the vectorised 4-bit codebook path against each peer, and the\n"
+	       "# portable core's 4-bit codebook against it\n");
+	printf("%-26s %9s %9s %9s %9s\n", "layer", "/onednn", "/xnnpack", "/blas-f32", "port/vec");
+	for (i = 0; i < NSHAPES; i++) {
+		if (gops[i][NUQ_CB4] <= 0 || gops[i][ONEDNN] <= 0 || gops[i][XNN] <= 0 ||
+		    gops[i][BLAS] <= 0)
+			continue;
+		printf("%-26s %8.2fx %8.2fx %8.2fx %8.3fx\n", shapes[i].name,
+		       gops[i][NUQ_CB4] / gops[i][ONEDNN], gops[i][NUQ_CB4] / gops[i][XNN],
+		       gops[i][NUQ_CB4] / gops[i][BLAS], gops[i][PORT_CB4] / gops[i][NUQ_CB4]);
+	}
 	printf("\n# geometric means over %u shapes\n", n);
 	printf("vec 4-bit codebook / oneDNN int8:   %6.3fx  (target >= 0.8x)\n", exp(lr[0] / n));
 	printf("vec 4-bit codebook / XNNPACK int8:  %6.3fx\n", exp(lr[1] / n));
 	printf("vec 4-bit codebook / OpenBLAS fp32: %6.3fx  (target >= 3x)\n", exp(lr[2] / n));
-	printf("vec int8 / oneDNN int8:             %6.3fx\n", exp(port_vs_dnnl / n));
+	printf("vec int8 / oneDNN int8:             %6.3fx\n", exp(i8_vs_dnnl / n));
 	printf("portable / vec (4-bit codebook):    %6.3fx  (target >= 0.25x, within 4x)\n",
 	       exp(port_vs_vec / n));
 	xnn_deinitialize();
