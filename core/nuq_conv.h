@@ -98,7 +98,7 @@ int nuq_job_error_errno(int code);
  * worked examples):
  *
  *   x = acc * 2^max(shift, 0), saturated to 32 bits
- *   y = srdhm(x, multiplier)                 (ties toward +inf)       
+ *   y = srdhm(x, multiplier)                 (ties toward +inf)
  *   r = rounding_rshift(y, max(-shift, 0))   (round half away from zero)
  *
  * Inline, because every implementation runs it once per output element.
