@@ -27,6 +27,8 @@
  * @tiles: number of tiles, batch * out_h
  * @strategy: &enum nuq_cb_strategy resolved (never %NUQ_CB_AUTO)
  * @cb_entries: codebook entries per codebook, 1 << weight_bits
+ * @rows: tiles copy their input rows into scratch first (see nuq_conv_run.c)
+ * @row_width: padded input row width in pixels (in_w + pad_left + pad_right)
  * @scratch_bytes: scratch memory nuq_conv_run_tile() needs
  */
 struct nuq_conv_plan {
@@ -38,6 +40,8 @@ struct nuq_conv_plan {
 	__u32 tiles;
 	__u32 strategy;
 	__u32 cb_entries;
+	__u32 rows;
+	__u32 row_width;
 	__u32 scratch_bytes;
 };
 

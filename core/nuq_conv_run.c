@@ -13,6 +13,13 @@
  * point).  The sum is exact, so the three ways of computing it - direct
  * multiply, per-codebook-entry sums, ASD shift-and-add - give identical
  * bits.  acc is saturated to 32 bits and requantized.
+ *
+ * Direct weights (int8, or codebook entries looked up) usually take the
+ * row path: the tile first copies the kernel_h input rows it reads into
+ * scratch as int16 x - in_zero_point with the padding as zeros, so each
+ * output is a few plain dot products of int16 arrays, without bounds
+ * tests - loops that compilers turn into vector code where they may
+ * (userspace), and that stay simple scalar code in the kernel.
  */
 
 #include "nuq_conv.h"
@@ -166,6 +173,150 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 	return acc;
 }
 
+/* sum of a[i] * b[i]; |a| <= 255, so 32 bits hold it when the caller says so. */
+static __s32 nuq_dot32(const __s16 *a, const __s16 *b, __u32 n)
+{
+	__s32 s = 0;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+static __s64 nuq_dot64(const __s16 *a, const __s16 *b, __u32 n)
+{
+	__s64 s = 0;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* The kernel_h input rows output row @oh reads, as int16 x - zp, padding 0. */
+static void nuq_copy_rows(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			  const __u8 *in, __u32 oh, __s16 *rows)
+{
+	__u64 width = (__u64)plan->row_width * job->in_c, n = (__u64)job->in_w * job->in_c;
+	__u64 left = (__u64)job->pad_left * job->in_c, i;
+	__s32 zp = job->in_zero_point;
+	__u32 kh;
+
+	for (kh = 0; kh < job->kernel_h; kh++, rows += width) {
+		__s64 ih = (__s64)oh * job->stride_h - job->pad_top + (__s64)kh * job->dilation_h;
+		const __u8 *src;
+
+		for (i = 0; i < width; i++)
+			rows[i] = 0;
+		if (ih < 0 || ih >= job->in_h)
+			continue;
+		src = in + (__u64)ih * n;
+		if (job->in_format == NUQ_AFMT_UINT8)
+			for (i = 0; i < n; i++)
+				rows[left + i] = (__s16)(src[i] - zp);
+		else
+			for (i = 0; i < n; i++)
+				rows[left + i] = (__s16)((__s8)src[i] - zp);
+	}
+}
+
+/*
+ * Output channel @oc's weights as int16 into @w; returns the largest |w|.
+ * Codebook indices are read as one bit stream through a table of the
+ * channel's entries (@table, 256 int16).
+ */
+static __s32 nuq_weights16(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
+			   void *const tensors[NUQ_T_COUNT], __u32 oc, __s16 *w, __s16 *table)
+{
+	const __u8 *src = tensors[NUQ_T_WEIGHTS], *cb = tensors[NUQ_T_CODEBOOK];
+	__u32 j, e, bits = job->weight_bits, have = 0;
+	__s32 v, m = 0;
+	__u64 buf = 0;
+
+	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
+		src += (__u64)oc * ((p->k * (__u64)bits + 7) / 8);
+		if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
+			cb += (__u64)oc * p->cb_entries *
+			      (job->flags & NUQ_JOB_F_CODEBOOK_INT16 ? 2 : 1);
+		for (e = 0; e < p->cb_entries; e++)
+			table[e] = (__s16)nuq_cb_entry(job, cb, e);
+		for (j = 0; j < p->k; j++) {
+			if (have < bits) {
+				buf |= (__u64)*src++ << have;
+				have += 8;
+			}
+			w[j] = table[buf & (p->cb_entries - 1)];
+			buf >>= bits;
+			have -= bits;
+		}
+	} else {
+		src += (__u64)oc * p->k;
+		for (j = 0; j < p->k; j++)
+			w[j] = (__s8)src[j];
+	}
+	for (j = 0; j < p->k; j++) {
+		v = w[j] < 0 ? -w[j] : w[j];
+		if (v > m)
+			m = v;
+	}
+	return m;
+}
+
+/* A tile on the row path (see the top of the file). */
+static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
+			 void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
+{
+	const __u8 *bias = tensors[NUQ_T_BIAS], *rq = tensors[NUQ_T_REQUANT];
+	const __u8 *res = tensors[NUQ_T_RESIDUAL];
+	__u8 *out = tensors[NUQ_T_OUTPUT];
+	__u32 n = tile / job->out_h, oh = tile % job->out_h, oc, ow, kh, kw;
+	__u32 C = job->in_c, cg = p->in_cg, kw_n = job->kernel_w;
+	__u64 width = (__u64)p->row_width * C;
+	__s16 *w = scratch, *table = w + ((p->k + 7) & ~7U), *rows = table + 256;
+	__u64 row = ((__u64)n * job->out_h + oh) * job->out_w;
+	/* a row of kernel_w taps is one run of the copied row */
+	int runs = job->dilation_w == 1 && cg == C;
+
+	nuq_copy_rows(job, p, (const __u8 *)tensors[NUQ_T_INPUT] +
+			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
+	for (oc = 0; oc < job->out_c; oc++) {
+		__s32 b = bias ? nuq_ld_s32(bias + 4 * oc) : 0;
+		__s32 mul = nuq_ld_s32(rq + 8 * oc);
+		__s32 shift = nuq_ld_s32(rq + 8 * oc + 4);
+		__u32 ic0 = oc / p->out_cg * cg;
+		/* |x - zp| <= 255: below this bound 32-bit sums are exact */
+		int narrow = (__u64)p->k * 255 * nuq_weights16(job, p, tensors, oc, w, table) <
+			     0x80000000ULL;
+
+		if (!nuq_requant_ok(mul, shift))
+			return -NUQ_JOB_E_REQUANT;
+		for (ow = 0; ow < job->out_w; ow++) {
+			const __s16 *x = rows + (__u64)ow * job->stride_w * C + ic0;
+			const __s16 *wk = w;
+			__u64 at = (row + ow) * job->out_c + oc;
+			__s64 acc = 0;
+
+			for (kh = 0; kh < job->kernel_h; kh++, x += width) {
+				if (runs) {
+					acc += narrow ? nuq_dot32(x, wk, kw_n * cg) :
+							nuq_dot64(x, wk, kw_n * cg);
+					wk += kw_n * cg;
+					continue;
+				}
+				for (kw = 0; kw < kw_n; kw++, wk += cg) {
+					const __s16 *xk = x + (__u64)kw * job->dilation_w * C;
+
+					acc += narrow ? nuq_dot32(xk, wk, cg) :
+							nuq_dot64(xk, wk, cg);
+				}
+			}
+			out[at] = nuq_conv_output(job, b + acc, mul, shift, res, at);
+		}
+	}
+	return 0;
+}
+
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		      void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
 {
@@ -178,6 +329,8 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	__u64 row;
 	int bad = 0;
 
+	if (plan->rows)
+		return nuq_rows_tile(job, plan, tensors, scratch, tile);
 	t.oh = tile % job->out_h;
 	t.in = (const __u8 *)tensors[NUQ_T_INPUT] +
 	       (__u64)n * job->in_h * job->in_w * job->in_c;

@@ -11,6 +11,8 @@
 
 /* Weights per output channel beyond this are refused (scratch is 4 bytes each). */
 #define NUQ_MAX_K		1048576U
+/* Input rows a tile may copy into scratch (nuq_conv_run.c), in bytes. */
+#define NUQ_MAX_ROW_BYTES	0x100000U	/* 1 MiB */
 /* No tensor may be larger than this; keeps every sum far from overflow. */
 #define NUQ_MAX_TENSOR		0x1000000000000ULL	/* 2^48 */
 
@@ -185,19 +187,33 @@ static int nuq_plan_sizes(const struct nuq_conv_job *job, struct nuq_conv_plan *
 
 static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_plan *p)
 {
+	__u64 width = (__u64)job->in_w + job->pad_left + job->pad_right;
+	__u64 row_bytes = 2 * width * job->kernel_h * job->in_c;
 	__u32 k8 = (p->k + 7) & ~7U;
 
+	/*
+	 * Multiplying decoded weights over input rows copied once per tile
+	 * (int16, padding as zeros) is the fastest way on a CPU; without
+	 * that copy, summing the inputs per codebook entry first pays when
+	 * there are fewer entries than weights.
+	 */
+	p->rows = job->weight_format != NUQ_WFMT_ASD && row_bytes <= NUQ_MAX_ROW_BYTES;
 	p->strategy = NUQ_CB_DIRECT;
 	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
 		p->strategy = job->cb_strategy;
-		/* Summing first pays when there are fewer entries than weights. */
 		if (p->strategy == NUQ_CB_AUTO)
-			p->strategy = 2 * p->cb_entries <= p->k ? NUQ_CB_ENTRY_SUM : NUQ_CB_DIRECT;
+			p->strategy = !p->rows && 2 * p->cb_entries <= p->k ?
+				      NUQ_CB_ENTRY_SUM : NUQ_CB_DIRECT;
+		if (p->strategy == NUQ_CB_ENTRY_SUM)
+			p->rows = 0;
 	}
+	p->row_width = p->rows ? (__u32)width : 0;
 	if (job->weight_format == NUQ_WFMT_ASD)
 		p->scratch_bytes = 0;
 	else if (p->strategy == NUQ_CB_ENTRY_SUM)
 		p->scratch_bytes = k8 + 8 * p->cb_entries;
+	else if (p->rows)
+		p->scratch_bytes = 2 * k8 + 2 * 256 + (__u32)row_bytes;	/* weights, table, rows */
 	else
 		p->scratch_bytes = 4 * p->k;
 }

@@ -345,6 +345,41 @@ static void threads_share_caches(void **state)
 }
 
 /*
+ * The portable core copies a tile's input rows into scratch (the row path)
+ * unless they would take more than 1 MiB; then direct weights go through
+ * the per-tap loop, which must agree as well.
+ */
+static void long_rows_take_the_tap_loop(void **state)
+{
+	static const uint32_t fmts[][2] = { { NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 3 } };
+	struct test_rng r = { 31 };
+	size_t f;
+
+	(void)state;
+	for (f = 0; f < 2; f++) {
+		struct test_shape s = {
+			.batch = 1, .in_h = 3, .in_w = 1760, .in_c = 100, .out_c = 3, .kh = 3,
+			.kw = 3, .sh = 1, .sw = 2, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1,
+			.pr = 1, .groups = 1, .wfmt = fmts[f][0], .bits = fmts[f][1],
+			.strategy = fmts[f][0] == NUQ_WFMT_CODEBOOK ? NUQ_CB_DIRECT : 0,
+		};
+		struct nuq_conv_plan plan;
+		struct test_job tj;
+		__u64 sizes[NUQ_T_COUNT];
+		int i;
+
+		assert_int_equal(test_job_make(&tj, &s, &r), 0);
+		for (i = 0; i < NUQ_T_COUNT; i++)
+			sizes[i] = tj.buf[i] ? tj.size[i] : 0;
+		assert_int_equal(nuq_conv_validate(&tj.job, sizes, &plan), 0);
+		assert_int_equal(plan.rows, 0);
+		check_identical(&tj, fmts[f][0] == NUQ_WFMT_INT8 ? "int8, long rows" :
+				     "codebook, long rows");
+		test_job_free(&tj);
+	}
+}
+
+/*
  * The vectorised epilogue at the edges of requantization: biases that
  * overflow 32 bits with the sum, left shifts that saturate, right shifts
  * up to 31, multipliers 0, 2^30 and INT32_MAX, zero points at the ends;
@@ -392,7 +427,10 @@ static void requant_edges_identical(void **state)
 	}
 }
 
-/* Jobs outside the fast path's exact range go to the portable core, still identical. */
+/*
+ * Jobs outside the fast path's exact range go to the portable core, still
+ * identical - and the portable core's own 32-bit sums must step aside too.
+ */
 static void fast_path_falls_back_exactly(void **state)
 {
 	struct test_shape s = { .batch = 1, .in_h = 5, .in_w = 6, .in_c = 64, .out_c = 3,
@@ -414,8 +452,28 @@ static void fast_path_falls_back_exactly(void **state)
 	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
 	tj.job.in_zero_point = 0;
 	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
+	check_identical(&tj, "int16 codebook overflowing 32 bits");
 	impls_identical(&tj, "int16 codebook overflowing 32 bits");
 	test_job_free(&tj);
+
+	/* the same in one run of taps: a 1x1 conv over 320 channels */
+	s.in_c = 320;
+	s.kh = s.kw = 1;
+	s.pt = s.pb = s.pl = s.pr = 0;
+	assert_int_equal(test_job_make(&tj, &s, &r), 0);
+	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
+		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
+		tj.buf[NUQ_T_CODEBOOK][i + 1] = 0x80;
+	}
+	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
+	tj.job.in_zero_point = 0;
+	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
+	check_identical(&tj, "int16 codebook overflowing 32 bits in one run");
+	impls_identical(&tj, "int16 codebook overflowing 32 bits in one run");
+	test_job_free(&tj);
+	s.in_c = 64;
+	s.kh = s.kw = 3;
+	s.pt = s.pb = s.pl = s.pr = 1;
 
 	/* ASD weights of 2^14 + 2^14 do not fit int16 */
 	s.wfmt = NUQ_WFMT_ASD;
@@ -690,6 +748,7 @@ int main(void)
 		cmocka_unit_test(wide_shapes_identical),
 		cmocka_unit_test(weight_cache_never_stale),
 		cmocka_unit_test(threads_share_caches),
+		cmocka_unit_test(long_rows_take_the_tap_loop),
 		cmocka_unit_test(requant_edges_identical),
 		cmocka_unit_test(fast_path_falls_back_exactly),
 		cmocka_unit_test(codebook_every_bit_width_matches_reference),
