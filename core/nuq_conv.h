@@ -27,7 +27,8 @@
  * @tiles: number of tiles, batch * out_h
  * @strategy: &enum nuq_cb_strategy resolved (never %NUQ_CB_AUTO)
  * @cb_entries: codebook entries per codebook, 1 << weight_bits
- * @rows: tiles copy their input rows into scratch first (see nuq_conv_run.c)
+ * @rows: whether tiles copy their input rows into scratch first, and for
+ *	which loop: &enum nuq_rows_path (see nuq_conv_run.c)
  * @row_width: padded input row width in pixels (in_w + pad_left + pad_right)
  * @scratch_bytes: scratch memory nuq_conv_run_tile() needs
  */
@@ -43,6 +44,12 @@ struct nuq_conv_plan {
 	__u32 rows;
 	__u32 row_width;
 	__u32 scratch_bytes;
+};
+
+enum nuq_rows_path {
+	NUQ_ROWS_NONE,		/* taps read in place, bounds tested */
+	NUQ_ROWS_DOT,		/* dot products over the copied rows */
+	NUQ_ROWS_DEPTHWISE,	/* one channel per group: all channels at once */
 };
 
 /* A bo_size[] value for a handle that names no buffer of the caller's. */

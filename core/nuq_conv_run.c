@@ -317,6 +317,80 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 	return 0;
 }
 
+/* Output element @at, channel @c, from its sum @acc without the bias. */
+static __u8 nuq_channel_output(const struct nuq_conv_job *job, void *const tensors[NUQ_T_COUNT],
+			       __u32 c, __s64 acc, __u64 at)
+{
+	const __u8 *bias = tensors[NUQ_T_BIAS], *rq = tensors[NUQ_T_REQUANT];
+
+	if (bias)
+		acc += nuq_ld_s32(bias + 4 * c);
+	return nuq_conv_output(job, acc, nuq_ld_s32(rq + 8 * c), nuq_ld_s32(rq + 8 * c + 4),
+			       tensors[NUQ_T_RESIDUAL], at);
+}
+
+/*
+ * A depthwise tile on the row path: per output pixel, every tap is one
+ * multiply-add over all channels (adjacent in NHWC), with the weights
+ * stored tap by tap; 32-bit sums when they cannot overflow.
+ */
+static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
+			    void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
+{
+	const __u8 *rq = tensors[NUQ_T_REQUANT];
+	__u8 *out = tensors[NUQ_T_OUTPUT];
+	__u32 n = tile / job->out_h, oh = tile % job->out_h, C = job->out_c, taps = p->k;
+	__u32 c, t, ow, kw_n = job->kernel_w;
+	__u64 width = (__u64)p->row_width * C, at;
+	__s16 *wt = scratch, *w1 = wt + (((__u64)taps * C + 7) & ~7ULL);
+	__s16 *table = w1 + ((taps + 7) & ~7U);
+	__s32 *acc = (__s32 *)(table + 256), wmax = 0, m;
+	__s16 *rows = (__s16 *)(acc + ((C + 7) & ~7U));
+
+	for (c = 0; c < C; c++)
+		if (!nuq_requant_ok(nuq_ld_s32(rq + 8 * c), nuq_ld_s32(rq + 8 * c + 4)))
+			return -NUQ_JOB_E_REQUANT;
+	for (c = 0; c < C; c++) {
+		m = nuq_weights16(job, p, tensors, c, w1, table);
+		if (m > wmax)
+			wmax = m;
+		for (t = 0; t < taps; t++)
+			wt[(__u64)t * C + c] = w1[t];
+	}
+	nuq_copy_rows(job, p, (const __u8 *)tensors[NUQ_T_INPUT] +
+			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
+	at = ((__u64)n * job->out_h + oh) * job->out_w * C;
+	for (ow = 0; ow < job->out_w; ow++, at += C) {
+		const __s16 *x = rows + (__u64)ow * job->stride_w * C;
+
+		if ((__u64)taps * 255 * wmax >= 0x80000000ULL) {
+			/* sums that may pass 32 bits: one channel at a time in 64 */
+			for (c = 0; c < C; c++) {
+				__s64 s = 0;
+
+				for (t = 0; t < taps; t++)
+					s += x[(t / kw_n) * width + (__u64)(t % kw_n) *
+					       job->dilation_w * C + c] * wt[(__u64)t * C + c];
+				out[at + c] = nuq_channel_output(job, tensors, c, s, at + c);
+			}
+			continue;
+		}
+		for (c = 0; c < C; c++)
+			acc[c] = 0;
+		for (t = 0; t < taps; t++) {
+			const __s16 *xt = x + (t / kw_n) * width + (__u64)(t % kw_n) *
+					  job->dilation_w * C;
+			const __s16 *wk = wt + (__u64)t * C;
+
+			for (c = 0; c < C; c++)
+				acc[c] += xt[c] * wk[c];
+		}
+		for (c = 0; c < C; c++)
+			out[at + c] = nuq_channel_output(job, tensors, c, acc[c], at + c);
+	}
+	return 0;
+}
+
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		      void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
 {
@@ -329,7 +403,9 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	__u64 row;
 	int bad = 0;
 
-	if (plan->rows)
+	if (plan->rows == NUQ_ROWS_DEPTHWISE)
+		return nuq_rows_dw_tile(job, plan, tensors, scratch, tile);
+	if (plan->rows == NUQ_ROWS_DOT)
 		return nuq_rows_tile(job, plan, tensors, scratch, tile);
 	t.oh = tile % job->out_h;
 	t.in = (const __u8 *)tensors[NUQ_T_INPUT] +

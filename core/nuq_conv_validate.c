@@ -185,6 +185,14 @@ static int nuq_plan_sizes(const struct nuq_conv_job *job, struct nuq_conv_plan *
 	return 0;
 }
 
+/* Scratch of the depthwise row path: weights per tap, one channel's, table, sums. */
+static __u64 nuq_dw_scratch(const struct nuq_conv_job *job, const struct nuq_conv_plan *p)
+{
+	__u64 kc = ((__u64)p->k * job->out_c + 7) & ~7ULL, c8 = (job->out_c + 7) & ~7U;
+
+	return 2 * kc + 2 * (((__u64)p->k + 7) & ~7ULL) + 2 * 256 + 4 * c8;
+}
+
 static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_plan *p)
 {
 	__u64 width = (__u64)job->in_w + job->pad_left + job->pad_right;
@@ -197,7 +205,11 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 	 * that copy, summing the inputs per codebook entry first pays when
 	 * there are fewer entries than weights.
 	 */
-	p->rows = job->weight_format != NUQ_WFMT_ASD && row_bytes <= NUQ_MAX_ROW_BYTES;
+	p->rows = NUQ_ROWS_NONE;
+	if (job->weight_format != NUQ_WFMT_ASD && row_bytes <= NUQ_MAX_ROW_BYTES)
+		p->rows = p->in_cg == 1 && p->out_cg == 1 &&
+			  nuq_dw_scratch(job, p) <= NUQ_MAX_ROW_BYTES ?
+			  NUQ_ROWS_DEPTHWISE : NUQ_ROWS_DOT;
 	p->strategy = NUQ_CB_DIRECT;
 	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
 		p->strategy = job->cb_strategy;
@@ -205,13 +217,15 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 			p->strategy = !p->rows && 2 * p->cb_entries <= p->k ?
 				      NUQ_CB_ENTRY_SUM : NUQ_CB_DIRECT;
 		if (p->strategy == NUQ_CB_ENTRY_SUM)
-			p->rows = 0;
+			p->rows = NUQ_ROWS_NONE;
 	}
 	p->row_width = p->rows ? (__u32)width : 0;
 	if (job->weight_format == NUQ_WFMT_ASD)
 		p->scratch_bytes = 0;
 	else if (p->strategy == NUQ_CB_ENTRY_SUM)
 		p->scratch_bytes = k8 + 8 * p->cb_entries;
+	else if (p->rows == NUQ_ROWS_DEPTHWISE)
+		p->scratch_bytes = (__u32)(nuq_dw_scratch(job, p) + row_bytes);
 	else if (p->rows)
 		p->scratch_bytes = 2 * k8 + 2 * 256 + (__u32)row_bytes;	/* weights, table, rows */
 	else

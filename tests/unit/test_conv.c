@@ -471,7 +471,25 @@ static void fast_path_falls_back_exactly(void **state)
 	check_identical(&tj, "int16 codebook overflowing 32 bits in one run");
 	impls_identical(&tj, "int16 codebook overflowing 32 bits in one run");
 	test_job_free(&tj);
+	/* and in one depthwise channel: 17x17 taps */
+	s.in_c = s.out_c = s.groups = 5;
+	s.in_h = s.in_w = s.kh = s.kw = 17;
+	assert_int_equal(test_job_make(&tj, &s, &r), 0);
+	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
+		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
+		tj.buf[NUQ_T_CODEBOOK][i + 1] = 0x80;
+	}
+	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
+	tj.job.in_zero_point = 0;
+	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
+	check_identical(&tj, "int16 codebook overflowing 32 bits, depthwise");
+	impls_identical(&tj, "int16 codebook overflowing 32 bits, depthwise");
+	test_job_free(&tj);
 	s.in_c = 64;
+	s.out_c = 3;
+	s.groups = 1;
+	s.in_h = 5;
+	s.in_w = 6;
 	s.kh = s.kw = 3;
 	s.pt = s.pb = s.pl = s.pr = 1;
 
