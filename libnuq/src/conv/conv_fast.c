@@ -124,15 +124,17 @@ static void pad_image(const struct nuq_conv_job *job, const struct nuq_fast_ops 
  */
 static void copy_run(int16_t *dst, const int16_t *src, size_t n)
 {
-	size_t i;
+	size_t i = 0;
 
 	/* SSE2 moves: a plain loop of 16-byte memcpy()s becomes one memcpy() call again */
-	for (i = 0; i < n; i += RUN_SLACK)
+	do {
 #ifdef __SSE2__
 		_mm_storeu_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
 #else
 		memcpy(dst + i, src + i, RUN_SLACK * sizeof(*dst));
 #endif
+		i += RUN_SLACK;
+	} while (i < n);
 }
 
 /* The taps of output rows [oh, oh + rows) of group @g, for every pixel, into @a. */
@@ -141,25 +143,27 @@ static void im2col(const struct nuq_conv_job *job, const struct nuq_conv_plan *p
 		   int16_t *a, size_t kp)
 {
 	size_t cg = plan->in_cg, C = img->cp, kw_span = job->kernel_w * cg;
+	size_t step = (size_t)job->stride_w * C, kw_step = (size_t)job->dilation_w * C;
+	size_t kh_step = (size_t)job->dilation_h * img->w * C;
+	/* a row of taps is one run of the image */
+	int runs = job->dilation_w == 1 && cg == C;
 	uint32_t r, ow, kh, kw;
 
 	for (r = 0; r < rows; r++) {
-		for (ow = 0; ow < job->out_w; ow++) {
+		const int16_t *src = img->x + (size_t)(oh + r) * job->stride_h * img->w * C + g * cg;
+
+		for (ow = 0; ow < job->out_w; ow++, src += step) {
 			int16_t *dst = a + ((size_t)r * job->out_w + ow) * kp;
-			const int16_t *src = img->x + ((size_t)(oh + r) * job->stride_h * img->w +
-						       (size_t)ow * job->stride_w) * C + g * cg;
+			const int16_t *line = src;
 
-			for (kh = 0; kh < job->kernel_h; kh++) {
-				const int16_t *line = src + (size_t)kh * job->dilation_h * img->w * C;
-
-				if (job->dilation_w == 1 && cg == C) {
-					/* a row of taps is one run of the image */
+			for (kh = 0; kh < job->kernel_h; kh++, line += kh_step) {
+				if (runs) {
 					copy_run(dst, line, kw_span);
 					dst += kw_span;
 					continue;
 				}
 				for (kw = 0; kw < job->kernel_w; kw++, dst += cg)
-					copy_run(dst, line + (size_t)kw * job->dilation_w * C, cg);
+					copy_run(dst, line + kw * kw_step, cg);
 			}
 			if (kp > plan->k)
 				*dst = 0;
