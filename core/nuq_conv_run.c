@@ -173,8 +173,14 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 	return acc;
 }
 
-/* sum of a[i] * b[i]; |a| <= 255, so 32 bits hold it when the caller says so. */
-static __s32 nuq_dot32(const __s16 *a, const __s16 *b, __u32 n)
+/*
+ * sum of a[i] * b[i] with |a| <= 255 and |b| <= 2^15: 256 such products
+ * stay below 2^31, so each run of 256 sums exactly in 32 bits - the loop
+ * compilers vectorise - and only the runs are added in 64.
+ */
+#define NUQ_DOT_RUN	256
+
+static __s32 nuq_dot_run(const __s16 *a, const __s16 *b, __u32 n)
 {
 	__s32 s = 0;
 	__u32 i;
@@ -184,14 +190,16 @@ static __s32 nuq_dot32(const __s16 *a, const __s16 *b, __u32 n)
 	return s;
 }
 
-static __s64 nuq_dot64(const __s16 *a, const __s16 *b, __u32 n)
+static __s64 nuq_dot(const __s16 *a, const __s16 *b, __u32 n)
 {
-	__s64 s = 0;
-	__u32 i;
+	__s64 sum = 0;
+	__u32 len;
 
-	for (i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
+	for (; n; n -= len, a += len, b += len) {
+		len = n < NUQ_DOT_RUN ? n : NUQ_DOT_RUN;
+		sum += nuq_dot_run(a, b, len);
+	}
+	return sum;
 }
 
 /* The kernel_h input rows output row @oh reads, as int16 x - zp, padding 0. */
@@ -285,12 +293,10 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 		__s32 mul = nuq_ld_s32(rq + 8 * oc);
 		__s32 shift = nuq_ld_s32(rq + 8 * oc + 4);
 		__u32 ic0 = oc / p->out_cg * cg;
-		/* |x - zp| <= 255: below this bound 32-bit sums are exact */
-		int narrow = (__u64)p->k * 255 * nuq_weights16(job, p, tensors, oc, w, table) <
-			     0x80000000ULL;
 
 		if (!nuq_requant_ok(mul, shift))
 			return -NUQ_JOB_E_REQUANT;
+		nuq_weights16(job, p, tensors, oc, w, table);
 		for (ow = 0; ow < job->out_w; ow++) {
 			const __s16 *x = rows + (__u64)ow * job->stride_w * C + ic0;
 			const __s16 *wk = w;
@@ -299,17 +305,12 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 
 			for (kh = 0; kh < job->kernel_h; kh++, x += width) {
 				if (runs) {
-					acc += narrow ? nuq_dot32(x, wk, kw_n * cg) :
-							nuq_dot64(x, wk, kw_n * cg);
+					acc += nuq_dot(x, wk, kw_n * cg);
 					wk += kw_n * cg;
 					continue;
 				}
-				for (kw = 0; kw < kw_n; kw++, wk += cg) {
-					const __s16 *xk = x + (__u64)kw * job->dilation_w * C;
-
-					acc += narrow ? nuq_dot32(xk, wk, cg) :
-							nuq_dot64(xk, wk, cg);
-				}
+				for (kw = 0; kw < kw_n; kw++, wk += cg)
+					acc += nuq_dot(x + (__u64)kw * job->dilation_w * C, wk, cg);
 			}
 			out[at] = nuq_conv_output(job, b + acc, mul, shift, res, at);
 		}

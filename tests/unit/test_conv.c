@@ -428,6 +428,28 @@ static void requant_edges_identical(void **state)
 }
 
 /*
+ * A job of @s whose every weight is the int16 codebook entry -32513 and
+ * every input 255 away from the zero point: K * 255 * 32513 passes 2^31.
+ */
+static void check_overflowing(const struct test_shape *s, struct test_rng *r, const char *what)
+{
+	struct test_job tj;
+	size_t i;
+
+	assert_int_equal(test_job_make(&tj, s, r), 0);
+	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
+		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
+		tj.buf[NUQ_T_CODEBOOK][i + 1] = 0x80;
+	}
+	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
+	tj.job.in_zero_point = 0;
+	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
+	check_identical(&tj, what);
+	impls_identical(&tj, what);
+	test_job_free(&tj);
+}
+
+/*
  * Jobs outside the fast path's exact range go to the portable core, still
  * identical - and the portable core's own 32-bit sums must step aside too.
  */
@@ -438,60 +460,23 @@ static void fast_path_falls_back_exactly(void **state)
 				.pt = 1, .pb = 1, .pl = 1, .pr = 1, .groups = 1,
 				.wfmt = NUQ_WFMT_CODEBOOK, .bits = 2, .in_fmt = NUQ_AFMT_UINT8,
 				.out_fmt = NUQ_AFMT_INT8, .flags = NUQ_JOB_F_CODEBOOK_INT16 };
+	struct test_shape one_run = s, dw = s;
 	struct test_rng r = { 99 };
 	struct test_job tj;
 	size_t i;
 
 	(void)state;
-	/* K = 576: entries of +-32767 and inputs 255 away from the zero point overflow 32 bits */
-	assert_int_equal(test_job_make(&tj, &s, &r), 0);
-	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
-		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
-		tj.buf[NUQ_T_CODEBOOK][i + 1] = i & 2 ? 0x7f : 0x80;
-	}
-	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
-	tj.job.in_zero_point = 0;
-	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
-	check_identical(&tj, "int16 codebook overflowing 32 bits");
-	impls_identical(&tj, "int16 codebook overflowing 32 bits");
-	test_job_free(&tj);
-
-	/* the same in one run of taps: a 1x1 conv over 320 channels */
-	s.in_c = 320;
-	s.kh = s.kw = 1;
-	s.pt = s.pb = s.pl = s.pr = 0;
-	assert_int_equal(test_job_make(&tj, &s, &r), 0);
-	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
-		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
-		tj.buf[NUQ_T_CODEBOOK][i + 1] = 0x80;
-	}
-	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
-	tj.job.in_zero_point = 0;
-	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
-	check_identical(&tj, "int16 codebook overflowing 32 bits in one run");
-	impls_identical(&tj, "int16 codebook overflowing 32 bits in one run");
-	test_job_free(&tj);
-	/* and in one depthwise channel: 17x17 taps */
-	s.in_c = s.out_c = s.groups = 5;
-	s.in_h = s.in_w = s.kh = s.kw = 17;
-	assert_int_equal(test_job_make(&tj, &s, &r), 0);
-	for (i = 0; i + 1 < tj.size[NUQ_T_CODEBOOK]; i += 2) {
-		tj.buf[NUQ_T_CODEBOOK][i] = 0xff;
-		tj.buf[NUQ_T_CODEBOOK][i + 1] = 0x80;
-	}
-	memset(tj.buf[NUQ_T_INPUT], 255, tj.size[NUQ_T_INPUT]);
-	tj.job.in_zero_point = 0;
-	memset(tj.buf[NUQ_T_WEIGHTS], 0, tj.size[NUQ_T_WEIGHTS]);
-	check_identical(&tj, "int16 codebook overflowing 32 bits, depthwise");
-	impls_identical(&tj, "int16 codebook overflowing 32 bits, depthwise");
-	test_job_free(&tj);
-	s.in_c = 64;
-	s.out_c = 3;
-	s.groups = 1;
-	s.in_h = 5;
-	s.in_w = 6;
-	s.kh = s.kw = 3;
-	s.pt = s.pb = s.pl = s.pr = 1;
+	/* K = 576 over three kernel rows */
+	check_overflowing(&s, &r, "int16 codebook overflowing 32 bits");
+	/* in one run of taps: a 1x1 conv over 320 channels */
+	one_run.in_c = 320;
+	one_run.kh = one_run.kw = 1;
+	one_run.pt = one_run.pb = one_run.pl = one_run.pr = 0;
+	check_overflowing(&one_run, &r, "int16 codebook overflowing 32 bits in one run");
+	/* in one depthwise channel: 17x17 taps */
+	dw.in_c = dw.out_c = dw.groups = 5;
+	dw.in_h = dw.in_w = dw.kh = dw.kw = 17;
+	check_overflowing(&dw, &r, "int16 codebook overflowing 32 bits, depthwise");
 
 	/* ASD weights of 2^14 + 2^14 do not fit int16 */
 	s.wfmt = NUQ_WFMT_ASD;
