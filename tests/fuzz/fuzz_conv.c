@@ -6,11 +6,16 @@
  * the validator failed to bound is caught by ASan.
  *
  * Half of the inputs are raw descriptors; the other half build one from
- * small fields so that many pass validation and reach the core.
+ * small fields so that many pass validation and reach the core.  When the
+ * core computes a job, libnuq's other CPU paths (plain C and AVX2, with
+ * their padded images, packed-weight cache and reused scratch) must give
+ * the same bytes: a difference traps.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nuq/conv.h>
 
 #include "nuq_conv.h"
 
@@ -73,6 +78,31 @@ static void build(struct nuq_conv_job *j, struct reader *r)
 	}
 }
 
+/*
+ * Every other CPU implementation on the same tensors leaves the output
+ * buffer as the core did (@want): the output tensor's bytes equal, and no
+ * byte around it touched.
+ */
+static void check_cpu_paths(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+			    uint8_t *const buf[NUQ_T_COUNT], const __u64 sizes[NUQ_T_COUNT],
+			    const uint8_t *want)
+{
+	uint8_t *out = buf[NUQ_T_OUTPUT];
+	size_t sz[NUQ_T_COUNT], n = sizes[NUQ_T_OUTPUT];
+	int i, impl, err;
+
+	for (i = 0; i < NUQ_T_COUNT; i++)
+		sz[i] = sizes[i];
+	for (impl = NUQ_CONV_IMPL_GENERIC; impl <= NUQ_CONV_IMPL_AVX2; impl++) {
+		if (!nuq_conv_impl_available(impl))
+			continue;
+		memset(out + job->tensors[NUQ_T_OUTPUT].offset, 0xa5, plan->bytes[NUQ_T_OUTPUT]);
+		if (nuq_conv_run_cpu_impl(job, (void *const *)buf, sz, &err, impl) ||
+		    memcmp(out, want, n))
+			__builtin_trap();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -81,9 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nuq_conv_job job;
 	struct nuq_conv_plan plan;
 	__u64 sizes[NUQ_T_COUNT];
-	uint8_t *buf[NUQ_T_COUNT] = { 0 };
+	uint8_t *buf[NUQ_T_COUNT] = { 0 }, *core_out = NULL;
 	void *t[NUQ_T_COUNT];
 	void *scratch = NULL;
+	__u32 tile;
 	int i;
 
 	if (take(&r, 2)) {
@@ -126,10 +157,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scratch = malloc(plan.scratch_bytes ? plan.scratch_bytes : 1);
 	if (!scratch)
 		goto out;
-	for (__u32 tile = 0; tile < plan.tiles; tile++)
+	for (tile = 0; tile < plan.tiles; tile++)
 		if (nuq_conv_run_tile(&job, &plan, t, scratch, tile))
 			break;
+	if (tile == plan.tiles) {
+		core_out = malloc(sizes[NUQ_T_OUTPUT] ? sizes[NUQ_T_OUTPUT] : 1);
+		if (!core_out)
+			goto out;
+		memcpy(core_out, buf[NUQ_T_OUTPUT], sizes[NUQ_T_OUTPUT]);
+		check_cpu_paths(&job, &plan, buf, sizes, core_out);
+	}
 out:
+	free(core_out);
 	free(scratch);
 	for (i = 0; i < NUQ_T_COUNT; i++)
 		free(buf[i]);
