@@ -202,6 +202,27 @@ static __s64 nuq_dot(const __s16 *a, const __s16 *b, __u32 n)
 	return sum;
 }
 
+/* x * (+-2^e) for a well-formed ASD digit byte, or 0: shifts and masks only. */
+static __s32 nuq_asd_term(__s32 x, __u8 d)
+{
+	/* |x| << 14 fits: shift the two's complement bits, no signed overflow */
+	__s32 v = (__s32)((__u32)x << (d & 0x0f));
+	__s32 neg = -(__s32)(d >> 7), present = -(__s32)((d >> 6) & 1);
+
+	return ((v ^ neg) - neg) & present;
+}
+
+/* sum of x[i] * (the ASD weight of digit pair @d[2i], @d[2i + 1]). */
+static __s64 nuq_asd_dot(const __s16 *x, const __u8 *d, __u32 n)
+{
+	__s64 s = 0;
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		s += nuq_asd_term(x[i], d[2 * i]) + nuq_asd_term(x[i], d[2 * i + 1]);
+	return s;
+}
+
 /* The kernel_h input rows output row @oh reads, as int16 x - zp, padding 0. */
 static void nuq_copy_rows(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 			  const __u8 *in, __u32 oh, __s16 *rows)
@@ -276,15 +297,15 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 			 void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
 {
 	const __u8 *bias = tensors[NUQ_T_BIAS], *rq = tensors[NUQ_T_REQUANT];
-	const __u8 *res = tensors[NUQ_T_RESIDUAL];
+	const __u8 *res = tensors[NUQ_T_RESIDUAL], *digits = tensors[NUQ_T_WEIGHTS];
 	__u8 *out = tensors[NUQ_T_OUTPUT];
-	__u32 n = tile / job->out_h, oh = tile % job->out_h, oc, ow, kh, kw;
+	__u32 n = tile / job->out_h, oh = tile % job->out_h, oc, ow, kh, kw, j;
 	__u32 C = job->in_c, cg = p->in_cg, kw_n = job->kernel_w;
+	__u32 span = job->dilation_w == 1 && cg == C ? kw_n * cg : cg;
 	__u64 width = (__u64)p->row_width * C;
 	__s16 *w = scratch, *table = w + ((p->k + 7) & ~7U), *rows = table + 256;
 	__u64 row = ((__u64)n * job->out_h + oh) * job->out_w;
-	/* a row of kernel_w taps is one run of the copied row */
-	int runs = job->dilation_w == 1 && cg == C;
+	int asd = job->weight_format == NUQ_WFMT_ASD;
 
 	nuq_copy_rows(job, p, (const __u8 *)tensors[NUQ_T_INPUT] +
 			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
@@ -296,21 +317,27 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 
 		if (!nuq_requant_ok(mul, shift))
 			return -NUQ_JOB_E_REQUANT;
-		nuq_weights16(job, p, tensors, oc, w, table);
+		if (asd) {
+			digits = (const __u8 *)tensors[NUQ_T_WEIGHTS] + (__u64)oc * p->k * 2;
+			for (j = 0; j < 2 * p->k; j++)
+				if (!nuq_asd_digit_ok(digits[j]))
+					return -NUQ_JOB_E_ASD_DIGIT;
+		} else {
+			nuq_weights16(job, p, tensors, oc, w, table);
+		}
 		for (ow = 0; ow < job->out_w; ow++) {
 			const __s16 *x = rows + (__u64)ow * job->stride_w * C + ic0;
-			const __s16 *wk = w;
 			__u64 at = (row + ow) * job->out_c + oc;
 			__s64 acc = 0;
 
-			for (kh = 0; kh < job->kernel_h; kh++, x += width) {
-				if (runs) {
-					acc += nuq_dot(x, wk, kw_n * cg);
-					wk += kw_n * cg;
-					continue;
+			/* a row of kernel_w taps is one run of the copied row when adjacent */
+			for (kh = 0, j = 0; kh < job->kernel_h; kh++, x += width) {
+				for (kw = 0; kw < kw_n; kw += span / cg, j += span) {
+					const __s16 *xk = x + (__u64)kw * job->dilation_w * C;
+
+					acc += asd ? nuq_asd_dot(xk, digits + 2 * j, span) :
+						     nuq_dot(xk, w + j, span);
 				}
-				for (kw = 0; kw < kw_n; kw++, wk += cg)
-					acc += nuq_dot(x + (__u64)kw * job->dilation_w * C, wk, cg);
 			}
 			out[at] = nuq_conv_output(job, b + acc, mul, shift, res, at);
 		}

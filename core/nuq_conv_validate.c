@@ -206,9 +206,9 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 	 * there are fewer entries than weights.
 	 */
 	p->rows = NUQ_ROWS_NONE;
-	if (job->weight_format != NUQ_WFMT_ASD && row_bytes <= NUQ_MAX_ROW_BYTES)
-		p->rows = p->in_cg == 1 && p->out_cg == 1 &&
-			  nuq_dw_scratch(job, p) <= NUQ_MAX_ROW_BYTES ?
+	if (row_bytes <= NUQ_MAX_ROW_BYTES)
+		p->rows = job->weight_format != NUQ_WFMT_ASD && p->in_cg == 1 &&
+			  p->out_cg == 1 && nuq_dw_scratch(job, p) <= NUQ_MAX_ROW_BYTES ?
 			  NUQ_ROWS_DEPTHWISE : NUQ_ROWS_DOT;
 	p->strategy = NUQ_CB_DIRECT;
 	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
@@ -220,7 +220,7 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 			p->rows = NUQ_ROWS_NONE;
 	}
 	p->row_width = p->rows ? (__u32)width : 0;
-	if (job->weight_format == NUQ_WFMT_ASD)
+	if (job->weight_format == NUQ_WFMT_ASD && !p->rows)
 		p->scratch_bytes = 0;
 	else if (p->strategy == NUQ_CB_ENTRY_SUM)
 		p->scratch_bytes = k8 + 8 * p->cb_entries;

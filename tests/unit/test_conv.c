@@ -346,17 +346,20 @@ static void threads_share_caches(void **state)
 
 /*
  * The portable core copies a tile's input rows into scratch (the row path)
- * unless they would take more than 1 MiB; then direct weights go through
- * the per-tap loop, which must agree as well.
+ * unless they would take more than 1 MiB; then every weight format goes
+ * through the per-tap loop, which must agree as well.
  */
 static void long_rows_take_the_tap_loop(void **state)
 {
-	static const uint32_t fmts[][2] = { { NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 3 } };
+	static const uint32_t fmts[][2] = {
+		{ NUQ_WFMT_INT8, 8 }, { NUQ_WFMT_CODEBOOK, 3 }, { NUQ_WFMT_ASD, 0 },
+	};
+	static const char *const names[] = { "int8", "codebook", "ASD" };
 	struct test_rng r = { 31 };
 	size_t f;
 
 	(void)state;
-	for (f = 0; f < 2; f++) {
+	for (f = 0; f < 3; f++) {
 		struct test_shape s = {
 			.batch = 1, .in_h = 3, .in_w = 1760, .in_c = 100, .out_c = 3, .kh = 3,
 			.kw = 3, .sh = 1, .sw = 2, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1,
@@ -373,8 +376,7 @@ static void long_rows_take_the_tap_loop(void **state)
 			sizes[i] = tj.buf[i] ? tj.size[i] : 0;
 		assert_int_equal(nuq_conv_validate(&tj.job, sizes, &plan), 0);
 		assert_int_equal(plan.rows, 0);
-		check_identical(&tj, fmts[f][0] == NUQ_WFMT_INT8 ? "int8, long rows" :
-				     "codebook, long rows");
+		check_identical(&tj, names[f]);
 		test_job_free(&tj);
 	}
 }
