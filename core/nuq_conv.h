@@ -95,6 +95,20 @@ static inline __s32 nuq_ld_act(const __u8 *p, __u32 fmt)
 /* Index @j of a LSB-first stream of @bits-bit indices (the codebook layout). */
 __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits);
 
+/*
+ * Output channel @oc's weights of a validated job with direct weights
+ * (int8, or codebook entries looked up) as int16 into @w[plan->k], using
+ * @table (256 int16) for the codebook's entries; returns the largest |w|.
+ */
+__s32 nuq_weights16(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
+		    void *const tensors[NUQ_T_COUNT], __u32 oc, __s16 *w, __s16 *table);
+
+/*
+ * Terms per exact 32-bit partial sum: |x - zero point| <= 255 and every
+ * weight is at most 2^15 in magnitude, and 256 * 255 * 2^15 < 2^31.
+ */
+#define NUQ_DOT_RUN	256
+
 /* Whether an ASD digit byte is 0 or a well-formed signed power of two. */
 int nuq_asd_digit_ok(__u8 d);
 

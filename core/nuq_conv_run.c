@@ -64,6 +64,44 @@ static __s64 nuq_asd_digit(__s32 x, __u8 d, int *bad)
 	return d & 0x80 ? -v : v;
 }
 
+/* Codebook indices are read as one bit stream through a table of the channel's entries. */
+__s32 nuq_weights16(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
+		    void *const tensors[NUQ_T_COUNT], __u32 oc, __s16 *w, __s16 *table)
+{
+	const __u8 *src = tensors[NUQ_T_WEIGHTS], *cb = tensors[NUQ_T_CODEBOOK];
+	__u32 j, e, bits = job->weight_bits, have = 0;
+	__s32 v, m = 0;
+	__u64 buf = 0;
+
+	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
+		src += (__u64)oc * ((p->k * (__u64)bits + 7) / 8);
+		if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
+			cb += (__u64)oc * p->cb_entries *
+			      (job->flags & NUQ_JOB_F_CODEBOOK_INT16 ? 2 : 1);
+		for (e = 0; e < p->cb_entries; e++)
+			table[e] = (__s16)nuq_cb_entry(job, cb, e);
+		for (j = 0; j < p->k; j++) {
+			if (have < bits) {
+				buf |= (__u64)*src++ << have;
+				have += 8;
+			}
+			w[j] = table[buf & (p->cb_entries - 1)];
+			buf >>= bits;
+			have -= bits;
+		}
+	} else {
+		src += (__u64)oc * p->k;
+		for (j = 0; j < p->k; j++)
+			w[j] = (__s8)src[j];
+	}
+	for (j = 0; j < p->k; j++) {
+		v = w[j] < 0 ? -w[j] : w[j];
+		if (v > m)
+			m = v;
+	}
+	return m;
+}
+
 struct nuq_tile {
 	const struct nuq_conv_job *job;
 	const struct nuq_conv_plan *plan;
@@ -71,7 +109,8 @@ struct nuq_tile {
 	__u32 oh;
 	__u32 oc;
 	__u32 ic0;		/* first input channel of oc's group */
-	__s32 *w;		/* decoded weights (direct strategy) */
+	__s16 *w;		/* decoded weights (direct strategy) */
+	__s16 *table;		/* codebook entries, for nuq_weights16() */
 	__u8 *idx;		/* indices (entry-sum strategy) */
 	__s64 *sums;		/* per-entry sums (entry-sum strategy) */
 	const __u8 *cb;		/* oc's codebook */
@@ -86,28 +125,21 @@ static void nuq_load_weights(struct nuq_tile *t, void *const tensors[NUQ_T_COUNT
 	const __u8 *w = tensors[NUQ_T_WEIGHTS];
 	__u32 j, k = p->k;
 
-	switch (job->weight_format) {
-	case NUQ_WFMT_INT8:
-		for (j = 0; j < k; j++)
-			t->w[j] = (__s8)w[(__u64)t->oc * k + j];
-		return;
-	case NUQ_WFMT_ASD:
+	if (job->weight_format == NUQ_WFMT_ASD) {
 		t->asd = w + (__u64)t->oc * k * 2;
 		return;
 	}
-
+	if (p->strategy != NUQ_CB_ENTRY_SUM) {
+		nuq_weights16(job, p, tensors, t->oc, t->w, t->table);
+		return;
+	}
 	w += (__u64)t->oc * ((k * (__u64)job->weight_bits + 7) / 8);
 	t->cb = tensors[NUQ_T_CODEBOOK];
 	if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
 		t->cb += (__u64)t->oc * p->cb_entries *
 			 (job->flags & NUQ_JOB_F_CODEBOOK_INT16 ? 2 : 1);
-	if (p->strategy == NUQ_CB_ENTRY_SUM) {
-		for (j = 0; j < k; j++)
-			t->idx[j] = nuq_index(w, j, job->weight_bits);
-	} else {
-		for (j = 0; j < k; j++)
-			t->w[j] = nuq_cb_entry(job, t->cb, nuq_index(w, j, job->weight_bits));
-	}
+	for (j = 0; j < k; j++)
+		t->idx[j] = nuq_index(w, j, job->weight_bits);
 }
 
 /* The accumulator of output pixel (t->oh, ow, t->oc), bias excluded. */
@@ -174,12 +206,9 @@ static __s64 nuq_accumulate(struct nuq_tile *t, __u32 ow, int *bad)
 }
 
 /*
- * sum of a[i] * b[i] with |a| <= 255 and |b| <= 2^15: 256 such products
- * stay below 2^31, so each run of 256 sums exactly in 32 bits - the loop
- * compilers vectorise - and only the runs are added in 64.
+ * sum of a[i] * b[i]: each run of NUQ_DOT_RUN sums exactly in 32 bits -
+ * the loop compilers vectorise - and only the runs are added in 64.
  */
-#define NUQ_DOT_RUN	256
-
 static __s32 nuq_dot_run(const __s16 *a, const __s16 *b, __u32 n)
 {
 	__s32 s = 0;
@@ -250,48 +279,6 @@ static void nuq_copy_rows(const struct nuq_conv_job *job, const struct nuq_conv_
 	}
 }
 
-/*
- * Output channel @oc's weights as int16 into @w; returns the largest |w|.
- * Codebook indices are read as one bit stream through a table of the
- * channel's entries (@table, 256 int16).
- */
-static __s32 nuq_weights16(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
-			   void *const tensors[NUQ_T_COUNT], __u32 oc, __s16 *w, __s16 *table)
-{
-	const __u8 *src = tensors[NUQ_T_WEIGHTS], *cb = tensors[NUQ_T_CODEBOOK];
-	__u32 j, e, bits = job->weight_bits, have = 0;
-	__s32 v, m = 0;
-	__u64 buf = 0;
-
-	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
-		src += (__u64)oc * ((p->k * (__u64)bits + 7) / 8);
-		if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
-			cb += (__u64)oc * p->cb_entries *
-			      (job->flags & NUQ_JOB_F_CODEBOOK_INT16 ? 2 : 1);
-		for (e = 0; e < p->cb_entries; e++)
-			table[e] = (__s16)nuq_cb_entry(job, cb, e);
-		for (j = 0; j < p->k; j++) {
-			if (have < bits) {
-				buf |= (__u64)*src++ << have;
-				have += 8;
-			}
-			w[j] = table[buf & (p->cb_entries - 1)];
-			buf >>= bits;
-			have -= bits;
-		}
-	} else {
-		src += (__u64)oc * p->k;
-		for (j = 0; j < p->k; j++)
-			w[j] = (__s8)src[j];
-	}
-	for (j = 0; j < p->k; j++) {
-		v = w[j] < 0 ? -w[j] : w[j];
-		if (v > m)
-			m = v;
-	}
-	return m;
-}
-
 /* A tile on the row path (see the top of the file). */
 static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
 			 void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
@@ -360,7 +347,8 @@ static __u8 nuq_channel_output(const struct nuq_conv_job *job, void *const tenso
 /*
  * A depthwise tile on the row path: per output pixel, every tap is one
  * multiply-add over all channels (adjacent in NHWC), with the weights
- * stored tap by tap; 32-bit sums when they cannot overflow.
+ * stored tap by tap.  Validation sends only jobs of at most NUQ_DOT_RUN
+ * taps here, so the 32-bit sums are exact.
  */
 static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
 			    void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
@@ -368,20 +356,18 @@ static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_con
 	const __u8 *rq = tensors[NUQ_T_REQUANT];
 	__u8 *out = tensors[NUQ_T_OUTPUT];
 	__u32 n = tile / job->out_h, oh = tile % job->out_h, C = job->out_c, taps = p->k;
-	__u32 c, t, ow, kw_n = job->kernel_w;
+	__u32 c, t, ow, kh, kw;
 	__u64 width = (__u64)p->row_width * C, at;
 	__s16 *wt = scratch, *w1 = wt + (((__u64)taps * C + 7) & ~7ULL);
 	__s16 *table = w1 + ((taps + 7) & ~7U);
-	__s32 *acc = (__s32 *)(table + 256), wmax = 0, m;
+	__s32 *acc = (__s32 *)(table + 256);
 	__s16 *rows = (__s16 *)(acc + ((C + 7) & ~7U));
 
 	for (c = 0; c < C; c++)
 		if (!nuq_requant_ok(nuq_ld_s32(rq + 8 * c), nuq_ld_s32(rq + 8 * c + 4)))
 			return -NUQ_JOB_E_REQUANT;
 	for (c = 0; c < C; c++) {
-		m = nuq_weights16(job, p, tensors, c, w1, table);
-		if (m > wmax)
-			wmax = m;
+		nuq_weights16(job, p, tensors, c, w1, table);
 		for (t = 0; t < taps; t++)
 			wt[(__u64)t * C + c] = w1[t];
 	}
@@ -389,29 +375,17 @@ static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_con
 			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
 	at = ((__u64)n * job->out_h + oh) * job->out_w * C;
 	for (ow = 0; ow < job->out_w; ow++, at += C) {
-		const __s16 *x = rows + (__u64)ow * job->stride_w * C;
+		const __s16 *x = rows + (__u64)ow * job->stride_w * C, *wk = wt;
 
-		if ((__u64)taps * 255 * wmax >= 0x80000000ULL) {
-			/* sums that may pass 32 bits: one channel at a time in 64 */
-			for (c = 0; c < C; c++) {
-				__s64 s = 0;
-
-				for (t = 0; t < taps; t++)
-					s += x[(t / kw_n) * width + (__u64)(t % kw_n) *
-					       job->dilation_w * C + c] * wt[(__u64)t * C + c];
-				out[at + c] = nuq_channel_output(job, tensors, c, s, at + c);
-			}
-			continue;
-		}
 		for (c = 0; c < C; c++)
 			acc[c] = 0;
-		for (t = 0; t < taps; t++) {
-			const __s16 *xt = x + (t / kw_n) * width + (__u64)(t % kw_n) *
-					  job->dilation_w * C;
-			const __s16 *wk = wt + (__u64)t * C;
+		for (kh = 0; kh < job->kernel_h; kh++, x += width) {
+			for (kw = 0; kw < job->kernel_w; kw++, wk += C) {
+				const __s16 *xt = x + (__u64)kw * job->dilation_w * C;
 
-			for (c = 0; c < C; c++)
-				acc[c] += xt[c] * wk[c];
+				for (c = 0; c < C; c++)
+					acc[c] += xt[c] * wk[c];
+			}
 		}
 		for (c = 0; c < C; c++)
 			out[at + c] = nuq_channel_output(job, tensors, c, acc[c], at + c);
@@ -446,6 +420,7 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 			t.sums[e] = 0;
 	} else {
 		t.w = scratch;
+		t.table = t.w + ((plan->k + 7) & ~7U);
 	}
 
 	for (t.oc = 0; t.oc < job->out_c; t.oc++) {

@@ -9,7 +9,7 @@
 
 #include "nuq_conv.h"
 
-/* Weights per output channel beyond this are refused (scratch is 4 bytes each). */
+/* Weights per output channel beyond this are refused (scratch is 2 bytes each). */
 #define NUQ_MAX_K		1048576U
 /* Input rows a tile may copy into scratch (nuq_conv_run.c), in bytes. */
 #define NUQ_MAX_ROW_BYTES	0x100000U	/* 1 MiB */
@@ -208,7 +208,8 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 	p->rows = NUQ_ROWS_NONE;
 	if (row_bytes <= NUQ_MAX_ROW_BYTES)
 		p->rows = job->weight_format != NUQ_WFMT_ASD && p->in_cg == 1 &&
-			  p->out_cg == 1 && nuq_dw_scratch(job, p) <= NUQ_MAX_ROW_BYTES ?
+			  p->out_cg == 1 && p->k <= NUQ_DOT_RUN &&
+			  nuq_dw_scratch(job, p) <= NUQ_MAX_ROW_BYTES ?
 			  NUQ_ROWS_DEPTHWISE : NUQ_ROWS_DOT;
 	p->strategy = NUQ_CB_DIRECT;
 	if (job->weight_format == NUQ_WFMT_CODEBOOK) {
@@ -229,7 +230,7 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 	else if (p->rows)
 		p->scratch_bytes = 2 * k8 + 2 * 256 + (__u32)row_bytes;	/* weights, table, rows */
 	else
-		p->scratch_bytes = 4 * p->k;
+		p->scratch_bytes = 2 * k8 + 2 * 256;	/* weights, table */
 }
 
 /* Which tensors a job must, may, or must not reference. */

@@ -40,24 +40,6 @@ static void asd_digit_values(int32_t v[256])
 		       d ? (d & 0x80 ? -1 : 1) * (1 << (d & 0x0f)) : 0;
 }
 
-/* The @k indices of one LSB-first @bits-bit stream, mapped through @table. */
-static void unpack_row(const uint8_t *src, uint32_t k, uint32_t bits, const int16_t *table,
-		       int16_t *dst)
-{
-	uint32_t mask = (1U << bits) - 1, have = 0, j;
-	uint64_t buf = 0;
-
-	for (j = 0; j < k; j++) {
-		if (have < bits) {
-			buf |= (uint64_t)*src++ << have;
-			have += 8;
-		}
-		dst[j] = table[buf & mask];
-		buf >>= bits;
-		have -= bits;
-	}
-}
-
 /* The largest |w| of @n weights. */
 static int32_t max_abs(const int16_t *w, size_t n)
 {
@@ -74,16 +56,15 @@ static int32_t max_abs(const int16_t *w, size_t n)
 
 /*
  * Weights as int16 rows of kp, and their largest |w| in *wmax; 1 if some
- * weight does not fit int16 or is malformed.  Codebook rows go through a
- * table of the channel's entries, so no index is decoded twice.
+ * weight does not fit int16 or is malformed.  Int8 and codebook rows are
+ * the core's own decoding (nuq_weights16()); ASD digits go through a table
+ * of their values.
  */
 int nuq_fast_decode_weights(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 			    void *const t[NUQ_T_COUNT], int16_t *w, size_t kp, int32_t *wmax)
 {
-	const uint8_t *src = t[NUQ_T_WEIGHTS], *cbs = t[NUQ_T_CODEBOOK];
-	uint32_t k = plan->k, oc, j, e;
-	int wide = job->flags & NUQ_JOB_F_CODEBOOK_INT16;
-	size_t row_bytes = ((size_t)k * job->weight_bits + 7) / 8;
+	const uint8_t *src = t[NUQ_T_WEIGHTS];
+	uint32_t k = plan->k, oc, j;
 	int32_t m, digit[256];
 	int16_t table[256];
 
@@ -93,12 +74,9 @@ int nuq_fast_decode_weights(const struct nuq_conv_job *job, const struct nuq_con
 	for (oc = 0; oc < job->out_c; oc++) {
 		int16_t *dst = w + (size_t)oc * kp;
 
-		switch (job->weight_format) {
-		case NUQ_WFMT_INT8:
-			for (j = 0; j < k; j++)
-				dst[j] = (int8_t)src[(size_t)oc * k + j];
-			break;
-		case NUQ_WFMT_ASD:
+		if (job->weight_format != NUQ_WFMT_ASD) {
+			m = nuq_weights16(job, plan, t, oc, dst, table);
+		} else {
 			for (j = 0; j < k; j++) {
 				const uint8_t *d = src + 2 * ((size_t)oc * k + j);
 				int32_t v = digit[d[0]] + digit[d[1]];
@@ -107,19 +85,8 @@ int nuq_fast_decode_weights(const struct nuq_conv_job *job, const struct nuq_con
 					return 1;
 				dst[j] = (int16_t)v;
 			}
-			break;
-		default: {
-			const uint8_t *cb = cbs;
-
-			if (!(job->flags & NUQ_JOB_F_CODEBOOK_PER_LAYER))
-				cb += (size_t)oc * plan->cb_entries * (wide ? 2 : 1);
-			for (e = 0; e < plan->cb_entries; e++)
-				table[e] = wide ? (int16_t)nuq_ld_s16(cb + 2 * e) : (int8_t)cb[e];
-			unpack_row(src + oc * row_bytes, k, job->weight_bits, table, dst);
-			break;
+			m = max_abs(dst, k);
 		}
-		}
-		m = max_abs(dst, k);
 		if (m > *wmax)
 			*wmax = m;
 		memset(dst + k, 0, (kp - k) * sizeof(*dst));
