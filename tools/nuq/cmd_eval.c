@@ -95,6 +95,15 @@ static void add_cfg(struct eval *e, const char *name, int fp32, enum nuq_qmethod
 	c->budget = budget;
 }
 
+/* Method @m at @bits per weight, named as in the table ("knq 4"). */
+static void add_method(struct eval *e, enum nuq_qmethod m, unsigned int bits)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(m), bits);
+	add_cfg(e, name, 0, m, bits, 0);
+}
+
 static void build_configs(struct eval *e, int quick)
 {
 	static const enum nuq_qmethod full[] = { NUQ_Q_DBC, NUQ_Q_ENQ, NUQ_Q_KNQ, NUQ_Q_KDE,
@@ -105,27 +114,20 @@ static void build_configs(struct eval *e, int quick)
 	};
 	static const unsigned int full_bits[] = { 8, 4, 3, 2 };
 	size_t i, j;
-	char name[48];
 
 	add_cfg(e, "fp32", 1, NUQ_Q_KNQ, 32, 0);
 	add_cfg(e, "uniform min-max 8", 0, NUQ_Q_UNIFORM_SYM, 8, 0);
 	add_cfg(e, "uniform min-max 4", 0, NUQ_Q_UNIFORM_SYM, 4, 0);
 	if (quick) {
-		for (i = 0; i < sizeof(fast) / sizeof(fast[0]); i++) {
-			snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(fast[i].m),
-				 fast[i].bits);
-			add_cfg(e, name, 0, fast[i].m, fast[i].bits, 0);
-		}
+		for (i = 0; i < sizeof(fast) / sizeof(fast[0]); i++)
+			add_method(e, fast[i].m, fast[i].bits);
 		add_cfg(e, "knq mixed 3.5", 0, NUQ_Q_KNQ, 0, 3.5);
 		return;
 	}
 	add_cfg(e, "uniform min-max 3", 0, NUQ_Q_UNIFORM_SYM, 3, 0);
 	for (i = 0; i < sizeof(full) / sizeof(full[0]); i++)
-		for (j = 0; j < sizeof(full_bits) / sizeof(full_bits[0]); j++) {
-			snprintf(name, sizeof(name), "%s %u", nuq_qmethod_name(full[i]),
-				 full_bits[j]);
-			add_cfg(e, name, 0, full[i], full_bits[j], 0);
-		}
+		for (j = 0; j < sizeof(full_bits) / sizeof(full_bits[0]); j++)
+			add_method(e, full[i], full_bits[j]);
 	add_cfg(e, "asd (2 digits)", 0, NUQ_Q_ASD, 0, 0);
 	add_cfg(e, "csd (2 digits)", 0, NUQ_Q_CSD, 0, 0);
 	add_cfg(e, "asd1 (1 digit)", 0, NUQ_Q_ASD1, 0, 0);
