@@ -35,7 +35,7 @@ CHECKPATCH	:= $(CACHE)/linux-tools/scripts/checkpatch.pl
 
 CC		?= gcc
 CLANG		?= clang
-CPPFLAGS	+= -D_GNU_SOURCE -I/usr/include/freetype2 -Ikmod/include/uapi -Icore -Ilibnuq/include \
+CPPFLAGS	+= -D_GNU_SOURCE -I/usr/include/freetype2 -Ikmod/include/uapi -Ikmod/hw -Icore -Ilibnuq/include \
 		   -Ilibnuq/src -Itests/common -I$(B)/gen
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-sign-compare

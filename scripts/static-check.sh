@@ -23,7 +23,7 @@ tap() { # tap OK|FAIL description
 }
 
 cd "$top" || exit 1
-for f in $(ls kmod/*.[ch] kmod/include/uapi/linux/*.h core/*.[ch] 2>/dev/null); do
+for f in $(ls kmod/*.[ch] kmod/hw/*.h kmod/include/uapi/linux/*.h core/*.[ch] 2>/dev/null); do
 	ignore=
 	# The compat header exists to compare kernel versions; nothing else may.
 	[ "$f" = kmod/nuq_compat.h ] && ignore="--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON"
