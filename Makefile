@@ -83,7 +83,9 @@ UNIT_BINS	:= $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS	:= $(patsubst tests/unit/%.c,$(B)/unit-san/%,$(UNIT_SRCS))
 FUZZ_BINS	:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 SELFTEST_BINS	:= $(patsubst tests/selftests/%.c,$(B)/vm/selftests/%,$(SELFTEST_SRCS))
-VM_TOOL_BINS	:= $(addprefix $(B)/vm/bin/,$(TOOLS))
+# The NPU emulator runs on the host beside QEMU, not inside the VM.
+NPU_EMU		:= $(if $(wildcard tools/nuq-npu-emu/*.c),$(B)/bin/nuq-npu-emu)
+VM_TOOL_BINS	:= $(addprefix $(B)/vm/bin/,$(filter-out nuq-npu-emu,$(TOOLS)))
 
 all: module libnuq tools
 
@@ -231,9 +233,9 @@ $(B)/vm/selftests/%: $(B)/vm/o/tests/selftests/%.o $(SELFTEST_HELPER_OBJS) $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LDLIBS)
 
-VM_DEPS = $(B)/kmod/$(KVER)/nuq.ko $(SELFTEST_BINS) $(VM_TOOL_BINS)
+VM_DEPS = $(B)/kmod/$(KVER)/nuq.ko $(SELFTEST_BINS) $(VM_TOOL_BINS) $(NPU_EMU)
 VM_ENV = NUQ_KVER=$(KVER) NUQ_KO=$(B)/kmod/$(KVER)/nuq.ko NUQ_SELFTESTS=$(B)/vm/selftests \
-	 NUQ_VM_BIN=$(B)/vm/bin
+	 NUQ_VM_BIN=$(B)/vm/bin NUQ_NPU_EMU=$(abspath $(NPU_EMU))
 
 vm-test: $$(VM_DEPS)
 	@$(VM_ENV) tests/vm/run.sh test $(B)/results "$(T)"
