@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <nuq/nuq.h>
@@ -169,6 +171,24 @@ static void ring_on_cpu(void **state)
 	nuq_device_close(dev);
 }
 
+/* $NUQ_DEVICE wins; with no NPU node (the host has no nuq.ko) it is /dev/nuq0. */
+static void default_device(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	setenv("NUQ_DEVICE", "/dev/nuq7", 1);
+	assert_string_equal("/dev/nuq7", nuq_device_default(buf, sizeof(buf)));
+	unsetenv("NUQ_DEVICE");
+	if (access("/dev/nuq0", F_OK))
+		assert_string_equal("/dev/nuq0", nuq_device_default(buf, sizeof(buf)));
+	/* An empty $NUQ_DEVICE is no choice: the search decides. */
+	setenv("NUQ_DEVICE", "", 1);
+	assert_ptr_equal(buf, nuq_device_default(buf, sizeof(buf)));
+	assert_int_equal(0, strncmp(buf, "/dev/nuq", 8));
+	unsetenv("NUQ_DEVICE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +197,7 @@ int main(void)
 		cmocka_unit_test(submit_and_wait_match_core),
 		cmocka_unit_test(bad_batch_is_refused_whole),
 		cmocka_unit_test(ring_on_cpu),
+		cmocka_unit_test(default_device),
 	};
 
 	return cmocka_run_group_tests_name("device", tests, NULL, NULL);

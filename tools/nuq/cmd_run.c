@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges: minmax, percentile, mse, kl, layer\n"
 		"                        (default percentile)\n"
-		"      --device PATH     the nuq device (default /dev/nuq0)\n"
+		"      --device PATH     the nuq device (default: the first NPU, else /dev/nuq0)\n"
 		"      --cpu             run the integer jobs on libnuq's CPU core, not a device\n"
 		"      --weights-only    quantized weights, fp32 activations (no jobs)\n"
 		"      --fp32            only the fp32 models\n"

@@ -3,9 +3,12 @@
  * nuqctl: administer nuq devices.
  *
  *   nuqctl list              every /dev/nuqN with its name and backend
- *   nuqctl info [DEVICE]     what NUQ_IOCTL_GET_INFO reports (default /dev/nuq0)
+ *   nuqctl info [DEVICE]     what NUQ_IOCTL_GET_INFO reports
  *   nuqctl stats [DEVICE]    job and memory counters from sysfs
  *   nuqctl reset [DEVICE]    cancel every queued and running job (root)
+ *
+ * DEVICE defaults to nuq_device_default(): $NUQ_DEVICE, else the first NPU,
+ * else /dev/nuq0.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,9 +40,9 @@ static int open_device(const char *path, struct nuq_info *info)
 
 static int cmd_info(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "/dev/nuq0";
 	struct nuq_info info;
-	char buf[2048];
+	char buf[2048], def[64];
+	const char *path = argc > 1 ? argv[1] : nuq_device_default(def, sizeof(def));
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: nuqctl info [DEVICE]\n");
@@ -116,14 +119,14 @@ static const char *const stat_names[] = {
 
 static int cmd_stats(int argc, char **argv)
 {
-	char dir[256], path[300], value[64];
+	char dir[256], path[300], value[64], def[64];
 	unsigned int i;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: nuqctl stats [DEVICE]\n");
 		return 2;
 	}
-	if (sysfs_dir(argc > 1 ? argv[1] : "nuq0", dir, sizeof(dir)))
+	if (sysfs_dir(argc > 1 ? argv[1] : nuq_device_default(def, sizeof(def)), dir, sizeof(dir)))
 		return 1;
 	for (i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++) {
 		FILE *f;
@@ -144,14 +147,14 @@ static int cmd_stats(int argc, char **argv)
 
 static int cmd_reset(int argc, char **argv)
 {
-	char dir[256], path[300];
+	char dir[256], path[300], def[64];
 	FILE *f;
 
 	if (argc > 2) {
 		fprintf(stderr, "usage: nuqctl reset [DEVICE]\n");
 		return 2;
 	}
-	if (sysfs_dir(argc > 1 ? argv[1] : "nuq0", dir, sizeof(dir)))
+	if (sysfs_dir(argc > 1 ? argv[1] : nuq_device_default(def, sizeof(def)), dir, sizeof(dir)))
 		return 1;
 	snprintf(path, sizeof(path), "%s/reset", dir);
 	f = fopen(path, "w");
@@ -167,9 +170,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: nuqctl COMMAND [ARGS]\n"
 		   "  list            list nuq devices\n"
-		   "  info [DEVICE]   show what a device is and can do (default /dev/nuq0)\n"
+		   "  info [DEVICE]   show what a device is and can do\n"
 		   "  stats [DEVICE]  job and memory counters\n"
-		   "  reset [DEVICE]  cancel every queued and running job (root)\n");
+		   "  reset [DEVICE]  cancel every queued and running job (root)\n"
+		   "DEVICE defaults to $NUQ_DEVICE, else the first NPU, else /dev/nuq0.\n");
 }
 
 int main(int argc, char **argv)

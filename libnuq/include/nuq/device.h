@@ -8,6 +8,7 @@
 #ifndef NUQ_DEVICE_H
 #define NUQ_DEVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/nuq.h>
 
@@ -18,7 +19,14 @@ struct nuq_ring;
 #define NUQ_OPEN_CPU_FALLBACK	(1u << 0)	/* CPU device if the node does not exist */
 #define NUQ_OPEN_CPU		(1u << 1)	/* CPU device, never the kernel */
 
-/* Open @path (NULL: /dev/nuq0). */
+/*
+ * The device used when none is named: $NUQ_DEVICE if set, else the first
+ * /dev/nuqN whose backend is the NPU, else /dev/nuq0.  Writes the path into
+ * @buf (@len bytes, 32 are enough for /dev/nuqN) and returns @buf.
+ */
+const char *nuq_device_default(char *buf, size_t len);
+
+/* Open @path (NULL: nuq_device_default()). */
 int nuq_device_open(const char *path, unsigned int flags, struct nuq_device **dev);
 void nuq_device_close(struct nuq_device *dev);
 /* 1 when jobs run on the CPU, 0 when on a kernel device. */

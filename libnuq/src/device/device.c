@@ -16,6 +16,7 @@ int nuq_device_open(const char *path, unsigned int flags, struct nuq_device **ou
 {
 	struct nuq_device *dev;
 	struct nuq_info info;
+	char def[64];
 	int ret;
 
 	*out = NULL;
@@ -27,7 +28,7 @@ int nuq_device_open(const char *path, unsigned int flags, struct nuq_device **ou
 	dev->fd = -1;
 	dev->ops = &nuq_cpu_ops;
 	if (!(flags & NUQ_OPEN_CPU)) {
-		dev->fd = open(path ? path : "/dev/nuq0", O_RDWR | O_CLOEXEC);
+		dev->fd = open(path ? path : nuq_device_default(def, sizeof(def)), O_RDWR | O_CLOEXEC);
 		if (dev->fd < 0) {
 			ret = -errno;
 			if (!(flags & NUQ_OPEN_CPU_FALLBACK) || (ret != -ENOENT && ret != -ENXIO &&
