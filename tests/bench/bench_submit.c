@@ -120,7 +120,7 @@ int main(void)
 	uint64_t seq;
 	int i, status, err, ret;
 
-	ret = nuq_device_open(NULL, 0, &dev);
+	ret = nuq_device_open("/dev/nuq0", 0, &dev);
 	if (ret)
 		die("/dev/nuq0", ret);
 	if ((ret = api_job_upload(dev, &tiny, &tj)) || (ret = api_job_upload(dev, &real, &rj)))
