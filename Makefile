@@ -19,6 +19,8 @@
 # fragment into mk/; it is included at the end.
 
 KVER		?= 6.1
+comma		:= ,
+space		:= $(subst ,, )
 B		?= build
 CACHE		:= build/cache
 PREFIX		?= /usr/local
@@ -237,8 +239,20 @@ VM_DEPS = $(B)/kmod/$(KVER)/nuq.ko $(SELFTEST_BINS) $(VM_TOOL_BINS) $(NPU_EMU)
 VM_ENV = NUQ_KVER=$(KVER) NUQ_KO=$(B)/kmod/$(KVER)/nuq.ko NUQ_SELFTESTS=$(B)/vm/selftests \
 	 NUQ_VM_BIN=$(B)/vm/bin NUQ_NPU_EMU=$(abspath $(NPU_EMU))
 
+# Selftests that take the NPU away (unplug it, kill its emulator) each get
+# a VM of their own; the rest share one.  T selects by name in all runs.
+VM_SOLO_TESTS	:= npu_unplug npu_death
+
 vm-test: $$(VM_DEPS)
-	@$(VM_ENV) tests/vm/run.sh test $(B)/results "$(T)"
+	@rm -f $(B)/results/vm.*.tap $(B)/results/npu-emu.*.log
+	@rc=0; \
+	$(VM_ENV) tests/vm/run.sh test $(B)/results "$(T)" "$(subst $(space),$(comma),$(VM_SOLO_TESTS))" || rc=1; \
+	for s in $(VM_SOLO_TESTS); do \
+		[ -e $(B)/vm/selftests/nuq_$${s}_test ] || continue; \
+		match=; for t in $$(echo "$(T)" | tr , ' '); do case $$s in *$$t*) match=1;; esac; done; \
+		[ -z "$(T)" ] || [ -n "$$match" ] || continue; \
+		NUQ_VM_RUN=$$s $(VM_ENV) tests/vm/run.sh test $(B)/results "$$s" || rc=1; \
+	done; exit $$rc
 
 vm-shell: $$(VM_DEPS)
 	@$(VM_ENV) tests/vm/run.sh shell

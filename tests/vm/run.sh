@@ -1,7 +1,12 @@
 #!/bin/sh
 # Boot the nuq test VM under QEMU (TCG) and judge the run.
 #
-#   run.sh test RESULTS_DIR [NAMES]   kselftests; TAP into RESULTS_DIR/vm.*.tap
+#   run.sh test RESULTS_DIR [NAMES [SKIP]]
+#                                     kselftests whose name contains one of the
+#                                     comma-separated NAMES (all if empty) and
+#                                     none of SKIP; TAP into RESULTS_DIR/vm.*.tap,
+#                                     the run's own verdict into vm.$NUQ_VM_RUN.tap
+#                                     (default vm.run.tap)
 #   run.sh demo                       the demo program; prints its output
 #   run.sh bench                      the benchmarks in NUQ_VM_BENCH; prints their output
 #   run.sh shell                      interactive shell on the VM console
@@ -30,6 +35,8 @@ set -u
 mode=${1:-test}
 results=${2:-}
 names=${3:-}
+skip=${4:-}
+run_label=${NUQ_VM_RUN:-run}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 timeout_s=${NUQ_VM_TIMEOUT:-600}
 
@@ -78,6 +85,7 @@ chmod +x "$root/init" "$root/bin/"* "$root/tests/"* "$root/bench/"* 2>/dev/null
 # --- boot ------------------------------------------------------------------
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet nuq_mode=$mode"
 [ -n "$names" ] && append="$append nuq_tests=$names"
+[ -n "$skip" ] && append="$append nuq_skip=$skip"
 [ -n "${NUQ_PARAMS:-}" ] && append="$append nuq_params=\"$NUQ_PARAMS\""
 
 klog=$tmp/kernel.log
@@ -159,7 +167,7 @@ if [ -f "$tmp/npu-emu.log" ]; then
 	if grep -qE 'ERROR: (Address|Undefined)Sanitizer|runtime error:' "$tmp/npu-emu.log"; then
 		fail="$fail the NPU emulator reported a sanitizer error;"
 	fi
-	[ -n "$results" ] && mkdir -p "$results" && cp "$tmp/npu-emu.log" "$results/npu-emu.log"
+	[ -n "$results" ] && mkdir -p "$results" && cp "$tmp/npu-emu.log" "$results/npu-emu.$run_label.log"
 fi
 # Taint: only O (bit 12, out-of-tree) and E (bit 13, unsigned) are expected.
 if [ -n "$taint" ] && [ $((taint & ~(4096 | 8192))) -ne 0 ]; then
@@ -169,7 +177,6 @@ fi
 case "$mode" in
 test)
 	mkdir -p "$results"
-	rm -f "$results"/vm.*.tap
 	# Split ttyS1 into one TAP file per selftest binary.
 	awk -v dir="$results" '
 		/^NUQ-TAP-BEGIN / { f = dir "/vm." $2 ".tap"; printf "" > f; next }
@@ -182,11 +189,12 @@ test)
 	sed -e '/^NUQ-/d' -e 's/^/    /' "$tap.txt"
 	n=0
 	if [ -n "$fail" ]; then
-		echo "not ok 1 - vm run:$fail" >"$results/vm.run.tap"
+		echo "not ok 1 - vm $run_label:$fail" >"$results/vm.$run_label.tap"
 	else
-		echo "ok 1 - vm run: booted, tests ran, powered off in ${secs}s, taint $taint" >"$results/vm.run.tap"
+		echo "ok 1 - vm $run_label: booted, tests ran, powered off in ${secs}s, taint $taint" \
+			>"$results/vm.$run_label.tap"
 	fi
-	cat "$results/vm.run.tap"
+	cat "$results/vm.$run_label.tap"
 	;;
 demo | bench)
 	sed '/^NUQ-/d' "$tap.txt"
