@@ -3,6 +3,7 @@
  * nuqctl: administer nuq devices.
  *
  *   nuqctl list              every /dev/nuqN with its name and backend
+ *   nuqctl default           the device applications get when they name none
  *   nuqctl info [DEVICE]     what NUQ_IOCTL_GET_INFO reports
  *   nuqctl stats [DEVICE]    job and memory counters from sysfs
  *   nuqctl reset [DEVICE]    cancel every queued and running job (root)
@@ -166,10 +167,24 @@ static int cmd_reset(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_default(int argc, char **argv)
+{
+	char def[64];
+
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: nuqctl default\n");
+		return 2;
+	}
+	puts(nuq_device_default(def, sizeof(def)));
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nuqctl COMMAND [ARGS]\n"
 		   "  list            list nuq devices\n"
+		   "  default         the device applications get when they name none\n"
 		   "  info [DEVICE]   show what a device is and can do\n"
 		   "  stats [DEVICE]  job and memory counters\n"
 		   "  reset [DEVICE]  cancel every queued and running job (root)\n"
@@ -184,6 +199,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "default"))
+		return cmd_default(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stats"))
