@@ -10,7 +10,8 @@
 #   make vm-test   kselftests inside a QEMU VM (T=name for a subset)
 #   make vm-shell  the same VM, interactive
 #   make check     static checks + unit + fuzz + vm-test, ends "N passed, N failed"
-#   make demo      build, boot the VM and show what /dev/nuq0 is
+#   make demo      build, boot the VM with the NPU, read a page on it
+#                  (NUQ_DEMO_DEVICE=/dev/nuq0: on the software backend)
 #   make bench     benchmarks (ratios against references measured in the same run)
 #   make eval      accuracy of every quantization method on real text (nuq eval)
 #   make install   module, library, headers and tools into DESTDIR/PREFIX
@@ -287,7 +288,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
 	@echo "  DEMO    quantizing and calibrating the PaddleOCR models (4-bit knq, per channel)"
 	@scripts/vm-demo-data.sh $(B)/vm/data $(B)/bin/nuq $(MODELS_DIR)
-	@$(VM_ENV) NUQ_VM_DATA=$(B)/vm/data NUQ_VM_TIMEOUT=1800 tests/vm/run.sh demo
+	@$(VM_ENV) NUQ_VM_DATA=$(B)/vm/data NUQ_VM_TIMEOUT=1800 \
+		NUQ_VM_ENV="$(if $(NUQ_DEMO_DEVICE),NUQ_DEVICE=$(NUQ_DEMO_DEVICE))" tests/vm/run.sh demo
 
 # Benchmarks hook in from mk/*.mk with a line "bench: bench-NAME".
 bench: all

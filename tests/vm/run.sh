@@ -16,7 +16,8 @@
 # NUQ_PARAMS (module parameters), NUQ_VM_DATA (a directory overlaid on the
 # root), NUQ_VM_KEEP=1 keeps the temp dir, NUQ_NPU=0 boots without the NPU,
 # NUQ_NPU_ENGINES (default 2), NUQ_NPU_ARGS (more emulator options, e.g.
-# "--mac-rate 2").
+# "--mac-rate 2"), NUQ_VM_ENV (KEY=VALUE words for the guest's environment,
+# e.g. NUQ_DEVICE=/dev/nuq0).
 #
 # The NPU: the emulator (NUQ_NPU_EMU, a host program) is the ivshmem server
 # that QEMU's ivshmem-doorbell device connects to.  QEMU reads the server's
@@ -86,6 +87,8 @@ chmod +x "$root/init" "$root/bin/"* "$root/tests/"* "$root/bench/"* 2>/dev/null
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet nuq_mode=$mode"
 [ -n "$names" ] && append="$append nuq_tests=$names"
 [ -n "$skip" ] && append="$append nuq_skip=$skip"
+# KEY=VALUE words the kernel does not know reach /init as environment.
+[ -n "${NUQ_VM_ENV:-}" ] && append="$append $NUQ_VM_ENV"
 [ -n "${NUQ_PARAMS:-}" ] && append="$append nuq_params=\"$NUQ_PARAMS\""
 
 klog=$tmp/kernel.log
