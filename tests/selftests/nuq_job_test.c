@@ -2,6 +2,8 @@
 /*
  * nuq kselftest: buffer objects and jobs through /dev/nuq0 - results
  * identical to libnuq's CPU core, ioctl and io_uring paths, bad input.
+ * Device-neutral: the VM runs it once per device ($NUQ_TEST_DEVICE), so the
+ * NPU must give the same bytes and the same refusals as the software device.
  */
 #include <poll.h>
 #include <sys/wait.h>
@@ -85,7 +87,7 @@ TEST(results_match_cpu_core_every_format)
 		{ NUQ_WFMT_CODEBOOK, 8 },
 	};
 	struct test_rng r = { 2024 };
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	unsigned int f, i, done = 0;
 
 	ASSERT_GE(fd, 0);
@@ -108,7 +110,7 @@ TEST(results_match_cpu_core_every_format)
 
 TEST(bo_lifetime_and_mapping)
 {
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	struct nuq_bo_info info = { 0 };
 	uint32_t h = 0;
 	uint8_t *p;
@@ -146,7 +148,7 @@ TEST(bo_lifetime_and_mapping)
 
 TEST(bo_bad_arguments)
 {
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	struct nuq_bo_create c = { 0 };
 	struct nuq_bo_info i = { 0 };
 	struct nuq_bo_free f = { 0 };
@@ -186,7 +188,7 @@ TEST(bo_bad_arguments)
 
 TEST(handles_are_per_context)
 {
-	int a = open(NUQ_DEV0, O_RDWR), b = open(NUQ_DEV0, O_RDWR);
+	int a = open(nuq_test_dev(), O_RDWR), b = open(nuq_test_dev(), O_RDWR);
 	struct nuq_bo_info i = { 0 };
 	struct nuq_submit out;
 	struct test_job tj;
@@ -218,7 +220,7 @@ TEST(bo_quotas)
 	uint32_t h[5];
 
 	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/ctx_bo_count", "4"));
-	fd = open(NUQ_DEV0, O_RDWR);
+	fd = open(nuq_test_dev(), O_RDWR);
 	ASSERT_GE(fd, 0);
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(0, bo_create(fd, 4096, &h[i]));
@@ -229,7 +231,7 @@ TEST(bo_quotas)
 	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/ctx_bo_count", "1024"));
 
 	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/ctx_bo_bytes", "65536"));
-	fd = open(NUQ_DEV0, O_RDWR);
+	fd = open(nuq_test_dev(), O_RDWR);
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(0, bo_create(fd, 61440, &h[0]));
 	EXPECT_EQ(-ENOSPC, bo_create(fd, 8192, &h[1]));
@@ -242,7 +244,7 @@ TEST(bo_quotas)
 /* Each bad descriptor gets its code, and a batch with one is not queued at all. */
 TEST(bad_jobs_rejected_whole_batch)
 {
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	struct nuq_conv_job jobs[8];
 	struct nuq_submit out;
 	struct test_job tj;
@@ -338,7 +340,7 @@ TEST(bad_jobs_rejected_whole_batch)
 
 TEST(many_in_flight_ioctl_batches_and_poll)
 {
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	struct nuq_conv_job jobs[NUQ_MAX_BATCH];
 	uint64_t seq[NUQ_MAX_BATCH];
 	struct pollfd pfd = { .events = POLLIN };
@@ -371,7 +373,7 @@ TEST(many_in_flight_ioctl_batches_and_poll)
 
 TEST(io_uring_single_and_batched)
 {
-	int fd = open(NUQ_DEV0, O_RDWR);
+	int fd = open(nuq_test_dev(), O_RDWR);
 	struct nuq_conv_job jobs[64];
 	int32_t statuses[64];
 	struct nuq_uring_batch batch = {

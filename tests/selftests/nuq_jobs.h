@@ -136,7 +136,9 @@ static inline long long sysfs_stat(const char *name)
 	char path[128], buf[64] = "";
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/class/nuq/nuq0/%s", name);
+	/* The counters of the device under test (see nuq_test_dev()). */
+	snprintf(path, sizeof(path), "/sys/class/nuq/%s/%s", strrchr(nuq_test_dev(), '/') + 1,
+		 name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;

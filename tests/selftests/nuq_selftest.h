@@ -19,6 +19,17 @@
 
 #define NUQ_DEV0 "/dev/nuq0"
 
+/*
+ * The device a device-neutral suite runs on: $NUQ_TEST_DEVICE (the VM's
+ * init runs such suites once per device), else /dev/nuq0.
+ */
+static inline const char *nuq_test_dev(void)
+{
+	const char *d = getenv("NUQ_TEST_DEVICE");
+
+	return d && *d ? d : NUQ_DEV0;
+}
+
 static inline const char *nuq_ko_path(void)
 {
 	const char *p = getenv("NUQ_KO");
