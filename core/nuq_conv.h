@@ -8,8 +8,17 @@
  *
  * Use: nuq_conv_validate() checks a descriptor against the sizes of the
  * buffers its tensors live in and fills a plan; nuq_conv_run_tile() then
- * computes one tile (one output row of one image) given the tensors'
- * addresses and scratch memory of plan->scratch_bytes.
+ * computes one tile given the tensors' addresses and scratch memory of
+ * plan->scratch_bytes.  A tile is a part of one output row of one image
+ * (a range of its output channels, or of its columns) of at most
+ * NUQ_TILE_MACS multiply-accumulates, so a caller that checks for
+ * cancellation between tiles never waits long for one.
+ *
+ * Tensors live in memory the job's submitter may change at any time (a
+ * BO mapped into its process): the core reads every value it checks
+ * once, into the plan, the stack or scratch, and uses that copy, so a
+ * racing writer can make the results wrong but never the computation
+ * undefined.
  */
 #ifndef _NUQ_CONV_H_
 #define _NUQ_CONV_H_
@@ -24,7 +33,10 @@
  * @k: weights per output channel, kernel_h * kernel_w * in_c / groups
  * @in_cg: input channels per group
  * @out_cg: output channels per group
- * @tiles: number of tiles, batch * out_h
+ * @tiles: number of tiles, batch * out_h * @row_tiles
+ * @row_tiles: tiles per output row
+ * @oc_tile: output channels per tile (all of them on the depthwise path)
+ * @ow_tile: output columns per tile
  * @strategy: &enum nuq_cb_strategy resolved (never %NUQ_CB_AUTO)
  * @cb_entries: codebook entries per codebook, 1 << weight_bits
  * @rows: whether tiles copy their input rows into scratch first, and for
@@ -39,6 +51,9 @@ struct nuq_conv_plan {
 	__u32 in_cg;
 	__u32 out_cg;
 	__u32 tiles;
+	__u32 row_tiles;
+	__u32 oc_tile;
+	__u32 ow_tile;
 	__u32 strategy;
 	__u32 cb_entries;
 	__u32 rows;
@@ -51,6 +66,15 @@ enum nuq_rows_path {
 	NUQ_ROWS_DOT,		/* dot products over the copied rows */
 	NUQ_ROWS_DEPTHWISE,	/* one channel per group: all channels at once */
 };
+
+/*
+ * Most multiply-accumulates in one tile.  A single output takes at most
+ * K <= 2^20 of them, so every tile holds at least a few outputs; the other
+ * work of a tile (copying its input rows, decoding weights) is bounded by
+ * the 1 MiB row and scratch limits.  About 25 ms in the kernel under QEMU's
+ * TCG, a few ms natively.
+ */
+#define NUQ_TILE_MACS	0x400000U	/* 2^22 */
 
 /* A bo_size[] value for a handle that names no buffer of the caller's. */
 #define NUQ_BO_UNRESOLVED	(~0ULL)
@@ -68,9 +92,11 @@ int nuq_conv_validate(const struct nuq_conv_job *job, const __u64 bo_size[NUQ_T_
 /*
  * Compute tile @tile (< plan->tiles) of a validated job.  @t holds the
  * address of each tensor (NULL for unused slots), @scratch at least
- * plan->scratch_bytes bytes aligned to 8.  Returns 0 or a negative
- * &enum nuq_job_error for malformed tensor contents (requantization
- * parameters, ASD digits); the output row may then be partly written.
+ * plan->scratch_bytes bytes aligned to 8 (its contents need not survive
+ * between calls: one buffer may serve any job).  Tiles are independent
+ * and may run in any order.  Returns 0 or a negative &enum nuq_job_error
+ * for malformed tensor contents (requantization parameters, ASD digits);
+ * the tile's outputs may then be partly written.
  */
 int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		      void *const t[NUQ_T_COUNT], void *scratch, __u32 tile);

@@ -2,10 +2,12 @@
 /*
  * nuq integer convolution core: computing one tile.
  *
- * A tile is one output row (all columns, all channels) of one image.  For
- * each output channel the weights are first brought into a form the inner
- * loop can use (int32 values, or codebook indices), then every output pixel
- * accumulates in 64 bits:
+ * A tile is a part of one output row of one image: the outputs of a range
+ * of its channels and a range of its columns (struct nuq_tile_range), at
+ * most NUQ_TILE_MACS multiply-accumulates in all.  For each output channel
+ * the weights are first brought into a form the inner loop can use (int16
+ * values, or codebook indices), then every output pixel accumulates in 64
+ * bits:
  *
  *   acc = bias + sum over taps of (x - in_zero_point) * w
  *
@@ -23,6 +25,51 @@
  */
 
 #include "nuq_conv.h"
+
+/**
+ * struct nuq_tile_range - the outputs one tile computes
+ * @n: the image
+ * @oh: the output row
+ * @oc0: first output channel
+ * @oc1: one past the last output channel
+ * @ow0: first output column
+ * @ow1: one past the last output column
+ */
+struct nuq_tile_range {
+	__u32 n;
+	__u32 oh;
+	__u32 oc0;
+	__u32 oc1;
+	__u32 ow0;
+	__u32 ow1;
+};
+
+/* Tiles are numbered row by row; within a row, by channel run, then by column run. */
+static void nuq_tile_range(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
+			   __u32 tile, struct nuq_tile_range *r)
+{
+	__u32 row = tile / p->row_tiles, part = tile % p->row_tiles;
+	__u32 ow_parts = (job->out_w + p->ow_tile - 1) / p->ow_tile;
+
+	r->n = row / job->out_h;
+	r->oh = row % job->out_h;
+	r->oc0 = part / ow_parts * p->oc_tile;
+	r->oc1 = job->out_c - r->oc0 < p->oc_tile ? job->out_c : r->oc0 + p->oc_tile;
+	r->ow0 = part % ow_parts * p->ow_tile;
+	r->ow1 = job->out_w - r->ow0 < p->ow_tile ? job->out_w : r->ow0 + p->ow_tile;
+}
+
+/*
+ * Channel @c's requantization parameters, read once from the tensor (which
+ * its owner may be changing) into @mul and @shift and checked there: the
+ * caller uses only these copies.
+ */
+static int nuq_load_requant(const __u8 *rq, __u32 c, __s32 *mul, __s32 *shift)
+{
+	*mul = nuq_ld_s32(rq + 8 * (__u64)c);
+	*shift = nuq_ld_s32(rq + 8 * (__u64)c + 4);
+	return nuq_requant_ok(*mul, *shift) ? 0 : -NUQ_JOB_E_REQUANT;
+}
 
 __u32 nuq_index(const __u8 *row, __u32 j, __u32 bits)
 {
@@ -279,40 +326,56 @@ static void nuq_copy_rows(const struct nuq_conv_job *job, const struct nuq_conv_
 	}
 }
 
+/*
+ * Channel @oc's ASD digit bytes copied into @d (2 * K bytes) and checked
+ * there: the copy is what the dot products use.
+ */
+static int nuq_load_digits(void *const tensors[NUQ_T_COUNT], const struct nuq_conv_plan *p,
+			   __u32 oc, __u8 *d)
+{
+	const __u8 *src = (const __u8 *)tensors[NUQ_T_WEIGHTS] + (__u64)oc * p->k * 2;
+	__u32 j;
+	int bad = 0;
+
+	for (j = 0; j < 2 * p->k; j++) {
+		d[j] = src[j];
+		bad |= !nuq_asd_digit_ok(d[j]);
+	}
+	return bad ? -NUQ_JOB_E_ASD_DIGIT : 0;
+}
+
 /* A tile on the row path (see the top of the file). */
 static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
-			 void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
+			 void *const tensors[NUQ_T_COUNT], void *scratch,
+			 const struct nuq_tile_range *r)
 {
 	const __u8 *bias = tensors[NUQ_T_BIAS], *rq = tensors[NUQ_T_REQUANT];
-	const __u8 *res = tensors[NUQ_T_RESIDUAL], *digits = tensors[NUQ_T_WEIGHTS];
+	const __u8 *res = tensors[NUQ_T_RESIDUAL];
 	__u8 *out = tensors[NUQ_T_OUTPUT];
-	__u32 n = tile / job->out_h, oh = tile % job->out_h, oc, ow, kh, kw, j;
+	__u32 oc, ow, kh, kw, j;
 	__u32 C = job->in_c, cg = p->in_cg, kw_n = job->kernel_w;
 	__u32 span = job->dilation_w == 1 && cg == C ? kw_n * cg : cg;
 	__u64 width = (__u64)p->row_width * C;
 	__s16 *w = scratch, *table = w + ((p->k + 7) & ~7U), *rows = table + 256;
-	__u64 row = ((__u64)n * job->out_h + oh) * job->out_w;
+	__u8 *digits = scratch;	/* ASD: the channel's digits, where int16 weights would be */
+	__u64 row = ((__u64)r->n * job->out_h + r->oh) * job->out_w;
 	int asd = job->weight_format == NUQ_WFMT_ASD;
 
 	nuq_copy_rows(job, p, (const __u8 *)tensors[NUQ_T_INPUT] +
-			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
-	for (oc = 0; oc < job->out_c; oc++) {
-		__s32 b = bias ? nuq_ld_s32(bias + 4 * oc) : 0;
-		__s32 mul = nuq_ld_s32(rq + 8 * oc);
-		__s32 shift = nuq_ld_s32(rq + 8 * oc + 4);
+			      (__u64)r->n * job->in_h * job->in_w * C, r->oh, rows);
+	for (oc = r->oc0; oc < r->oc1; oc++) {
+		__s32 b = bias ? nuq_ld_s32(bias + 4 * oc) : 0, mul, shift;
 		__u32 ic0 = oc / p->out_cg * cg;
 
-		if (!nuq_requant_ok(mul, shift))
+		if (nuq_load_requant(rq, oc, &mul, &shift))
 			return -NUQ_JOB_E_REQUANT;
 		if (asd) {
-			digits = (const __u8 *)tensors[NUQ_T_WEIGHTS] + (__u64)oc * p->k * 2;
-			for (j = 0; j < 2 * p->k; j++)
-				if (!nuq_asd_digit_ok(digits[j]))
-					return -NUQ_JOB_E_ASD_DIGIT;
+			if (nuq_load_digits(tensors, p, oc, digits))
+				return -NUQ_JOB_E_ASD_DIGIT;
 		} else {
 			nuq_weights16(job, p, tensors, oc, w, table);
 		}
-		for (ow = 0; ow < job->out_w; ow++) {
+		for (ow = r->ow0; ow < r->ow1; ow++) {
 			const __s16 *x = rows + (__u64)ow * job->stride_w * C + ic0;
 			__u64 at = (row + ow) * job->out_c + oc;
 			__s64 acc = 0;
@@ -332,39 +395,30 @@ static int nuq_rows_tile(const struct nuq_conv_job *job, const struct nuq_conv_p
 	return 0;
 }
 
-/* Output element @at, channel @c, from its sum @acc without the bias. */
-static __u8 nuq_channel_output(const struct nuq_conv_job *job, void *const tensors[NUQ_T_COUNT],
-			       __u32 c, __s64 acc, __u64 at)
-{
-	const __u8 *bias = tensors[NUQ_T_BIAS], *rq = tensors[NUQ_T_REQUANT];
-
-	if (bias)
-		acc += nuq_ld_s32(bias + 4 * c);
-	return nuq_conv_output(job, acc, nuq_ld_s32(rq + 8 * c), nuq_ld_s32(rq + 8 * c + 4),
-			       tensors[NUQ_T_RESIDUAL], at);
-}
-
 /*
  * A depthwise tile on the row path: per output pixel, every tap is one
  * multiply-add over all channels (adjacent in NHWC), with the weights
  * stored tap by tap.  Validation sends only jobs of at most NUQ_DOT_RUN
- * taps here, so the 32-bit sums are exact.
+ * taps here, so the 32-bit sums are exact.  The tile is a run of columns
+ * of all channels; every channel's requantization parameters are copied
+ * to scratch and checked there first.
  */
 static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan *p,
-			    void *const tensors[NUQ_T_COUNT], void *scratch, __u32 tile)
+			    void *const tensors[NUQ_T_COUNT], void *scratch,
+			    const struct nuq_tile_range *r)
 {
-	const __u8 *rq = tensors[NUQ_T_REQUANT];
+	const __u8 *bias = tensors[NUQ_T_BIAS], *res = tensors[NUQ_T_RESIDUAL];
 	__u8 *out = tensors[NUQ_T_OUTPUT];
-	__u32 n = tile / job->out_h, oh = tile % job->out_h, C = job->out_c, taps = p->k;
+	__u32 C = job->out_c, taps = p->k, c8 = (C + 7) & ~7U;
 	__u32 c, t, ow, kh, kw;
 	__u64 width = (__u64)p->row_width * C, at;
 	__s16 *wt = scratch, *w1 = wt + (((__u64)taps * C + 7) & ~7ULL);
 	__s16 *table = w1 + ((taps + 7) & ~7U);
-	__s32 *acc = (__s32 *)(table + 256);
-	__s16 *rows = (__s16 *)(acc + ((C + 7) & ~7U));
+	__s32 *acc = (__s32 *)(table + 256), *mul = acc + c8, *shift = mul + c8;
+	__s16 *rows = (__s16 *)(shift + c8);
 
 	for (c = 0; c < C; c++)
-		if (!nuq_requant_ok(nuq_ld_s32(rq + 8 * c), nuq_ld_s32(rq + 8 * c + 4)))
+		if (nuq_load_requant(tensors[NUQ_T_REQUANT], c, &mul[c], &shift[c]))
 			return -NUQ_JOB_E_REQUANT;
 	for (c = 0; c < C; c++) {
 		nuq_weights16(job, p, tensors, c, w1, table);
@@ -372,9 +426,9 @@ static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_con
 			wt[(__u64)t * C + c] = w1[t];
 	}
 	nuq_copy_rows(job, p, (const __u8 *)tensors[NUQ_T_INPUT] +
-			      (__u64)n * job->in_h * job->in_w * C, oh, rows);
-	at = ((__u64)n * job->out_h + oh) * job->out_w * C;
-	for (ow = 0; ow < job->out_w; ow++, at += C) {
+			      (__u64)r->n * job->in_h * job->in_w * C, r->oh, rows);
+	at = (((__u64)r->n * job->out_h + r->oh) * job->out_w + r->ow0) * C;
+	for (ow = r->ow0; ow < r->ow1; ow++, at += C) {
 		const __s16 *x = rows + (__u64)ow * job->stride_w * C, *wk = wt;
 
 		for (c = 0; c < C; c++)
@@ -387,8 +441,11 @@ static int nuq_rows_dw_tile(const struct nuq_conv_job *job, const struct nuq_con
 					acc[c] += xt[c] * wk[c];
 			}
 		}
-		for (c = 0; c < C; c++)
-			out[at + c] = nuq_channel_output(job, tensors, c, acc[c], at + c);
+		for (c = 0; c < C; c++) {
+			__s64 a = (__s64)acc[c] + (bias ? nuq_ld_s32(bias + 4 * c) : 0);
+
+			out[at + c] = nuq_conv_output(job, a, mul[c], shift[c], res, at + c);
+		}
 	}
 	return 0;
 }
@@ -401,18 +458,20 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 	const __u8 *res = tensors[NUQ_T_RESIDUAL];
 	__u8 *out = tensors[NUQ_T_OUTPUT];
 	struct nuq_tile t = { .job = job, .plan = plan };
-	__u32 n = tile / job->out_h, ow, e;
+	struct nuq_tile_range r;
+	__u32 ow, e;
 	__u64 row;
 	int bad = 0;
 
+	nuq_tile_range(job, plan, tile, &r);
 	if (plan->rows == NUQ_ROWS_DEPTHWISE)
-		return nuq_rows_dw_tile(job, plan, tensors, scratch, tile);
+		return nuq_rows_dw_tile(job, plan, tensors, scratch, &r);
 	if (plan->rows == NUQ_ROWS_DOT)
-		return nuq_rows_tile(job, plan, tensors, scratch, tile);
-	t.oh = tile % job->out_h;
+		return nuq_rows_tile(job, plan, tensors, scratch, &r);
+	t.oh = r.oh;
 	t.in = (const __u8 *)tensors[NUQ_T_INPUT] +
-	       (__u64)n * job->in_h * job->in_w * job->in_c;
-	row = ((__u64)n * job->out_h + t.oh) * job->out_w;
+	       (__u64)r.n * job->in_h * job->in_w * job->in_c;
+	row = ((__u64)r.n * job->out_h + t.oh) * job->out_w;
 	if (plan->strategy == NUQ_CB_ENTRY_SUM && job->weight_format == NUQ_WFMT_CODEBOOK) {
 		t.sums = scratch;
 		t.idx = (__u8 *)scratch + 8 * plan->cb_entries;
@@ -423,17 +482,15 @@ int nuq_conv_run_tile(const struct nuq_conv_job *job, const struct nuq_conv_plan
 		t.table = t.w + ((plan->k + 7) & ~7U);
 	}
 
-	for (t.oc = 0; t.oc < job->out_c; t.oc++) {
-		__s32 b = bias ? nuq_ld_s32(bias + 4 * t.oc) : 0;
-		__s32 mul = nuq_ld_s32(rq + 8 * t.oc);
-		__s32 shift = nuq_ld_s32(rq + 8 * t.oc + 4);
+	for (t.oc = r.oc0; t.oc < r.oc1; t.oc++) {
+		__s32 b = bias ? nuq_ld_s32(bias + 4 * t.oc) : 0, mul, shift;
 
-		if (!nuq_requant_ok(mul, shift))
+		if (nuq_load_requant(rq, t.oc, &mul, &shift))
 			return -NUQ_JOB_E_REQUANT;
 		t.ic0 = t.oc / plan->out_cg * plan->in_cg;
 		nuq_load_weights(&t, tensors);
 
-		for (ow = 0; ow < job->out_w; ow++) {
+		for (ow = r.ow0; ow < r.ow1; ow++) {
 			__u64 at = (row + ow) * job->out_c + t.oc;
 
 			out[at] = nuq_conv_output(job, b + nuq_accumulate(&t, ow, &bad), mul, shift,

@@ -150,7 +150,6 @@ static int nuq_plan_sizes(const struct nuq_conv_job *job, struct nuq_conv_plan *
 	if (k > NUQ_MAX_K)
 		return -NUQ_JOB_E_SHAPE;
 	p->k = k;
-	p->tiles = job->batch * job->out_h;
 
 	ret = nuq_mul((__u64)job->batch * job->in_h, (__u64)job->in_w * job->in_c,
 		      &p->bytes[NUQ_T_INPUT]);
@@ -185,12 +184,15 @@ static int nuq_plan_sizes(const struct nuq_conv_job *job, struct nuq_conv_plan *
 	return 0;
 }
 
-/* Scratch of the depthwise row path: weights per tap, one channel's, table, sums. */
+/*
+ * Scratch of the depthwise row path: weights per tap, one channel's, table,
+ * sums, and every channel's requantization parameters.
+ */
 static __u64 nuq_dw_scratch(const struct nuq_conv_job *job, const struct nuq_conv_plan *p)
 {
 	__u64 kc = ((__u64)p->k * job->out_c + 7) & ~7ULL, c8 = (job->out_c + 7) & ~7U;
 
-	return 2 * kc + 2 * (((__u64)p->k + 7) & ~7ULL) + 2 * 256 + 4 * c8;
+	return 2 * kc + 2 * (((__u64)p->k + 7) & ~7ULL) + 2 * 256 + 4 * c8 + 8 * c8;
 }
 
 static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_plan *p)
@@ -231,6 +233,46 @@ static void nuq_plan_strategy(const struct nuq_conv_job *job, struct nuq_conv_pl
 		p->scratch_bytes = 2 * k8 + 2 * 256 + (__u32)row_bytes;	/* weights, table, rows */
 	else
 		p->scratch_bytes = 2 * k8 + 2 * 256;	/* weights, table */
+}
+
+static __u64 nuq_div_up(__u64 a, __u64 b)
+{
+	return (a + b - 1) / b;
+}
+
+/*
+ * Split each output row into tiles of at most NUQ_TILE_MACS: a row whose
+ * work fits is one tile; otherwise runs of whole output channels, or, when
+ * even one channel of the row is too much, runs of its columns.  The
+ * depthwise path computes all channels of a pixel at once, so it splits by
+ * columns only.  Splitting changes no result: every output is computed the
+ * same way whichever tile it is in.
+ */
+static int nuq_plan_tiles(const struct nuq_conv_job *job, struct nuq_conv_plan *p)
+{
+	__u64 col = p->k, per_oc = (__u64)job->out_w * p->k, tiles;
+
+	p->oc_tile = job->out_c;
+	p->ow_tile = job->out_w;
+	if (p->rows == NUQ_ROWS_DEPTHWISE) {
+		col *= job->out_c;
+		if (col * job->out_w > NUQ_TILE_MACS)
+			p->ow_tile = (__u32)(NUQ_TILE_MACS / col ?: 1);
+	} else if (per_oc * job->out_c > NUQ_TILE_MACS) {
+		if (per_oc <= NUQ_TILE_MACS) {
+			p->oc_tile = (__u32)(NUQ_TILE_MACS / per_oc);
+		} else {
+			p->oc_tile = 1;
+			p->ow_tile = (__u32)(NUQ_TILE_MACS / col ?: 1);
+		}
+	}
+	p->row_tiles = (__u32)(nuq_div_up(job->out_c, p->oc_tile) *
+			       nuq_div_up(job->out_w, p->ow_tile));
+	tiles = (__u64)job->batch * job->out_h * p->row_tiles;
+	if (tiles > 0xffffffffULL)
+		return -NUQ_JOB_E_OVERFLOW;
+	p->tiles = (__u32)tiles;
+	return 0;
 }
 
 /* Which tensors a job must, may, or must not reference. */
@@ -283,6 +325,9 @@ int nuq_conv_validate(const struct nuq_conv_job *job, const __u64 bo_size[NUQ_T_
 	if (ret)
 		return ret;
 	nuq_plan_strategy(job, &p);
+	ret = nuq_plan_tiles(job, &p);
+	if (ret)
+		return ret;
 	*plan = p;
 	return 0;
 }

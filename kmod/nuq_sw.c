@@ -3,9 +3,11 @@
  * nuq: the software backend.
  *
  * One kernel thread per device runs jobs with the shared integer core, one
- * tile at a time.  Between tiles it yields (cond_resched()) so a large job
- * never monopolises a CPU, and checks whether the job was cancelled or ran
- * past its timeout.  Integer only: the core uses no floating point.
+ * tile at a time; the core bounds a tile to NUQ_TILE_MACS multiply-
+ * accumulates whatever the job's shape.  Between tiles it yields
+ * (cond_resched()) so a large job never monopolises a CPU, and checks
+ * whether the job was cancelled or ran past its timeout.  Integer only:
+ * the core uses no floating point.
  *
  * The fault knob (debugfs, see nuq_fault.c) can make a job hang until it
  * times out or is cancelled, fail with -EIO, or run slowly.

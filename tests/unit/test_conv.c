@@ -491,6 +491,81 @@ static void fast_path_falls_back_exactly(void **state)
 	test_job_free(&tj);
 }
 
+/*
+ * Rows whose work passes NUQ_TILE_MACS are split into tiles of output
+ * channels or of columns; run in reverse order by the portable core, they
+ * must give the reference's bits, and libnuq's fast paths the same.
+ */
+static void large_rows_split_into_tiles(void **state)
+{
+	static const struct {
+		const char *what;
+		struct test_shape s;
+		uint32_t rows;
+	} cases[] = {
+		{ "int8, runs of channels", { .batch = 1, .in_h = 2, .in_w = 128, .in_c = 256,
+		  .out_c = 160, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1,
+		  .wfmt = NUQ_WFMT_INT8, .bits = 8 }, NUQ_ROWS_DOT },
+		{ "ASD, runs of channels", { .batch = 1, .in_h = 1, .in_w = 128, .in_c = 256,
+		  .out_c = 130, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1,
+		  .wfmt = NUQ_WFMT_ASD }, NUQ_ROWS_DOT },
+		{ "entry sums, runs of channels", { .batch = 1, .in_h = 1, .in_w = 128,
+		  .in_c = 256, .out_c = 140, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1,
+		  .dw = 1, .groups = 1, .wfmt = NUQ_WFMT_CODEBOOK, .bits = 3,
+		  .strategy = NUQ_CB_ENTRY_SUM }, NUQ_ROWS_NONE },
+		{ "codebook, runs of columns", { .batch = 1, .in_h = 1, .in_w = 1100, .in_c = 64,
+		  .out_c = 3, .kh = 1, .kw = 64, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pl = 2,
+		  .groups = 1, .wfmt = NUQ_WFMT_CODEBOOK, .bits = 4 }, NUQ_ROWS_DOT },
+		{ "depthwise, runs of columns", { .batch = 2, .in_h = 1, .in_w = 500,
+		  .in_c = 1024, .out_c = 1024, .kh = 1, .kw = 16, .sh = 1, .sw = 1, .dh = 1,
+		  .dw = 1, .groups = 1024, .wfmt = NUQ_WFMT_INT8, .bits = 8 },
+		  NUQ_ROWS_DEPTHWISE },
+	};
+	struct test_rng r = { 77 };
+	size_t c;
+
+	(void)state;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct nuq_conv_plan plan;
+		struct test_job tj;
+		__u64 sizes[NUQ_T_COUNT], per_tile;
+		void *t[NUQ_T_COUNT];
+		uint8_t *ref, *scratch;
+		uint32_t tile;
+		int i;
+
+		assert_int_equal(test_job_make(&tj, &cases[c].s, &r), 0);
+		for (i = 0; i < NUQ_T_COUNT; i++) {
+			sizes[i] = tj.buf[i] ? tj.size[i] : 0;
+			t[i] = tj.buf[i];
+		}
+		assert_int_equal(nuq_conv_validate(&tj.job, sizes, &plan), 0);
+		assert_int_equal(plan.rows, cases[c].rows);
+		if (plan.row_tiles < 2)
+			fail_msg("%s: one tile per row", cases[c].what);
+		per_tile = (__u64)plan.oc_tile * plan.ow_tile * plan.k;
+		if (per_tile > NUQ_TILE_MACS)
+			fail_msg("%s: %llu MACs per tile", cases[c].what,
+				 (unsigned long long)per_tile);
+		assert_int_equal(plan.tiles, tj.job.batch * tj.job.out_h * plan.row_tiles);
+
+		ref = malloc(tj.size[NUQ_T_OUTPUT]);
+		scratch = malloc(plan.scratch_bytes);
+		assert_non_null(ref);
+		assert_non_null(scratch);
+		assert_int_equal(conv_ref(&tj.job, tj.buf, ref), 0);
+		memset(tj.buf[NUQ_T_OUTPUT], 0x5a, tj.size[NUQ_T_OUTPUT]);
+		for (tile = plan.tiles; tile-- > 0;)
+			assert_int_equal(nuq_conv_run_tile(&tj.job, &plan, t, scratch, tile), 0);
+		if (memcmp(ref, tj.buf[NUQ_T_OUTPUT], tj.size[NUQ_T_OUTPUT]))
+			fail_msg("%s: tiles differ from the reference", cases[c].what);
+		impls_identical(&tj, cases[c].what);
+		free(scratch);
+		free(ref);
+		test_job_free(&tj);
+	}
+}
+
 static void int8_matches_reference(void **state)
 {
 	(void)state;
@@ -760,6 +835,7 @@ int main(void)
 		cmocka_unit_test(asd_matches_reference),
 		cmocka_unit_test(codebook_strategies_agree),
 		cmocka_unit_test(fully_connected_as_1x1),
+		cmocka_unit_test(large_rows_split_into_tiles),
 		cmocka_unit_test(float_reference_within_one_lsb),
 		cmocka_unit_test(extremes_saturate),
 		cmocka_unit_test(requantization_rounding_cases),

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq kselftest: the defects of issue 14 found by trying the device as a
+ * hostile user would, one regression test (or more) each:
+ *
+ *  1. a job's work between two stop checks is bounded (tiles of at most
+ *     NUQ_TILE_MACS), so a huge one-row job times out, is cancelled and
+ *     lets its killed submitter exit promptly;
+ *  2. queued jobs pin no scratch memory, and contexts are capped;
+ *  3. io_uring jobs of a dead or exec'ing submitter end, timeouts are
+ *     clamped to max_job_timeout_ms;
+ *  4. values the core checks in a BO are read once: a racing writer can
+ *     make a job fail or compute with the old values, never pass the check
+ *     and then compute with the new ones;
+ *  5. closing a context races with its jobs' completion without harm;
+ *  6. read-only shared mappings, BO_CREATE's out-only handle, MADV_DONTNEED.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <nuq/conv.h>
+
+#include "kselftest_harness.h"
+#include "nuq_jobs.h"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Poll a sysfs counter until it equals @want or @ms pass; returns the last value. */
+static long long stat_wait(const char *name, long long want, int ms)
+{
+	long long end = now_ms() + ms, v;
+
+	while ((v = sysfs_stat(name)) != want && now_ms() < end)
+		usleep(5000);
+	return v;
+}
+
+/*
+ * The job of the issue: a 1x1 conv of a 1x2048 image with 256 channels to
+ * 14000 channels, int8 weights.  out_h is 1, so it is one output row of
+ * 7.3 G multiply-accumulates.  Zeroed BOs are a valid job (multiplier 0).
+ */
+struct big_job {
+	struct nuq_conv_job job;
+	uint32_t handle[NUQ_T_COUNT];
+};
+
+static int big_job_make(int fd, struct big_job *b, uint32_t timeout_ms)
+{
+	struct nuq_conv_job *j = &b->job;
+	uint64_t size[NUQ_T_COUNT] = { 0 };
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	j->timeout_ms = timeout_ms;
+	j->weight_format = NUQ_WFMT_INT8;
+	j->weight_bits = 8;
+	j->batch = j->in_h = j->out_h = 1;
+	j->in_w = j->out_w = 2048;
+	j->in_c = 256;
+	j->out_c = 14000;
+	j->kernel_h = j->kernel_w = j->stride_h = j->stride_w = 1;
+	j->dilation_h = j->dilation_w = j->groups = 1;
+	j->in_format = j->out_format = NUQ_AFMT_UINT8;
+	j->out_max = 255;
+	size[NUQ_T_INPUT] = 2048 * 256;
+	size[NUQ_T_OUTPUT] = 2048ULL * 14000;
+	size[NUQ_T_WEIGHTS] = 14000ULL * 256;
+	size[NUQ_T_REQUANT] = 14000ULL * 8;
+	for (i = 0; i < NUQ_T_COUNT; i++) {
+		if (!size[i])
+			continue;
+		if (bo_create(fd, size[i], &b->handle[i]))
+			return -1;
+		j->tensors[i].handle = b->handle[i];
+	}
+	return 0;
+}
+
+/* 1: a huge one-row job with timeout_ms 1 ends -ETIMEDOUT within a second. */
+TEST(huge_row_times_out_promptly)
+{
+	int fd = open(NUQ_DEV0, O_RDWR);
+	struct big_job b;
+	long long t0, ms;
+	uint64_t seq;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, big_job_make(fd, &b, 1));
+	t0 = now_ms();
+	ASSERT_EQ(0, submit(fd, &b.job, 1, &seq, NULL));
+	EXPECT_EQ(-ETIMEDOUT, wait_job(fd, seq, -1));
+	ms = now_ms() - t0;
+	TH_LOG("timeout_ms 1: -ETIMEDOUT after %lld ms", ms);
+	EXPECT_LT(ms, 1000);
+	close(fd);
+}
+
+/* 1: closing the file with the huge job running returns within a second. */
+TEST(close_with_huge_row_running)
+{
+	int fd = open(NUQ_DEV0, O_RDWR);
+	long long cancelled = sysfs_stat("jobs_cancelled"), t0, ms;
+	struct big_job b;
+	uint64_t seq;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, big_job_make(fd, &b, 20000));
+	ASSERT_EQ(0, submit(fd, &b.job, 1, &seq, NULL));
+	ASSERT_EQ(1, stat_wait("jobs_running", 1, 2000));
+	usleep(100000);
+	t0 = now_ms();
+	close(fd);
+	ms = now_ms() - t0;
+	TH_LOG("close with the job running: %lld ms", ms);
+	EXPECT_LT(ms, 1000);
+	EXPECT_EQ(cancelled + 1, sysfs_stat("jobs_cancelled"));
+	EXPECT_EQ(0, sysfs_stat("jobs_running"));
+}
+
+/*
+ * 1: SIGKILL of a process waiting for the huge job: it is gone (waitpid
+ * returns) within a second, and so is its context.
+ */
+TEST(sigkill_with_huge_row_running)
+{
+	long long contexts = sysfs_stat("contexts"), t0, ms;
+	int pipefd[2], status;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int fd = open(NUQ_DEV0, O_RDWR);
+		struct big_job b;
+		uint64_t seq;
+
+		if (fd < 0 || big_job_make(fd, &b, 20000) || submit(fd, &b.job, 1, &seq, NULL))
+			_exit(1);
+		if (write(pipefd[1], "x", 1) != 1)
+			_exit(2);
+		wait_job(fd, seq, -1);
+		_exit(3);
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	ASSERT_EQ(1, stat_wait("jobs_running", 1, 2000));
+	usleep(100000);
+	t0 = now_ms();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ms = now_ms() - t0;
+	TH_LOG("SIGKILL to waitpid: %lld ms", ms);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_LT(ms, 1000);
+	EXPECT_EQ(contexts, sysfs_stat("contexts"));
+	EXPECT_EQ(0, sysfs_stat("jobs_running"));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+TEST_HARNESS_MAIN
