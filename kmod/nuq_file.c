@@ -17,6 +17,14 @@
 #include "nuq_job.h"
 #include "nuq_uring.h"
 
+/*
+ * Every context may hold jobs and BOs up to its own caps and quotas, so the
+ * number of contexts bounds what all openers together can pin.
+ */
+static unsigned int max_contexts = 256;
+module_param(max_contexts, uint, 0644);
+MODULE_PARM_DESC(max_contexts, "Open files (contexts) per device (default 256; EMFILE beyond)");
+
 static int nuq_open(struct inode *inode, struct file *file)
 {
 	struct nuq_device *ndev = container_of(inode->i_cdev, struct nuq_device, cdev);
@@ -36,6 +44,12 @@ static int nuq_open(struct inode *inode, struct file *file)
 	nuq_ctx_sched_init(&ctx->sched);
 
 	mutex_lock(&ndev->ctx_lock);
+	if (ndev->nr_contexts >= READ_ONCE(max_contexts)) {
+		mutex_unlock(&ndev->ctx_lock);
+		nuq_device_put(ndev);
+		kfree(ctx);
+		return -EMFILE;
+	}
 	ctx->id = ndev->next_ctx_id++;
 	list_add_tail(&ctx->node, &ndev->contexts);
 	ndev->nr_contexts++;

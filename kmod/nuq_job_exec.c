@@ -13,7 +13,7 @@
 
 /*
  * Look up the BOs, validate the descriptor against their sizes, and set up
- * the tensors' kernel addresses and scratch memory.  On failure returns a
+ * the tensors' kernel addresses.  On failure returns a
  * negative errno and puts the NUQ_JOB_E_* reason in @err_code; whatever
  * was taken is released by nuq_job_exec_release().
  */
@@ -40,17 +40,13 @@ int nuq_job_exec_prepare(struct nuq_ctx *ctx, struct nuq_job_exec *ex, s32 *err_
 	for (i = 0; i < NUQ_T_COUNT; i++)
 		if (ex->bos[i])
 			ex->ptrs[i] = (u8 *)ex->bos[i]->vaddr + ex->desc.tensors[i].offset;
-	if (ex->plan.scratch_bytes) {
-		ex->scratch = kvmalloc(ex->plan.scratch_bytes, GFP_KERNEL);
-		if (!ex->scratch)
-			return -ENOMEM;
-	}
 	return 0;
 }
 
-int nuq_job_exec_tile(struct nuq_job_exec *ex, u32 tile)
+/* @scratch: nuq_job_exec_scratch_bytes() of the caller's, aligned to 8. */
+int nuq_job_exec_tile(struct nuq_job_exec *ex, u32 tile, void *scratch)
 {
-	int ret = nuq_conv_run_tile(&ex->desc, &ex->plan, ex->ptrs, ex->scratch, tile);
+	int ret = nuq_conv_run_tile(&ex->desc, &ex->plan, ex->ptrs, scratch, tile);
 
 	return ret ? -nuq_job_error_errno(ret) : 0;
 }
@@ -66,6 +62,4 @@ void nuq_job_exec_release(struct nuq_job_exec *ex)
 		ex->bos[i] = NULL;
 		ex->ptrs[i] = NULL;
 	}
-	kvfree(ex->scratch);
-	ex->scratch = NULL;
 }

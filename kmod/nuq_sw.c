@@ -9,6 +9,11 @@
  * whether the job was cancelled or ran past its timeout.  Integer only:
  * the core uses no floating point.
  *
+ * The core's scratch memory belongs to the thread, not to the jobs: it is
+ * allocated when a job that needs more than the thread has starts, and
+ * kept for the next ones (at most about 3 MiB per device), so queued jobs
+ * pin no memory beyond their BOs.
+ *
  * The fault knob (debugfs, see nuq_fault.c) can make a job hang until it
  * times out or is cancelled, fail with -EIO, or run slowly.
  */
@@ -16,7 +21,9 @@
 #include <linux/delay.h>
 #include <linux/freezer.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "nuq_drv.h"
 #include "nuq_fault.h"
@@ -34,10 +41,35 @@ static int nuq_sw_sleep(struct nuq_device *ndev, struct nuq_job *job, unsigned i
 	return stop;
 }
 
-static int nuq_sw_run(struct nuq_device *ndev, struct nuq_job *job)
+/**
+ * struct nuq_sw_scratch - the thread's scratch memory for the core
+ * @buf: kvmalloc()ed, or NULL
+ * @size: bytes at @buf
+ */
+struct nuq_sw_scratch {
+	void *buf;
+	size_t size;
+};
+
+/* At least @size bytes of scratch; grows (never shrinks) the thread's buffer. */
+static void *nuq_sw_scratch_get(struct nuq_sw_scratch *s, size_t size)
+{
+	if (size <= s->size)
+		return s->buf;
+	kvfree(s->buf);
+	s->size = 0;
+	s->buf = kvmalloc(size, GFP_KERNEL);
+	if (s->buf)
+		s->size = size;
+	return s->buf;
+}
+
+static int nuq_sw_run(struct nuq_device *ndev, struct nuq_job *job, struct nuq_sw_scratch *s)
 {
 	enum nuq_fault_kind fault = nuq_fault_next(&ndev->fault);
 	u32 tile, tiles = nuq_job_exec_tiles(&job->exec);
+	size_t need = nuq_job_exec_scratch_bytes(&job->exec);
+	void *scratch = NULL;
 	int ret;
 
 	switch (fault) {
@@ -49,12 +81,17 @@ static int nuq_sw_run(struct nuq_device *ndev, struct nuq_job *job)
 	default:
 		break;
 	}
+	if (need) {
+		scratch = nuq_sw_scratch_get(s, need);
+		if (!scratch)
+			return -ENOMEM;
+	}
 
 	for (tile = 0; tile < tiles; tile++) {
 		ret = nuq_job_should_stop(job);
 		if (ret)
 			return ret;
-		ret = nuq_job_exec_tile(&job->exec, tile);
+		ret = nuq_job_exec_tile(&job->exec, tile, scratch);
 		if (ret)
 			return ret;
 		if (fault == NUQ_FAULT_SLOW) {
@@ -70,14 +107,16 @@ static int nuq_sw_run(struct nuq_device *ndev, struct nuq_job *job)
 static int nuq_sw_thread(void *data)
 {
 	struct nuq_device *ndev = data;
+	struct nuq_sw_scratch scratch = { };
 	struct nuq_job *job;
 
 	while (!kthread_should_stop()) {
 		wait_event_interruptible(ndev->sched.work_wq,
 					 nuq_sched_has_work(ndev) || kthread_should_stop());
 		while ((job = nuq_sched_next(ndev)))
-			nuq_job_complete(job, nuq_sw_run(ndev, job));
+			nuq_job_complete(job, nuq_sw_run(ndev, job, &scratch));
 	}
+	kvfree(scratch.buf);
 	return 0;
 }
 

@@ -169,4 +169,113 @@ TEST(sigkill_with_huge_row_running)
 	close(pipefd[1]);
 }
 
+static long long mem_available_kib(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * A job with K = 2^20 taps (a 16x16 kernel over 4096 channels, one
+ * output): its core scratch is 2 MiB, all BOs together 2 MiB.
+ */
+static int big_k_job_make(int fd, struct big_job *b)
+{
+	struct nuq_conv_job *j = &b->job;
+	uint64_t size[NUQ_T_COUNT] = { 0 };
+	int i;
+
+	memset(b, 0, sizeof(*b));
+	j->weight_format = NUQ_WFMT_INT8;
+	j->weight_bits = 8;
+	j->batch = j->out_h = j->out_w = j->out_c = 1;
+	j->in_h = j->in_w = j->kernel_h = j->kernel_w = 16;
+	j->in_c = 4096;
+	j->stride_h = j->stride_w = j->dilation_h = j->dilation_w = j->groups = 1;
+	j->in_format = j->out_format = NUQ_AFMT_UINT8;
+	j->out_max = 255;
+	size[NUQ_T_INPUT] = 16 * 16 * 4096;
+	size[NUQ_T_OUTPUT] = 1;
+	size[NUQ_T_WEIGHTS] = 16 * 16 * 4096;
+	size[NUQ_T_REQUANT] = 8;
+	for (i = 0; i < NUQ_T_COUNT; i++) {
+		if (!size[i])
+			continue;
+		if (bo_create(fd, size[i], &b->handle[i]))
+			return -1;
+		j->tensors[i].handle = b->handle[i];
+	}
+	return 0;
+}
+
+/*
+ * 2: jobs waiting behind a hung one hold no scratch: 64 queued jobs of
+ * 2 MiB scratch each took 128-256 MiB of kernel memory before, now only
+ * their descriptors.  They still run (with the worker's scratch) after.
+ */
+TEST(queued_jobs_pin_no_scratch)
+{
+	struct nuq_conv_job jobs[64];
+	uint64_t hang_seq, seq[64];
+	long long before, after;
+	struct big_job b;
+	int fd = open(NUQ_DEV0, O_RDWR), i;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, big_k_job_make(fd, &b));
+	fault_set("hang", "1", "10");
+	b.job.timeout_ms = 2000;
+	ASSERT_EQ(0, submit(fd, &b.job, 1, &hang_seq, NULL));
+	ASSERT_EQ(1, stat_wait("jobs_running", 1, 2000));
+	b.job.timeout_ms = 0;
+	for (i = 0; i < 64; i++)
+		jobs[i] = b.job;
+	before = mem_available_kib();
+	ASSERT_EQ(0, submit(fd, jobs, 64, seq, NULL));
+	after = mem_available_kib();
+	TH_LOG("64 queued jobs of 2 MiB scratch: MemAvailable %lld -> %lld KiB", before, after);
+	EXPECT_LT(before - after, 16 * 1024);
+	EXPECT_EQ(64, sysfs_stat("queue_depth"));
+	/* the hung job times out; the queued ones then run */
+	EXPECT_EQ(-ETIMEDOUT, wait_job(fd, hang_seq, -1));
+	fault_set("none", "-1", "10");
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(0, wait_job(fd, seq[i], -1)) TH_LOG("job %d", i);
+	close(fd);
+}
+
+/* 2: max_contexts caps the open files per device; EMFILE beyond. */
+TEST(contexts_are_capped)
+{
+	long long open_now = sysfs_stat("contexts");
+	int fds[4], fd, i;
+
+	ASSERT_EQ(0, open_now);
+	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_contexts", "4"));
+	for (i = 0; i < 4; i++) {
+		fds[i] = open(NUQ_DEV0, O_RDWR);
+		ASSERT_GE(fds[i], 0);
+	}
+	EXPECT_EQ(-1, open(NUQ_DEV0, O_RDWR));
+	EXPECT_EQ(EMFILE, errno);
+	EXPECT_EQ(4, sysfs_stat("contexts"));
+	close(fds[3]);
+	fd = open(NUQ_DEV0, O_RDWR);
+	EXPECT_GE(fd, 0);
+	close(fd);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_contexts", "256"));
+	EXPECT_EQ(0, sysfs_stat("contexts"));
+}
+
 TEST_HARNESS_MAIN
