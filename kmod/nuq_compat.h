@@ -8,6 +8,8 @@
 #define _NUQ_COMPAT_H_
 
 #include <linux/device.h>
+#include <linux/io_uring_types.h>
+#include <linux/sched.h>
 #include <linux/version.h>
 
 /* 6.4 dropped the owner argument of class_create(). */
@@ -34,5 +36,26 @@
 #else
 #define nuq_uring_cmd_payload(ioucmd)	io_uring_sqe_cmd((ioucmd)->sqe)
 #endif
+
+/*
+ * Whether io_uring is cancelling @task's requests: set for good when the
+ * task exits, and while an exec waits for the task's requests to end
+ * before it replaces the program.  The counter was renamed in 6.3.  The
+ * task's io_uring context is freed only with the task, or by that exec
+ * once every request of the task has completed, so it is safe to look at
+ * while a request of the task is pending and the task is referenced.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define nuq_io_uring_task_cancel_count(tctx)	atomic_read(&(tctx)->in_idle)
+#else
+#define nuq_io_uring_task_cancel_count(tctx)	atomic_read(&(tctx)->in_cancel)
+#endif
+
+static inline bool nuq_task_uring_cancelling(struct task_struct *task)
+{
+	struct io_uring_task *tctx = READ_ONCE(task->io_uring);
+
+	return tctx && nuq_io_uring_task_cancel_count(tctx);
+}
 
 #endif /* _NUQ_COMPAT_H_ */

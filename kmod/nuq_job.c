@@ -24,6 +24,15 @@ unsigned int nuq_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, nuq_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms, "Default job timeout in ms when a job gives none (default 5000)");
 
+/*
+ * A job's timeout bounds how long anyone may wait for it: a ring closed
+ * with commands pending, and release of a context, wait for their jobs.
+ */
+static unsigned int max_job_timeout_ms = 60000;
+module_param(max_job_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(max_job_timeout_ms,
+		 "Longer timeouts (the job's or job_timeout_ms) are clamped to this (default 60000)");
+
 /* Take @count in-flight slots of @ctx, or fail with -EAGAIN. */
 int nuq_ctx_reserve_jobs(struct nuq_ctx *ctx, unsigned int count)
 {
@@ -80,6 +89,7 @@ struct nuq_job *nuq_job_create(struct nuq_ctx *ctx, const void __user *udesc, s3
 		goto err;
 	}
 	timeout_ms = nuq_job_exec_timeout_ms(&job->exec) ?: READ_ONCE(nuq_job_timeout_ms);
+	timeout_ms = clamp(timeout_ms, 1U, max_t(u32, READ_ONCE(max_job_timeout_ms), 1));
 	job->timeout = ms_to_ktime(timeout_ms);
 	job->cost = max_t(u64, nuq_job_exec_cost(&job->exec), 1);
 	return job;

@@ -14,6 +14,7 @@
  */
 
 #include <linux/minmax.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #include "nuq_drv.h"
@@ -74,7 +75,7 @@ bool nuq_sched_has_work(struct nuq_device *ndev)
 }
 
 /* The next job to run, taken off its queue, or NULL when none is queued. */
-struct nuq_job *nuq_sched_next(struct nuq_device *ndev)
+static struct nuq_job *nuq_sched_take(struct nuq_device *ndev)
 {
 	struct nuq_sched *sched = &ndev->sched;
 	struct nuq_ctx_sched *best, *cs;
@@ -107,8 +108,28 @@ struct nuq_job *nuq_sched_next(struct nuq_device *ndev)
 }
 
 /*
+ * The next job to run, now running, or NULL when none is queued.  Jobs
+ * that should stop before they start (their io_uring submitter died) are
+ * completed here, so a dead process's queue drains without running.
+ */
+struct nuq_job *nuq_sched_next(struct nuq_device *ndev)
+{
+	struct nuq_job *job;
+	int stop;
+
+	while ((job = nuq_sched_take(ndev))) {
+		stop = nuq_job_should_stop(job);
+		if (!stop)
+			return job;
+		nuq_job_complete(job, stop);
+	}
+	return NULL;
+}
+
+/*
  * 0 while the running @job should go on; otherwise the status to end it
- * with: what an abort asked for, or -ETIMEDOUT past the job's timeout.
+ * with: what an abort asked for, -ECANCELED once the io_uring submitter
+ * is dying or execs, or -ETIMEDOUT past the job's timeout.
  */
 int nuq_job_should_stop(struct nuq_job *job)
 {
@@ -116,6 +137,8 @@ int nuq_job_should_stop(struct nuq_job *job)
 
 	if (abort)
 		return abort;
+	if (job->task && nuq_uring_submitter_gone(job->task))
+		return -ECANCELED;
 	if (ktime_after(ktime_get(), ktime_add(job->started, job->timeout)))
 		return -ETIMEDOUT;
 	return 0;
@@ -138,6 +161,8 @@ static void nuq_job_release(struct kref *ref)
 	struct nuq_job *job = container_of(ref, struct nuq_job, ref);
 
 	nuq_job_exec_release(&job->exec);
+	if (job->task)
+		put_task_struct(job->task);
 	kfree(job);
 }
 

@@ -43,6 +43,10 @@ enum nuq_job_state {
  *	end the running job with
  * @started: when the backend took the job
  * @ioucmd: the io_uring command to complete, or NULL
+ * @task: for io_uring jobs, the task that issued the command (referenced
+ *	until the job is freed): once it dies or execs, the job is cancelled
+ *	(see nuq_job_should_stop()); NULL for ioctl jobs, which the
+ *	context's release cancels
  * @batch: the io_uring batch the job belongs to, or NULL
  * @batch_index: position of the job in @batch
  * @exec: the descriptor and the resolved buffers
@@ -60,6 +64,7 @@ struct nuq_job {
 	atomic_t abort;
 	ktime_t started;
 	struct io_uring_cmd *ioucmd;
+	struct task_struct *task;
 	struct nuq_batch *batch;
 	unsigned int batch_index;
 	struct nuq_job_exec exec;
@@ -115,6 +120,15 @@ struct nuq_sched {
  * A backend takes jobs with nuq_sched_next(), ends them with
  * nuq_job_complete(), and between units of work checks
  * nuq_job_should_stop().
+ *
+ * nuq_job_should_stop() is the one place a running job learns that it
+ * must end: an abort (cancel, reset) reaches @abort too, but a timeout and
+ * the death of an io_uring job's submitter are seen only there, so a
+ * backend that does not poll it per unit of work (a ring-based one) must
+ * call it periodically for each job it runs, e.g. from its timeout
+ * watchdog.  nuq_sched_next() completes queued jobs that should already
+ * stop (their submitter died) instead of returning them, so it must be
+ * called where nuq_job_complete() may be: process context, no spinlock.
  */
 struct nuq_backend_ops {
 	const char *name;

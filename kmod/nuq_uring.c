@@ -11,11 +11,17 @@
  * Commands hold a reference on the file, so the context cannot be released
  * while any is pending: a ring closed with commands in flight waits for
  * them, and they end because every job ends (it finishes, fails, or times
- * out).
+ * out, at most max_job_timeout_ms after it starts).  A command belongs to
+ * the task that issued it (the SQ thread for SQPOLL rings): once that task
+ * is dying (fatal signal, exit) or its exec waits for its requests, its
+ * jobs end with -ECANCELED - queued ones without running, running ones
+ * after their current tile (nuq_job_should_stop()).
  */
 
 #include <linux/mm_types.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -100,6 +106,24 @@ void nuq_uring_job_done(struct nuq_job *job)
 	nuq_job_put(job);	/* the command's reference */
 }
 
+/*
+ * Whether the task that issued an io_uring job can no longer take its
+ * completion: it is dying, or io_uring is cancelling its requests (exec).
+ * Its jobs are then cancelled.
+ */
+bool nuq_uring_submitter_gone(struct task_struct *task)
+{
+	return fatal_signal_pending(task) || (READ_ONCE(task->flags) & PF_EXITING) ||
+	       nuq_task_uring_cancelling(task);
+}
+
+/* The job belongs to the issuing task from now on. */
+static void nuq_uring_job_own(struct nuq_job *job)
+{
+	get_task_struct(current);
+	job->task = current;
+}
+
 static int nuq_uring_submit_one(struct nuq_ctx *ctx, struct io_uring_cmd *ioucmd,
 				const struct nuq_uring_submit *args)
 {
@@ -117,6 +141,7 @@ static int nuq_uring_submit_one(struct nuq_ctx *ctx, struct io_uring_cmd *ioucmd
 		return PTR_ERR(job);
 	}
 	job->ioucmd = ioucmd;
+	nuq_uring_job_own(job);
 	nuq_sched_queue(ctx->ndev, &job, 1);
 	return -EIOCBQUEUED;
 }
@@ -160,6 +185,7 @@ static int nuq_uring_submit_batch(struct nuq_ctx *ctx, struct io_uring_cmd *iouc
 		}
 		jobs[n]->batch = batch;
 		jobs[n]->batch_index = n;
+		nuq_uring_job_own(jobs[n]);
 	}
 
 	batch->ioucmd = ioucmd;

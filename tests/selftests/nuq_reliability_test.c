@@ -278,4 +278,162 @@ TEST(contexts_are_capped)
 	EXPECT_EQ(0, sysfs_stat("contexts"));
 }
 
+#define FAULT_OFF()	fault_set("none", "-1", "10")
+
+/* 3: a job's timeout, and the default, are clamped to max_job_timeout_ms. */
+TEST(timeouts_are_clamped)
+{
+	int fd = open(NUQ_DEV0, O_RDWR);
+	long long t0, ms;
+	struct test_job tj;
+	struct dev_job dj;
+	uint64_t seq;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, small_job(&tj, NUQ_WFMT_INT8, 8, 14));
+	ASSERT_EQ(0, dev_job_upload(fd, &tj, &dj));
+	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_job_timeout_ms", "300"));
+	fault_set("hang", "2", "10");
+	dj.job.timeout_ms = UINT32_MAX;		/* 49 days */
+	t0 = now_ms();
+	ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+	EXPECT_EQ(-ETIMEDOUT, wait_job(fd, seq, 5000000000LL));
+	ms = now_ms() - t0;
+	TH_LOG("timeout_ms 2^32-1 with max_job_timeout_ms 300: -ETIMEDOUT after %lld ms", ms);
+	EXPECT_GE(ms, 300);
+	EXPECT_LT(ms, 1300);
+	dj.job.timeout_ms = 0;			/* job_timeout_ms, 5000 */
+	t0 = now_ms();
+	ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+	EXPECT_EQ(-ETIMEDOUT, wait_job(fd, seq, 5000000000LL));
+	ms = now_ms() - t0;
+	EXPECT_LT(ms, 1300);
+	FAULT_OFF();
+	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_job_timeout_ms", "60000"));
+	dev_job_release(fd, &dj);
+	test_job_free(&tj);
+	close(fd);
+}
+
+/* Submit @n single io_uring commands of @job on @fd through @ring. */
+static int uring_submit_n(struct io_uring *ring, int fd, const struct nuq_conv_job *job, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		prep_nuq_cmd(ring, fd, NUQ_URING_CMD_SUBMIT, job, sizeof(*job), i);
+	return io_uring_submit(ring) == n ? 0 : -1;
+}
+
+/*
+ * A child that opens the device, puts 8 hanging jobs of 30 s timeout into
+ * io_uring (one running, seven queued), tells the parent through @pipefd
+ * and then either waits for a completion or, with @exec_after, execs
+ * /bin/true with the commands pending.
+ */
+static void uring_child(int pipefd[2], int exec_after)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	struct test_job tj;
+	struct dev_job dj;
+	int fd = open(NUQ_DEV0, O_RDWR);
+
+	if (fd < 0 || small_job(&tj, NUQ_WFMT_INT8, 8, 15) || dev_job_upload(fd, &tj, &dj))
+		_exit(1);
+	dj.job.timeout_ms = 30000;
+	if (io_uring_queue_init(16, &ring, 0) || uring_submit_n(&ring, fd, &dj.job, 8))
+		_exit(2);
+	if (stat_wait("jobs_running", 1, 2000) != 1 || write(pipefd[1], "x", 1) != 1)
+		_exit(3);
+	if (exec_after) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(4);
+	}
+	io_uring_wait_cqe(&ring, &cqe);
+	_exit(5);
+}
+
+/* Wait until the device has no context, job or queue left; ms taken or -1. */
+static long long wait_idle(long long contexts, int ms)
+{
+	long long t0 = now_ms(), end = t0 + ms;
+
+	while (now_ms() < end) {
+		if (sysfs_stat("contexts") == contexts && !sysfs_stat("jobs_running") &&
+		    !sysfs_stat("queue_depth"))
+			return now_ms() - t0;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/*
+ * 3: SIGKILL of a process with io_uring jobs running and queued: they are
+ * cancelled at once and the context goes with the process.
+ */
+TEST(uring_jobs_of_killed_submitter_end)
+{
+	long long contexts = sysfs_stat("contexts"), cancelled = sysfs_stat("jobs_cancelled");
+	long long t0, ms;
+	int pipefd[2], status;
+	char c;
+	pid_t pid;
+
+	fault_set("hang", "-1", "10");
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		uring_child(pipefd, 0);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	usleep(100000);
+	t0 = now_ms();
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ms = wait_idle(contexts, 3000);
+	TH_LOG("SIGKILL: waitpid after %lld ms, jobs and context gone after %lld ms",
+	       now_ms() - t0, ms);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_GE(ms, 0);
+	EXPECT_LT(ms, 1000);
+	EXPECT_EQ(cancelled + 8, sysfs_stat("jobs_cancelled"));
+	FAULT_OFF();
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/*
+ * 3: execve() with io_uring commands pending cancels them: the exec does
+ * not wait for the jobs (it waited for them to time out before).
+ */
+TEST(exec_cancels_pending_uring_jobs)
+{
+	long long contexts = sysfs_stat("contexts"), cancelled = sysfs_stat("jobs_cancelled");
+	long long t0, ms;
+	int pipefd[2], status;
+	char c;
+	pid_t pid;
+
+	fault_set("hang", "-1", "10");
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		uring_child(pipefd, 1);
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	t0 = now_ms();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ms = now_ms() - t0;
+	TH_LOG("exec with 8 commands pending: the new program exited after %lld ms", ms);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_LT(ms, 1000);
+	EXPECT_GE(wait_idle(contexts, 3000), 0);
+	EXPECT_EQ(cancelled + 8, sysfs_stat("jobs_cancelled"));
+	FAULT_OFF();
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 TEST_HARNESS_MAIN
