@@ -436,4 +436,141 @@ TEST(exec_cancels_pending_uring_jobs)
 	close(pipefd[1]);
 }
 
+/*
+ * A thread that keeps rewriting @n values of @width bytes of a mapped BO,
+ * @stride apart, between their good values and @bad, holding each phase
+ * for a while so that a tile can start in one and run on in the other.
+ */
+struct flipper {
+	uint8_t *base;
+	const uint8_t *good;	/* a copy of the good bytes, same layout */
+	size_t n, stride, width;
+	uint32_t bad;
+	volatile int stop;
+	pthread_t thread;
+};
+
+static void *flipper_run(void *arg)
+{
+	struct flipper *f = arg;
+	size_t i;
+	int phase = 0;
+
+	while (!f->stop) {
+		for (i = 0; i < f->n; i++) {
+			uint8_t *p = f->base + i * f->stride;
+
+			if (phase)
+				memcpy(p, &f->bad, f->width);
+			else
+				memcpy(p, f->good + i * f->stride, f->width);
+		}
+		__sync_synchronize();
+		phase ^= 1;
+		for (i = 0; i < 20000 && !f->stop; i++)
+			__asm__ volatile("" ::: "memory");
+	}
+	for (i = 0; i < f->n; i++)
+		memcpy(f->base + i * f->stride, f->good + i * f->stride, f->width);
+	return NULL;
+}
+
+/*
+ * Run @tj on the device @iters times while @slot's values (@n of @width
+ * bytes, @stride apart from @off) flip between
+ * good and bad: every job must fail with -EINVAL or give the good values'
+ * exact output, never pass the check and compute with bad values.
+ */
+static void race_tensor(struct __test_metadata *_metadata, struct test_job *tj, int slot,
+			size_t off, size_t n, size_t stride, size_t width, uint32_t bad, int iters)
+{
+	int fd = open(NUQ_DEV0, O_RDWR), i, good = 0, refused = 0, wrong = 0, err;
+	size_t out = tj->size[NUQ_T_OUTPUT];
+	struct flipper f = { 0 };
+	struct dev_job dj;
+	uint8_t *ref = malloc(out);
+	uint64_t seq;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, nuq_conv_run_cpu(&tj->job, (void *const *)tj->buf, tj->size, &err));
+	memcpy(ref, tj->buf[NUQ_T_OUTPUT], out);
+	ASSERT_EQ(0, dev_job_upload(fd, tj, &dj));
+	f.base = dj.map[slot] + off;
+	f.good = tj->buf[slot] + off;
+	f.n = n;
+	f.stride = stride;
+	f.width = width;
+	f.bad = bad;
+	ASSERT_EQ(0, pthread_create(&f.thread, NULL, flipper_run, &f));
+	for (i = 0; i < iters; i++) {
+		int st;
+
+		memset(dj.map[NUQ_T_OUTPUT], 0x5a, out);
+		ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+		st = wait_job(fd, seq, -1);
+		if (st == -EINVAL)
+			refused++;
+		else if (st == 0 && !memcmp(dj.map[NUQ_T_OUTPUT], ref, out))
+			good++;
+		else
+			wrong++;
+	}
+	f.stop = 1;
+	pthread_join(f.thread, NULL);
+	TH_LOG("%d jobs: %d exact, %d refused (-EINVAL), %d computed with unchecked values",
+	       iters, good, refused, wrong);
+	EXPECT_EQ(0, wrong);
+	/* with the good values back, the job passes */
+	ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+	EXPECT_EQ(0, wait_job(fd, seq, -1));
+	EXPECT_EQ(0, memcmp(dj.map[NUQ_T_OUTPUT], ref, out));
+	dev_job_release(fd, &dj);
+	free(ref);
+	close(fd);
+}
+
+/*
+ * 4: the depthwise row path checked every channel's requantization shift
+ * when a tile started and read it again for each output: a shift flipping
+ * to 31 (out of range) in between was used unchecked.  One tile (one row)
+ * per job, so one check and a long computation after it.
+ */
+TEST(requant_read_once_depthwise)
+{
+	struct test_rng r = { 41 };
+	struct test_shape s = {
+		.batch = 1, .in_h = 1, .in_w = 256, .in_c = 64, .out_c = 64, .kh = 3, .kw = 3,
+		.sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1,
+		.groups = 64, .wfmt = NUQ_WFMT_INT8, .bits = 8,
+	};
+	struct test_job tj;
+
+	ASSERT_EQ(0, test_job_make(&tj, &s, &r));
+	/* the shifts: 4 bytes at offset 4 of every 8 */
+	race_tensor(_metadata, &tj, NUQ_T_REQUANT, 4, 64, 8, 4, 31, 60);
+	test_job_free(&tj);
+}
+
+/*
+ * 4: ASD weights on the row path: a channel's digits were checked, then
+ * read again for every output; a digit flipping to 2^15 (malformed) in
+ * between was used unchecked.  One output channel of one row: one check.
+ */
+TEST(asd_digits_read_once)
+{
+	struct test_rng r = { 42 };
+	struct test_shape s = {
+		.batch = 1, .in_h = 1, .in_w = 512, .in_c = 32, .out_c = 1, .kh = 3, .kw = 3,
+		.sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1,
+		.groups = 1, .wfmt = NUQ_WFMT_ASD,
+	};
+	struct test_job tj;
+
+	ASSERT_EQ(0, test_job_make(&tj, &s, &r));
+	/* the first digit of every weight: 1 byte of every 2 */
+	race_tensor(_metadata, &tj, NUQ_T_WEIGHTS, 0, tj.size[NUQ_T_WEIGHTS] / 2, 2, 1, 0x4f, 60);
+	test_job_free(&tj);
+}
+
 TEST_HARNESS_MAIN
