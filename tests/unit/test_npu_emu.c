@@ -664,25 +664,54 @@ static void run_random(int cases, uint64_t seed, int *residual, int *depthwise, 
 	}
 }
 
-static void random_jobs_bit_identical(void **state)
+static uint64_t stat_of(const char *name)
 {
-	struct emu_config cfg = { .engines = 2, .ring_entries = 64, .band_macs = 700 };
-	int residual = 0, depthwise = 0;
+	char reply[1024], key[64], *p;
+
+	assert_int_equal(emu_control_exec(&g->dev, "stats", reply, sizeof(reply)), EMU_CTL_OK);
+	snprintf(key, sizeof(key), " %s=", name);
+	p = strstr(reply, key);
+	assert_non_null(p);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* Random jobs with bands of @band_macs; returns the bands of each kind in @bands. */
+static void random_with_bands(uint64_t band_macs, int cases, uint64_t seed, int *residual,
+			      int *depthwise, uint64_t bands[3])
+{
+	struct emu_config cfg = { .engines = 2, .ring_entries = 64, .band_macs = band_macs };
 	uint64_t tiles = 0;
 
-	(void)state;
-	/* Bands of a few hundred MACs: most jobs are cut into many sub-jobs. */
 	fx_start(&cfg);
-	run_random(120, 11, &residual, &depthwise, &tiles);
+	run_random(cases, seed, residual, depthwise, &tiles);
 	assert_true(erd(0, NUQ_NPU_ENG_PROGRESS) + erd(1, NUQ_NPU_ENG_PROGRESS) == tiles);
-	fx_stop();
-	/* Default bands: jobs run whole or by images. */
-	fx_start(NULL);
-	run_random(60, 12, &residual, &depthwise, &tiles);
-	fx_stop();
-	print_message("# %d residual, %d depthwise jobs, %llu tiles\n", residual, depthwise,
+	bands[0] = stat_of("row_bands");
+	bands[1] = stat_of("image_bands");
+	bands[2] = stat_of("tile_bands");
+	print_message("# bands of %llu MACs: %llu row, %llu image, %llu tile bands, %llu tiles\n",
+		      (unsigned long long)band_macs, (unsigned long long)bands[0],
+		      (unsigned long long)bands[1], (unsigned long long)bands[2],
 		      (unsigned long long)tiles);
-	assert_true(residual > 20 && depthwise > 10);
+	fx_stop();
+}
+
+static void random_jobs_bit_identical(void **state)
+{
+	int residual = 0, depthwise = 0;
+	uint64_t b[3];
+
+	(void)state;
+	/* Bands smaller than a row: every job tile by tile on the portable core. */
+	random_with_bands(1, 60, 10, &residual, &depthwise, b);
+	assert_true(b[2] > 0 && !b[0] && !b[1]);
+	/* A few rows per band: sub-jobs with their padding recomputed. */
+	random_with_bands(3000, 120, 11, &residual, &depthwise, b);
+	assert_true(b[0] > 300);
+	/* Default bands: jobs run whole or by images. */
+	random_with_bands(0, 60, 12, &residual, &depthwise, b);
+	assert_true(b[1] >= 60 && !b[2]);
+	print_message("# %d residual, %d depthwise jobs\n", residual, depthwise);
+	assert_true(residual > 30 && depthwise > 20);
 }
 
 static struct nuq_conv_plan plan_of(const struct nuq_npu_sqe *sqe)
@@ -739,6 +768,40 @@ static void progress_and_perf(void **state)
 	assert_int_equal(rd64(NUQ_NPU_ENGINE(0) + NUQ_NPU_ENG_CUR_JOB), 0);
 	assert_int_equal(erd(0, NUQ_NPU_ENG_SQ_HEAD), 1);
 	check_output(&gj, want, "long job");
+	free(want);
+	test_job_free(&gj.tj);
+	fx_stop();
+}
+
+/* Rows of more than NUQ_TILE_MACS: the core's tiles, several per row. */
+static void huge_rows(void **state)
+{
+	struct test_rng r = { 31 };
+	struct test_shape s = {
+		.batch = 1, .in_h = 3, .in_w = 64, .in_c = 256, .out_c = 260, .kh = 1, .kw = 1,
+		.sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1, .wfmt = NUQ_WFMT_CODEBOOK,
+		.bits = 4,
+	};
+	struct nuq_conv_plan p;
+	struct nuq_npu_cqe c;
+	struct gjob gj;
+	uint8_t *want;
+
+	(void)state;
+	fx_start(NULL);
+	assert_int_equal(test_job_make(&gj.tj, &s, &r), 0);
+	place_job(&gj);
+	p = plan_of(&gj.sqe);
+	assert_true(p.row_tiles > 1);
+	want = expected(&gj.tj);
+	submit(0, &gj.sqe);
+	wait_cqe(0, &c);
+	assert_int_equal(c.status, NUQ_NPU_JOB_OK);
+	assert_int_equal(c.tiles, p.tiles);
+	assert_int_equal(c.macs, p.macs);
+	assert_int_equal(erd(0, NUQ_NPU_ENG_PROGRESS), p.tiles);
+	assert_true(stat_of("tile_bands") >= p.tiles / 2);
+	check_output(&gj, want, "huge rows");
 	free(want);
 	test_job_free(&gj.tj);
 	fx_stop();
@@ -1436,6 +1499,7 @@ int main(void)
 		cmocka_unit_test(random_jobs_bit_identical),
 		cmocka_unit_test(progress_and_perf),
 		cmocka_unit_test(padding_only_bands),
+		cmocka_unit_test(huge_rows),
 		cmocka_unit_test(mmu_faults),
 		cmocka_unit_test(invalid_jobs),
 		cmocka_unit_test(aborts),

@@ -7,12 +7,18 @@
  * and the input, output and residual pointers moved to its rows.  An output
  * element depends only on its receptive field, so the bytes are the same
  * as running the job whole.
+ *
+ * A device tile is the core's (nuq_conv.h): an output row, or a part of a
+ * row when the row alone passes NUQ_TILE_MACS.  Rows bigger than a band
+ * run tile by tile on the portable core, which is bit-identical too.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <nuq/conv.h>
 
 #include "emu.h"
+#include "nuq_conv.h"
 
 /* 0, -NUQ_JOB_E_* for bad tensor contents, 1 when the CPU path failed otherwise. */
 static int run_sub(const struct nuq_conv_job *sub, uint8_t *const t[NUQ_T_COUNT],
@@ -119,23 +125,70 @@ static void make_image_band(const struct emu_band_run *run, uint32_t n0, uint32_
 
 /* One band, then the callback; nonzero (an error or a stop) ends the job. */
 static int band_done(struct emu_band_run *run, const struct nuq_conv_job *sub,
-		     uint8_t *t[NUQ_T_COUNT], uint64_t sz[NUQ_T_COUNT], uint32_t tiles)
+		     uint8_t *t[NUQ_T_COUNT], uint64_t sz[NUQ_T_COUNT], uint32_t rows)
 {
 	int ret = run_sub(sub, t, sz);
 
 	if (ret)
 		return ret;
-	run->tiles_done += tiles;
+	run->tiles_done += rows * run->row_tiles;
 	if (run->cb)
 		run->stop = run->cb(run->arg, run->tiles_done, run->tiles);
 	return 0;
 }
 
+/*
+ * Rows of more MACs than a band: the core's tiles one at a time (each at
+ * most NUQ_TILE_MACS), the callback after every band's worth of them.
+ */
+static int run_tiles(struct emu_band_run *run)
+{
+	struct nuq_conv_job whole = *run->job;
+	struct nuq_conv_plan plan;
+	__u64 sizes[NUQ_T_COUNT];
+	uint64_t acc = 0, per_tile;
+	void *scratch = NULL;
+	void *t[NUQ_T_COUNT];
+	uint32_t tile;
+	int i, ret;
+
+	for (i = 0; i < NUQ_T_COUNT; i++) {
+		whole.tensors[i].offset = 0;
+		t[i] = run->t[i];
+		sizes[i] = run->sz[i];
+	}
+	ret = nuq_conv_validate(&whole, sizes, &plan);
+	if (ret)
+		return ret;
+	if (plan.scratch_bytes) {
+		scratch = aligned_alloc(8, (plan.scratch_bytes + 7) & ~7u);
+		if (!scratch)
+			return 1;
+	}
+	per_tile = plan.macs / plan.tiles;
+	for (tile = 0; tile < plan.tiles && run->stop == EMU_GO; tile++) {
+		ret = nuq_conv_run_tile(&whole, &plan, t, scratch, tile);
+		if (ret)
+			break;
+		run->tiles_done++;
+		acc += per_tile;
+		if (acc >= run->band_macs || tile + 1 == plan.tiles) {
+			run->tile_bands++;
+			acc = 0;
+			if (run->cb)
+				run->stop = run->cb(run->arg, run->tiles_done, run->tiles);
+		}
+	}
+	free(scratch);
+	return ret;
+}
+
 int emu_run_bands(struct emu_band_run *run)
 {
 	const struct nuq_conv_job *j = run->job;
-	uint64_t per_row = run->tiles ? run->macs / run->tiles : 1;
-	uint64_t rows = per_row ? run->band_macs / per_row : run->band_macs;
+	uint64_t all_rows = (uint64_t)j->batch * j->out_h;
+	uint64_t per_row = run->macs / all_rows;
+	uint64_t rows = per_row ? run->band_macs / per_row : all_rows;
 	uint64_t sz[NUQ_T_COUNT];
 	uint8_t *t[NUQ_T_COUNT];
 	struct nuq_conv_job sub;
@@ -144,8 +197,10 @@ int emu_run_bands(struct emu_band_run *run)
 
 	run->tiles_done = 0;
 	run->stop = EMU_GO;
+	if (!run->row_tiles)
+		run->row_tiles = 1;
 	if (!rows)
-		rows = 1;
+		return run_tiles(run);
 	/* A band that would read padding only cannot be a job: run the job whole. */
 	for (r0 = 0; rows < j->out_h && r0 < j->out_h && !whole; r0 += (uint32_t)rows) {
 		int64_t a, b;
@@ -163,6 +218,7 @@ int emu_run_bands(struct emu_band_run *run)
 			uint32_t count = j->batch - n < imgs ? j->batch - n : imgs;
 
 			make_image_band(run, n, count, &sub, t, sz);
+			run->image_bands++;
 			ret = band_done(run, &sub, t, sz, count * j->out_h);
 			if (ret)
 				return ret;
@@ -173,6 +229,7 @@ int emu_run_bands(struct emu_band_run *run)
 		for (r0 = 0; r0 < j->out_h && run->stop == EMU_GO; r0 = r1) {
 			r1 = r0 + rows < j->out_h ? r0 + (uint32_t)rows : j->out_h;
 			make_row_band(run, n, r0, r1, &sub, t, sz);
+			run->row_bands++;
 			ret = band_done(run, &sub, t, sz, r1 - r0);
 			if (ret)
 				return ret;

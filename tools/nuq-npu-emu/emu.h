@@ -80,6 +80,7 @@ struct emu_stats {
 	uint64_t jobs_dropped, tiles, macs, irqs, irqs_dropped, events;
 	uint64_t resets, resets_refused, eng_resets, aborts, ring_errors, faults_injected;
 	uint64_t fuzz_cqes;
+	uint64_t row_bands, image_bands, tile_bands;
 };
 
 struct emu_dev;
@@ -211,12 +212,14 @@ struct emu_band_run {
 	uint8_t *t[NUQ_T_COUNT];
 	uint64_t sz[NUQ_T_COUNT];
 	uint64_t macs;		/* of the whole job (the plan's) */
-	uint32_t tiles;		/* batch * out_h */
+	uint32_t tiles;		/* the plan's: batch * out_h * row_tiles */
+	uint32_t row_tiles;	/* the core's tiles per output row */
 	uint64_t band_macs;
 	emu_band_cb cb;
 	void *arg;
 	uint32_t tiles_done;
 	enum emu_check stop;
+	uint32_t row_bands, image_bands, tile_bands;	/* how it was cut */
 };
 int emu_run_bands(struct emu_band_run *run);
 

@@ -154,6 +154,7 @@ enum emu_check emu_exec_job(struct emu_engine *eng, const struct nuq_npu_sqe *sq
 	}
 	run.macs = plan.macs;
 	run.tiles = plan.tiles;
+	run.row_tiles = plan.row_tiles;
 	run.band_macs = dev->cfg.band_macs;
 	run.cb = cb;
 	run.arg = arg;
@@ -161,7 +162,12 @@ enum emu_check emu_exec_job(struct emu_engine *eng, const struct nuq_npu_sqe *sq
 	run.stop = cb ? cb(arg, 0, plan.tiles) : EMU_GO;
 	ret = run.stop == EMU_GO ? emu_run_bands(&run) : 0;
 	cqe->tiles = run.tiles_done;
-	cqe->macs = plan.tiles ? plan.macs / plan.tiles * run.tiles_done : 0;
+	__atomic_add_fetch(&dev->stats.row_bands, run.row_bands, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&dev->stats.image_bands, run.image_bands, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&dev->stats.tile_bands, run.tile_bands, __ATOMIC_RELAXED);
+	/* Tiles of a row may differ in size: exact when done, else in proportion. */
+	cqe->macs = run.tiles_done >= plan.tiles ? plan.macs : plan.tiles ?
+		    (uint64_t)((unsigned __int128)plan.macs * run.tiles_done / plan.tiles) : 0;
 	if (ret < 0)
 		set_status(cqe, NUQ_NPU_JOB_INVALID, (uint32_t)-ret);
 	else if (ret > 0)

@@ -211,12 +211,14 @@ static enum emu_ctl_result stats(struct emu_dev *dev, char *buf, size_t len)
 		     "jobs=%llu ok=%llu invalid=%llu mmu_fault=%llu device_error=%llu "
 		     "aborted=%llu dropped=%llu tiles=%llu macs=%llu irqs=%llu irqs_dropped=%llu "
 		     "events=%llu resets=%llu resets_refused=%llu eng_resets=%llu aborts=%llu "
-		     "ring_errors=%llu faults_injected=%llu fuzz_cqes=%llu heartbeat=%u",
+		     "ring_errors=%llu faults_injected=%llu fuzz_cqes=%llu row_bands=%llu image_bands=%llu "
+		     "tile_bands=%llu heartbeat=%u",
 		     STAT(jobs), STAT(jobs_ok), STAT(jobs_invalid), STAT(jobs_mmu_fault),
 		     STAT(jobs_device_error), STAT(jobs_aborted), STAT(jobs_dropped), STAT(tiles),
 		     STAT(macs), STAT(irqs), STAT(irqs_dropped), STAT(events), STAT(resets),
 		     STAT(resets_refused), STAT(eng_resets), STAT(aborts), STAT(ring_errors),
-		     STAT(faults_injected), STAT(fuzz_cqes),
+		     STAT(faults_injected), STAT(fuzz_cqes), STAT(row_bands), STAT(image_bands),
+		     STAT(tile_bands),
 		     emu_rd32(dev, NUQ_NPU_REG_HEARTBEAT));
 }
 

@@ -46,6 +46,8 @@ static enum emu_check job_sleep(struct emu_job_ctx *ctx, uint64_t ns)
 		emu_check_abort(ctx->eng, ctx);
 		if (ctx->aborted)
 			return EMU_ABORT;
+		/* Submissions arriving meanwhile start their wait_ns now. */
+		emu_observe_tail(ctx->eng, now);
 		emu_sleep_ns(end - now < SLICE_NS ? end - now : SLICE_NS);
 	}
 	return EMU_GO;
