@@ -97,7 +97,8 @@ struct nuq_device {
  * @unreaped: ioctl jobs finished but not yet reaped by WAIT
  * @last_seqno: sequence number of the last ioctl job
  * @jobs: ioctl jobs by sequence number, until reaped
- * @wq: woken whenever a job of the context finishes
+ * @wq: woken whenever a job of the context finishes, under @lock (see
+ *	nuq_sched_cancel_ctx())
  * @sched: the context's queues
  * @debugfs: /sys/kernel/debug/nuq/nuqN/ctxID
  */

@@ -47,12 +47,13 @@ int nuq_ctx_reserve_jobs(struct nuq_ctx *ctx, unsigned int count)
 	return ret;
 }
 
+/* Waking under the lock, like nuq_job_complete(): see nuq_sched_cancel_ctx(). */
 void nuq_ctx_unreserve_jobs(struct nuq_ctx *ctx, unsigned int count)
 {
 	spin_lock(&ctx->lock);
 	ctx->inflight -= count;
-	spin_unlock(&ctx->lock);
 	wake_up_all(&ctx->wq);
+	spin_unlock(&ctx->lock);
 }
 
 /*

@@ -219,8 +219,12 @@ void nuq_job_complete(struct nuq_job *job, int status)
 	ctx->inflight--;
 	if (job->seqno)
 		ctx->unreaped++;
-	spin_unlock(&ctx->lock);
+	/*
+	 * Wake under the lock: release may free @ctx as soon as it sees
+	 * inflight reach 0, but only after taking this lock once more.
+	 */
 	wake_up_all(&ctx->wq);
+	spin_unlock(&ctx->lock);
 
 	if (job->ioucmd || job->batch)
 		nuq_uring_job_done(job);
@@ -269,11 +273,16 @@ static void nuq_sched_cancel(struct nuq_device *ndev, struct nuq_ctx *ctx)
 /*
  * Cancel every job of @ctx and wait until the backend has let go of the
  * running ones.  Called on release, when nobody can submit any more.
+ * Whoever drops inflight does so and wakes @ctx->wq under @ctx->lock, so
+ * once the lock has been taken after inflight reached 0, nothing touches
+ * @ctx any more and the caller may free it.
  */
 void nuq_sched_cancel_ctx(struct nuq_ctx *ctx)
 {
 	nuq_sched_cancel(ctx->ndev, ctx);
 	wait_event(ctx->wq, READ_ONCE(ctx->inflight) == 0);
+	spin_lock(&ctx->lock);
+	spin_unlock(&ctx->lock);
 }
 
 /* Device reset: every queued and running job ends with -ECANCELED. */

@@ -69,8 +69,9 @@ static void device_reset(struct emu_dev *dev, uint32_t req)
 	if (refused(dev, "device", req))
 		return;
 	emu_log("device reset %u", req);
-	emu_wr32(dev, NUQ_NPU_REG_RESET_ACK, req);
+	/* STATUS before the ACK and DONE that publish it: a driver that sees them sees it. */
 	emu_set_status(dev, NUQ_NPU_STATUS_RESETTING, NUQ_NPU_STATUS_READY, -1);
+	emu_wr32(dev, NUQ_NPU_REG_RESET_ACK, req);
 	for (e = 0; e < dev->cfg.engines; e++)
 		emu_engine_park(&dev->eng[e]);
 	for (e = 0; e < dev->cfg.engines; e++) {
@@ -84,9 +85,9 @@ static void device_reset(struct emu_dev *dev, uint32_t req)
 	}
 	for (e = 0; e < dev->cfg.engines; e++)
 		emu_ewr32(&dev->eng[e], NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_IDLE);
-	emu_wr32(dev, NUQ_NPU_REG_RESET_DONE, req);
 	emu_set_status(dev, NUQ_NPU_STATUS_READY, NUQ_NPU_STATUS_RESETTING | NUQ_NPU_STATUS_ERROR |
 		       NUQ_NPU_STATUS_HALTED, NUQ_NPU_ERR_NONE);
+	emu_wr32(dev, NUQ_NPU_REG_RESET_DONE, req);
 	for (e = 0; e < dev->cfg.engines; e++)
 		emu_engine_unpark(&dev->eng[e]);
 	__atomic_add_fetch(&dev->stats.resets, 1, __ATOMIC_RELAXED);
@@ -106,8 +107,8 @@ static void engine_reset(struct emu_engine *eng, uint32_t req)
 	emu_log("engine %u reset %u", eng->idx, req);
 	/* Parked first: the engine thread writes STATE itself until then. */
 	emu_engine_park(eng);
-	emu_ewr32(eng, NUQ_NPU_ENG_RESET_ACK, req);
 	emu_ewr32(eng, NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_RESETTING);
+	emu_ewr32(eng, NUQ_NPU_ENG_RESET_ACK, req);
 	reset_engine_state(eng);
 	delay = __atomic_load_n(&dev->faults.reset_delay_ms, __ATOMIC_RELAXED);
 	if (delay) {
@@ -115,13 +116,13 @@ static void engine_reset(struct emu_engine *eng, uint32_t req)
 		sleep_ms_unless_stopping(dev, delay);
 	}
 	emu_ewr32(eng, NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_IDLE);
-	emu_ewr32(eng, NUQ_NPU_ENG_RESET_DONE, req);
 	/* The ring error was this engine's alone: the device takes work again. */
 	for (e = 0; e < dev->cfg.engines; e++)
 		halted |= dev->eng[e].halted;
 	if (!halted && !(dev->status & NUQ_NPU_STATUS_RESETTING))
 		emu_set_status(dev, NUQ_NPU_STATUS_READY, NUQ_NPU_STATUS_ERROR |
 			       NUQ_NPU_STATUS_HALTED, NUQ_NPU_ERR_NONE);
+	emu_ewr32(eng, NUQ_NPU_ENG_RESET_DONE, req);
 	emu_engine_unpark(eng);
 	__atomic_add_fetch(&dev->stats.eng_resets, 1, __ATOMIC_RELAXED);
 	emu_log("engine %u reset %u done", eng->idx, req);

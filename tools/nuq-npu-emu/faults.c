@@ -21,7 +21,8 @@ int emu_fault_take(struct emu_dev *dev, unsigned int *counter)
 		return 0;
 	pthread_mutex_lock(&dev->fault_lock);
 	if (*counter) {
-		(*counter)--;
+		/* Atomic too: the check above reads it without the lock. */
+		__atomic_store_n(counter, *counter - 1, __ATOMIC_RELAXED);
 		due = 1;
 	}
 	pthread_mutex_unlock(&dev->fault_lock);
@@ -81,7 +82,7 @@ static int parse_target(const struct emu_dev *dev, const struct cmd *c, int vect
 static void set_counter(struct emu_dev *dev, unsigned int *counter, unsigned long n)
 {
 	pthread_mutex_lock(&dev->fault_lock);
-	*counter = (unsigned int)n;
+	__atomic_store_n(counter, (unsigned int)n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&dev->fault_lock);
 }
 
@@ -157,8 +158,8 @@ static enum emu_ctl_result reset_cmd(struct emu_dev *dev, const struct cmd *c, c
 
 	if (c->n == 2 && !strcmp(c->w[1], "ok")) {
 		pthread_mutex_lock(&dev->fault_lock);
-		dev->faults.reset_refuse = 0;
-		dev->faults.reset_delay_ms = 0;
+		__atomic_store_n(&dev->faults.reset_refuse, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&dev->faults.reset_delay_ms, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&dev->fault_lock);
 		emu_log("fault cleared: reset ok");
 		return reply(buf, len, EMU_CTL_OK, "reset ok");
@@ -187,12 +188,13 @@ static enum emu_ctl_result clear_all(struct emu_dev *dev, char *buf, size_t len)
 	for (e = 0; e < NUQ_NPU_MAX_ENGINES; e++) {
 		__atomic_store_n(&dev->faults.eng[e].hang, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&dev->faults.eng[e].stall_ms, 0, __ATOMIC_RELEASE);
-		dev->faults.eng[e].fail = 0;
-		dev->faults.eng[e].corrupt_cqe = 0;
-		dev->faults.eng[e].mmu_fault = 0;
+		__atomic_store_n(&dev->faults.eng[e].fail, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&dev->faults.eng[e].corrupt_cqe, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&dev->faults.eng[e].mmu_fault, 0, __ATOMIC_RELAXED);
 	}
-	memset(dev->faults.drop_irq, 0, sizeof(dev->faults.drop_irq));
-	dev->faults.reset_refuse = 0;
+	for (e = 0; e < EMU_NR_VEC_MAX; e++)
+		__atomic_store_n(&dev->faults.drop_irq[e], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->faults.reset_refuse, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->faults.reset_delay_ms, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&dev->faults.heartbeat_stopped, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&dev->faults.fuzz, 0, __ATOMIC_RELEASE);
