@@ -69,11 +69,15 @@ static void device_reset(struct emu_dev *dev, uint32_t req)
 	if (refused(dev, "device", req))
 		return;
 	emu_log("device reset %u", req);
-	/* STATUS before the ACK and DONE that publish it: a driver that sees them sees it. */
+	/*
+	 * STATUS before the ACK and DONE that publish it: a driver that sees
+	 * them sees it.  The engines are parked before the ACK, so every
+	 * completion written before it is real and none comes after it.
+	 */
 	emu_set_status(dev, NUQ_NPU_STATUS_RESETTING, NUQ_NPU_STATUS_READY, -1);
-	emu_wr32(dev, NUQ_NPU_REG_RESET_ACK, req);
 	for (e = 0; e < dev->cfg.engines; e++)
 		emu_engine_park(&dev->eng[e]);
+	emu_wr32(dev, NUQ_NPU_REG_RESET_ACK, req);
 	for (e = 0; e < dev->cfg.engines; e++) {
 		emu_ewr32(&dev->eng[e], NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_RESETTING);
 		reset_engine_state(&dev->eng[e]);
@@ -105,7 +109,7 @@ static void engine_reset(struct emu_engine *eng, uint32_t req)
 	if (refused(dev, "engine", req))
 		return;
 	emu_log("engine %u reset %u", eng->idx, req);
-	/* Parked first: the engine thread writes STATE itself until then. */
+	/* Parked first: the engine writes STATE itself until then, and no CQE comes after the ACK. */
 	emu_engine_park(eng);
 	emu_ewr32(eng, NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_RESETTING);
 	emu_ewr32(eng, NUQ_NPU_ENG_RESET_ACK, req);
