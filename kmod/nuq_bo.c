@@ -4,6 +4,9 @@
  *
  * A BO is vmalloc_user() memory: zeroed, addressable by the kernel for the
  * software backend, and mappable into the process with remap_vmalloc_range().
+ * A mapping's page table entries may be zapped (MADV_DONTNEED) or not be
+ * copied (fork); the fault handler puts the BO's page back, so a mapping
+ * always shows the BO's memory, like a shared file mapping.
  * Handles live in a per-context xarray, so a handle of another open file
  * never resolves.  The memory is freed with the last reference, which may
  * be a mapping or a job rather than the handle.
@@ -106,7 +109,8 @@ int nuq_ioctl_bo_create(struct nuq_ctx *ctx, void *data)
 	u32 handle;
 	int ret;
 
-	if (args->flags || args->handle || memchr_inv(args->rsvd, 0, sizeof(args->rsvd)))
+	/* handle is out only: whatever it holds on input is overwritten */
+	if (args->flags || memchr_inv(args->rsvd, 0, sizeof(args->rsvd)))
 		return -EINVAL;
 	if (!args->size || args->size > nuq_max_bo_size)
 		return -EINVAL;
@@ -193,9 +197,29 @@ static void nuq_bo_vm_close(struct vm_area_struct *vma)
 	nuq_bo_put(vma->vm_private_data);
 }
 
+/*
+ * mmap inserts every page; a fault means the entry was zapped since, or
+ * not copied by fork.  vm_pgoff is the page offset in the BO (see
+ * nuq_bo_mmap()), and the page belongs to the BO as long as the mapping
+ * holds its reference.
+ */
+static vm_fault_t nuq_bo_vm_fault(struct vm_fault *vmf)
+{
+	struct nuq_bo *bo = vmf->vma->vm_private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= bo->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	page = vmalloc_to_page((u8 *)bo->vaddr + (vmf->pgoff << PAGE_SHIFT));
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
 static const struct vm_operations_struct nuq_bo_vm_ops = {
 	.open = nuq_bo_vm_open,
 	.close = nuq_bo_vm_close,
+	.fault = nuq_bo_vm_fault,
 };
 
 int nuq_bo_mmap(struct file *file, struct vm_area_struct *vma)
@@ -204,8 +228,12 @@ int nuq_bo_mmap(struct file *file, struct vm_area_struct *vma)
 	struct nuq_bo *bo;
 	int ret;
 
-	/* A private mapping would copy on write and hide the job's results. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * A private mapping would copy on write and hide the job's results.
+	 * VM_MAYSHARE, not VM_SHARED: mmap() clears VM_SHARED for a shared
+	 * mapping of a file opened read-only, which can never be written.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff > U32_MAX)
 		return -ENOENT;
@@ -219,6 +247,8 @@ int nuq_bo_mmap(struct file *file, struct vm_area_struct *vma)
 	ret = remap_vmalloc_range(vma, bo->vaddr, 0);
 	if (ret)
 		goto err_put;
+	/* The handle has served; faults want the offset in the BO. */
+	vma->vm_pgoff = 0;
 	vma->vm_private_data = bo;
 	vma->vm_ops = &nuq_bo_vm_ops;
 	return 0;

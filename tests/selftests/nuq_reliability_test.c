@@ -650,4 +650,112 @@ TEST(close_races_completion)
 	EXPECT_EQ(0, sysfs_stat("bo_bytes"));
 }
 
+/*
+ * 6: a file opened read-only maps a BO MAP_SHARED with PROT_READ (mmap
+ * clears VM_SHARED for it; the driver tested that flag and refused), and
+ * sees what a job writes; writable or private mappings stay refused.
+ */
+TEST(read_only_file_maps_shared)
+{
+	int fd = open(NUQ_DEV0, O_RDONLY);
+	struct nuq_bo_info info = { 0 };
+	struct big_job b;
+	uint8_t *p;
+	uint64_t seq;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, tiny_job_make(fd, &b));
+	b.job.out_zero_point = 7;		/* the output of zeroed tensors */
+	info.handle = b.handle[NUQ_T_OUTPUT];
+	ASSERT_EQ(0, ioctl(fd, NUQ_IOCTL_BO_INFO, &info));
+	p = mmap(NULL, info.size, PROT_READ, MAP_SHARED, fd, info.mmap_offset);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, p[0]);
+	ASSERT_EQ(0, submit(fd, &b.job, 1, &seq, NULL));
+	EXPECT_EQ(0, wait_job(fd, seq, -1));
+	EXPECT_EQ(7, p[0]);
+	EXPECT_EQ(-1, mprotect(p, info.size, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+				   info.mmap_offset));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, info.size, PROT_READ, MAP_PRIVATE, fd,
+				   info.mmap_offset));
+	EXPECT_EQ(EINVAL, errno);
+	munmap(p, info.size);
+	close(fd);
+	EXPECT_EQ(0, sysfs_stat("bo_bytes"));
+}
+
+/* 6: BO_CREATE's handle is out only: a non-zero value on input is ignored. */
+TEST(bo_create_ignores_input_handle)
+{
+	int fd = open(NUQ_DEV0, O_RDWR);
+	struct nuq_bo_create c = { .size = 4096, .handle = 0xdeadbeef };
+	uint32_t first;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, NUQ_IOCTL_BO_CREATE, &c));
+	EXPECT_NE(0, c.handle);
+	EXPECT_NE(0xdeadbeef, c.handle);
+	first = c.handle;
+	/* the previous call's output, as a reused struct would hold it */
+	ASSERT_EQ(0, ioctl(fd, NUQ_IOCTL_BO_CREATE, &c));
+	EXPECT_NE(first, c.handle);
+	EXPECT_EQ(0, bo_free(fd, first));
+	EXPECT_EQ(0, bo_free(fd, c.handle));
+	close(fd);
+}
+
+/*
+ * 6: MADV_DONTNEED on a BO mapping drops its page table entries; later
+ * accesses raised SIGBUS, and now fault the BO's own pages back, contents
+ * intact, writes reaching the BO.  A forked child (whose copy of the
+ * mapping starts without entries) reads and writes it too.
+ */
+TEST(madv_dontneed_and_fork_keep_the_bo)
+{
+	int fd = open(NUQ_DEV0, O_RDWR), status;
+	size_t size, i, bad = 0;
+	uint32_t h = 0;
+	uint8_t *p, *q;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, bo_create(fd, 5 * 4096, &h));
+	p = bo_map(fd, h, &size);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < size; i++)
+		p[i] = (uint8_t)(i * 7 + 1);
+	ASSERT_EQ(0, madvise(p, size, MADV_DONTNEED));
+	for (i = 0; i < size; i++)
+		bad += p[i] != (uint8_t)(i * 7 + 1);
+	EXPECT_EQ(0, bad);
+	/* part of the mapping, then a write through it */
+	ASSERT_EQ(0, madvise(p + 8192, 8192, MADV_DONTNEED));
+	p[8192 + 5] = 0xee;
+	q = bo_map(fd, h, NULL);		/* a second mapping: same memory */
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(0xee, q[8192 + 5]);
+	EXPECT_EQ((uint8_t)(4 * 7 + 1), q[4]);
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (p[size - 1] != (uint8_t)((size - 1) * 7 + 1) || q[8192 + 5] != 0xee)
+			_exit(1);
+		p[100] = 0x42;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0x42, q[100]);
+	munmap(q, size);
+	munmap(p, size);
+	EXPECT_EQ(0, bo_free(fd, h));
+	close(fd);
+	EXPECT_EQ(0, sysfs_stat("bo_bytes"));
+}
+
 TEST_HARNESS_MAIN
