@@ -59,7 +59,11 @@ static void nuq_bo_release(struct kref *ref)
 {
 	struct nuq_bo *bo = container_of(ref, struct nuq_bo, ref);
 	struct nuq_ctx *ctx = bo->ctx;
+	struct nuq_device *ndev = ctx->ndev;
 
+	/* The device must let go of the pages before they are freed. */
+	if (READ_ONCE(bo->dev_map) && ndev->backend_ops->bo_release)
+		ndev->backend_ops->bo_release(ndev, bo);
 	vfree(bo->vaddr);
 	atomic64_sub(bo->size, &ctx->bo_bytes);
 	atomic_dec(&ctx->bo_count);

@@ -20,12 +20,15 @@ struct vm_area_struct;
  *	released only after its mappings (they pin the file) and its jobs
  * @vaddr: kernel address (vmalloc_user(): zeroed, mappable to userspace)
  * @size: bytes, a multiple of PAGE_SIZE
+ * @dev_map: the backend's device mapping of the BO, or NULL; undone by
+ *	&nuq_backend_ops.bo_release before the memory is freed
  */
 struct nuq_bo {
 	struct kref ref;
 	struct nuq_ctx *ctx;
 	void *vaddr;
 	size_t size;
+	void *dev_map;
 };
 
 void nuq_bo_ctx_init(struct nuq_ctx *ctx);

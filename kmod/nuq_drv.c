@@ -3,8 +3,10 @@
  * nuq: quantized CNN accelerator driver - module and device lifetime.
  *
  * Every device instance is a character device /dev/nuqN in class "nuq".
- * The software instances are created at load time (nr_devices); each open
- * file gets its own context (see nuq_file.c).
+ * The software instances are created at load time (nr_devices); NPUs get
+ * the following indices as the PCI driver binds them (nuq_npu_pci.c), and
+ * may go away while their files are open.  Each open file gets its own
+ * context (see nuq_file.c).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -31,6 +33,8 @@ MODULE_PARM_DESC(max_jobs_in_flight, "Per-context cap on queued and running jobs
 
 static dev_t nuq_devt;
 static struct class *nuq_class;
+/* nuq_devices[N] is /dev/nuqN until its last reference is gone. */
+static DEFINE_MUTEX(nuq_devices_lock);
 static struct nuq_device *nuq_devices[NUQ_MAX_DEVICES];
 
 void nuq_device_get(struct nuq_device *ndev)
@@ -38,13 +42,30 @@ void nuq_device_get(struct nuq_device *ndev)
 	kref_get(&ndev->ref);
 }
 
+/* Frees the memory once the cdev has let go too (see nuq_device.kobj). */
+static void nuq_device_kobj_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct nuq_device, kobj));
+}
+
+static const struct kobj_type nuq_device_ktype = {
+	.release = nuq_device_kobj_release,
+};
+
 static void nuq_device_release(struct kref *ref)
 {
 	struct nuq_device *ndev = container_of(ref, struct nuq_device, ref);
 
 	WARN_ON(!list_empty(&ndev->contexts));
+	/* Only now: contexts had their debugfs directories in it. */
+	debugfs_remove_recursive(ndev->debugfs);
+	if (ndev->backend_ops->release)
+		ndev->backend_ops->release(ndev);
+	mutex_lock(&nuq_devices_lock);
+	nuq_devices[ndev->index] = NULL;
+	mutex_unlock(&nuq_devices_lock);
 	mutex_destroy(&ndev->ctx_lock);
-	kfree(ndev);
+	kobject_put(&ndev->kobj);
 }
 
 void nuq_device_put(struct nuq_device *ndev)
@@ -52,25 +73,55 @@ void nuq_device_put(struct nuq_device *ndev)
 	kref_put(&ndev->ref, nuq_device_release);
 }
 
-static struct nuq_device *nuq_device_create(unsigned int index)
+/* @index, or the first free one at or above @first; under nuq_devices_lock. */
+static int nuq_device_index(int index, int first)
+{
+	if (index >= 0)
+		return nuq_devices[index] ? -EBUSY : index;
+	for (index = first; index < NUQ_MAX_DEVICES; index++)
+		if (!nuq_devices[index])
+			return index;
+	return -ENOSPC;
+}
+
+static struct nuq_device *nuq_device_create(int want, const struct nuq_backend_ops *ops,
+					    void *priv, struct device *parent)
 {
 	struct nuq_device *ndev;
-	dev_t devt = MKDEV(MAJOR(nuq_devt), index);
-	int ret;
+	dev_t devt;
+	int index, ret;
 
 	ndev = kzalloc(sizeof(*ndev), GFP_KERNEL);
 	if (!ndev)
 		return ERR_PTR(-ENOMEM);
+	kobject_init(&ndev->kobj, &nuq_device_ktype);
+
+	mutex_lock(&nuq_devices_lock);
+	index = nuq_device_index(want, nr_devices);
+	if (index >= 0)
+		nuq_devices[index] = ndev;
+	mutex_unlock(&nuq_devices_lock);
+	if (index < 0) {
+		kobject_put(&ndev->kobj);
+		return ERR_PTR(index);
+	}
+	devt = MKDEV(MAJOR(nuq_devt), index);
 
 	kref_init(&ndev->ref);
 	mutex_init(&ndev->ctx_lock);
 	INIT_LIST_HEAD(&ndev->contexts);
 	ndev->index = index;
-	ndev->backend_ops = &nuq_sw_backend;
+	ndev->backend_ops = ops;
+	ndev->backend_priv = priv;
 	ndev->backend = ndev->backend_ops->kind;
 	snprintf(ndev->name, sizeof(ndev->name), "nuq-sw%u", index);
+	ndev->caps = NUQ_CAP_JOBS | NUQ_CAP_URING_CMD | NUQ_CAP_RESIDUAL;
+	ndev->weight_formats = BIT(NUQ_WFMT_INT8) | BIT(NUQ_WFMT_CODEBOOK) | BIT(NUQ_WFMT_ASD);
+	ndev->weight_bits = GENMASK(8, 1);
+	ndev->act_formats = BIT(NUQ_AFMT_INT8) | BIT(NUQ_AFMT_UINT8);
 	nuq_sched_init(&ndev->sched);
 	nuq_fault_init(&ndev->fault);
+	nuq_debugfs_device(ndev);
 
 	ret = ndev->backend_ops->start(ndev);
 	if (ret)
@@ -78,17 +129,18 @@ static struct nuq_device *nuq_device_create(unsigned int index)
 
 	cdev_init(&ndev->cdev, &nuq_fops);
 	ndev->cdev.owner = THIS_MODULE;
+	cdev_set_parent(&ndev->cdev, &ndev->kobj);
 	ret = cdev_add(&ndev->cdev, devt, 1);
 	if (ret)
 		goto err_stop;
 
-	ndev->dev = device_create_with_groups(nuq_class, NULL, devt, ndev, nuq_sysfs_groups,
+	ndev->dev = device_create_with_groups(nuq_class, parent, devt, ndev, nuq_sysfs_groups,
 					      "nuq%u", index);
 	if (IS_ERR(ndev->dev)) {
 		ret = PTR_ERR(ndev->dev);
+		ndev->dev = NULL;
 		goto err_cdev;
 	}
-	nuq_debugfs_device(ndev);
 	return ndev;
 
 err_cdev:
@@ -96,28 +148,47 @@ err_cdev:
 err_stop:
 	ndev->backend_ops->stop(ndev);
 err_put:
+	/* The caller still owns @priv. */
+	ndev->backend_priv = NULL;
 	nuq_device_put(ndev);
 	return ERR_PTR(ret);
 }
 
-/* Only at module unload: no file is open, so no job exists. */
-static void nuq_device_destroy(struct nuq_device *ndev)
+/*
+ * A device of another backend (an NPU), at the first free index after
+ * the software devices.  On success the device owns @priv: the backend's
+ * release frees it with the last reference.
+ */
+struct nuq_device *nuq_device_add(const struct nuq_backend_ops *ops, void *priv,
+				  struct device *parent)
 {
-	debugfs_remove_recursive(ndev->debugfs);
+	return nuq_device_create(-1, ops, priv, parent);
+}
+
+/*
+ * Remove the node and stop the backend; open files keep the device until
+ * they close (the backend makes them fail with -ENODEV).
+ */
+void nuq_device_remove(struct nuq_device *ndev)
+{
 	device_destroy(nuq_class, ndev->cdev.dev);
 	cdev_del(&ndev->cdev);
 	ndev->backend_ops->stop(ndev);
 	nuq_device_put(ndev);
 }
 
+/* Software devices, at module unload only: no file is open. */
 static void nuq_destroy_all(void)
 {
+	struct nuq_device *ndev;
 	int i;
 
 	for (i = NUQ_MAX_DEVICES - 1; i >= 0; i--) {
-		if (nuq_devices[i])
-			nuq_device_destroy(nuq_devices[i]);
-		nuq_devices[i] = NULL;
+		mutex_lock(&nuq_devices_lock);
+		ndev = nuq_devices[i];
+		mutex_unlock(&nuq_devices_lock);
+		if (ndev)
+			nuq_device_remove(ndev);
 	}
 }
 
@@ -161,15 +232,17 @@ static int __init nuq_init(void)
 	nuq_debugfs_init();
 
 	for (i = 0; i < nr_devices; i++) {
-		struct nuq_device *ndev = nuq_device_create(i);
+		struct nuq_device *ndev = nuq_device_create(i, &nuq_sw_backend, NULL, NULL);
 
 		if (IS_ERR(ndev)) {
 			ret = PTR_ERR(ndev);
 			pr_err("creating nuq%u failed: %d\n", i, ret);
 			goto err_devices;
 		}
-		nuq_devices[i] = ndev;
 	}
+	ret = nuq_npu_init();
+	if (ret)
+		goto err_devices;
 
 	pr_info("%u software device(s), UAPI %u.%u\n", nr_devices,
 		NUQ_UAPI_VERSION_MAJOR, NUQ_UAPI_VERSION_MINOR);
@@ -186,6 +259,7 @@ err_region:
 
 static void __exit nuq_exit(void)
 {
+	nuq_npu_exit();
 	nuq_destroy_all();
 	nuq_debugfs_fini();
 	class_destroy(nuq_class);

@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/kobject.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -45,17 +46,26 @@ struct nuq_stats {
 
 /**
  * struct nuq_device - one /dev/nuqN instance
- * @ref: held by the module and by every open context
+ * @ref: held by the creator (module or PCI driver) and by every open context
+ * @kobj: holds the memory: put when @ref drops to 0, and referenced by
+ *	@cdev, which an open file may use for a moment after its release
  * @cdev: the character device
  * @dev: the class device, parent of sysfs attributes
  * @index: N of /dev/nuqN
  * @backend: &enum nuq_backend_kind
  * @name: name reported by %NUQ_IOCTL_GET_INFO
+ * @caps: %NUQ_CAP_* reported by %NUQ_IOCTL_GET_INFO
+ * @weight_formats: likewise, what the backend computes
+ * @weight_bits: likewise
+ * @act_formats: likewise
+ * @dead: the device stopped working for good (it died or was removed):
+ *	every job ends and every call fails with -ENODEV
  * @ctx_lock: protects @contexts and @next_ctx_id
  * @contexts: open contexts (struct nuq_ctx.node)
  * @next_ctx_id: id given to the next context
  * @nr_contexts: open contexts
  * @backend_ops: what runs the jobs
+ * @backend_priv: the backend's state (the NPU's struct nuq_npu)
  * @sched: the job scheduler
  * @worker: the software backend's thread
  * @fault: fault injection knob
@@ -64,11 +74,17 @@ struct nuq_stats {
  */
 struct nuq_device {
 	struct kref ref;
+	struct kobject kobj;
 	struct cdev cdev;
 	struct device *dev;
 	unsigned int index;
 	enum nuq_backend_kind backend;
 	char name[NUQ_NAME_LEN];
+	u64 caps;
+	u32 weight_formats;
+	u32 weight_bits;
+	u32 act_formats;
+	bool dead;
 
 	struct mutex ctx_lock;	/* see above */
 	struct list_head contexts;
@@ -76,6 +92,7 @@ struct nuq_device {
 	unsigned int nr_contexts;
 
 	const struct nuq_backend_ops *backend_ops;
+	void *backend_priv;
 	struct nuq_sched sched;
 	struct task_struct *worker;
 	struct nuq_fault fault;
@@ -100,6 +117,7 @@ struct nuq_device {
  * @wq: woken whenever a job of the context finishes, under @lock (see
  *	nuq_sched_cancel_ctx())
  * @sched: the context's queues
+ * @backend_priv: the backend's per-context state (the NPU's address space)
  * @debugfs: /sys/kernel/debug/nuq/nuqN/ctxID
  */
 struct nuq_ctx {
@@ -119,6 +137,7 @@ struct nuq_ctx {
 	struct xarray jobs;
 	wait_queue_head_t wq;
 	struct nuq_ctx_sched sched;
+	void *backend_priv;
 	struct dentry *debugfs;
 };
 
@@ -130,10 +149,23 @@ extern const struct file_operations nuq_fops;
 
 void nuq_device_get(struct nuq_device *ndev);
 void nuq_device_put(struct nuq_device *ndev);
+struct nuq_device *nuq_device_add(const struct nuq_backend_ops *ops, void *priv,
+				  struct device *parent);
+void nuq_device_remove(struct nuq_device *ndev);
+
+static inline bool nuq_device_dead(struct nuq_device *ndev)
+{
+	return READ_ONCE(ndev->dead);
+}
+
+/* the PCIe NPU driver, see nuq_npu_pci.c */
+int nuq_npu_init(void);
+void nuq_npu_exit(void);
 
 int nuq_ioctl_get_info(struct nuq_ctx *ctx, void *data);
 
 extern const struct attribute_group *nuq_sysfs_groups[];
+extern const struct attribute_group nuq_npu_attr_group;
 
 void nuq_debugfs_init(void);
 void nuq_debugfs_fini(void);

@@ -30,6 +30,9 @@ static int nuq_open(struct inode *inode, struct file *file)
 	struct nuq_device *ndev = container_of(inode->i_cdev, struct nuq_device, cdev);
 	struct nuq_ctx *ctx;
 
+	/* Removed (reopened through an open file) or dead: nothing to reach. */
+	if (nuq_device_dead(ndev))
+		return -ENODEV;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
@@ -129,6 +132,8 @@ static long nuq_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	/* A known command with another size or direction is a caller bug. */
 	if (cmd != desc->cmd)
 		return -EINVAL;
+	if (nuq_device_dead(ctx->ndev))
+		return -ENODEV;
 
 	if (size > sizeof(stack_buf)) {
 		kdata = kmalloc(size, GFP_KERNEL);

@@ -7,9 +7,6 @@
 
 #include "nuq_drv.h"
 
-/* Codebook indices of 1 to 8 bits. */
-#define NUQ_WEIGHT_BITS_ALL	GENMASK(8, 1)
-
 int nuq_ioctl_get_info(struct nuq_ctx *ctx, void *data)
 {
 	struct nuq_device *ndev = ctx->ndev;
@@ -22,12 +19,12 @@ int nuq_ioctl_get_info(struct nuq_ctx *ctx, void *data)
 	info->index = ndev->index;
 	info->backend = ndev->backend;
 	strscpy(info->name, ndev->name, sizeof(info->name));
-	info->caps = NUQ_CAP_JOBS | NUQ_CAP_URING_CMD | NUQ_CAP_RESIDUAL;
+	info->caps = ndev->caps;
 	info->max_bo_size = nuq_max_bo_size;
 	info->max_jobs_in_flight = nuq_max_jobs_in_flight;
-	info->weight_formats = BIT(NUQ_WFMT_INT8) | BIT(NUQ_WFMT_CODEBOOK) |
-			       BIT(NUQ_WFMT_ASD);
-	info->weight_bits = NUQ_WEIGHT_BITS_ALL;
-	info->act_formats = BIT(NUQ_AFMT_INT8) | BIT(NUQ_AFMT_UINT8);
+	/* What the backend computes: an NPU reports its own registers. */
+	info->weight_formats = ndev->weight_formats;
+	info->weight_bits = ndev->weight_bits;
+	info->act_formats = ndev->act_formats;
 	return 0;
 }

@@ -47,6 +47,7 @@ void nuq_ctx_sched_init(struct nuq_ctx_sched *cs)
 void nuq_sched_queue(struct nuq_device *ndev, struct nuq_job **jobs, unsigned int count)
 {
 	struct nuq_sched *sched = &ndev->sched;
+	ktime_t now = ktime_get();
 	unsigned int i;
 
 	spin_lock(&sched->lock);
@@ -55,6 +56,7 @@ void nuq_sched_queue(struct nuq_device *ndev, struct nuq_job **jobs, unsigned in
 		struct nuq_ctx_sched *cs = &job->ctx->sched;
 		unsigned int p = job->prio;
 
+		job->queued = now;
 		kref_get(&job->ref);	/* the scheduler's, dropped on completion */
 		list_add_tail(&job->queue_node, &cs->queue[p]);
 		if (list_empty(&cs->active_node[p])) {
@@ -124,6 +126,32 @@ struct nuq_job *nuq_sched_next(struct nuq_device *ndev)
 		nuq_job_complete(job, stop);
 	}
 	return NULL;
+}
+
+/*
+ * Put a running @job back at the head of its context's queue, for a
+ * backend that lost it through no fault of the job (a device reset): it
+ * runs again first in its context's line.  Its cost stays charged.
+ */
+void nuq_sched_requeue(struct nuq_job *job)
+{
+	struct nuq_sched *sched = &job->ctx->ndev->sched;
+	struct nuq_ctx_sched *cs = &job->ctx->sched;
+	unsigned int p = job->prio;
+
+	spin_lock(&sched->lock);
+	if (!WARN_ON_ONCE(job->state != NUQ_JOB_RUNNING)) {
+		list_del(&job->queue_node);
+		sched->running--;
+		list_add(&job->queue_node, &cs->queue[p]);
+		if (list_empty(&cs->active_node[p])) {
+			cs->vtime[p] = max(cs->vtime[p], sched->vclock[p]);
+			list_add_tail(&cs->active_node[p], &sched->active[p]);
+		}
+		sched->queued++;
+		job->state = NUQ_JOB_QUEUED;
+	}
+	spin_unlock(&sched->lock);
 }
 
 /*

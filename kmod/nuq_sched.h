@@ -17,6 +17,7 @@
 struct nuq_device;
 struct nuq_ctx;
 struct nuq_batch;
+struct nuq_bo;
 struct io_uring_cmd;
 
 #define NUQ_NR_PRIOS	4	/* low, normal, high, realtime */
@@ -41,7 +42,10 @@ enum nuq_job_state {
  * @status: 0 or a negative errno, valid in state %NUQ_JOB_DONE
  * @abort: 0, or the status a canceller or the timeout asked the backend to
  *	end the running job with
- * @started: when the backend took the job
+ * @started: when the backend took the job (a ring backend moves it to
+ *	when the device started the job: the timeout counts from there)
+ * @queued: when the job was queued, for latency statistics
+ * @resubmits: times a backend put the job back after a device reset
  * @ioucmd: the io_uring command to complete, or NULL
  * @task: for io_uring jobs, the task that issued the command (referenced
  *	until the job is freed): once it dies or execs, the job is cancelled
@@ -63,6 +67,8 @@ struct nuq_job {
 	int status;
 	atomic_t abort;
 	ktime_t started;
+	ktime_t queued;
+	unsigned int resubmits;
 	struct io_uring_cmd *ioucmd;
 	struct task_struct *task;
 	struct nuq_batch *batch;
@@ -116,6 +122,10 @@ struct nuq_sched {
  * @stop: stop the engine; every taken job has been completed on return
  * @kick: new jobs were queued (may be called under no lock, any context)
  * @abort: the running @job should end early with its &nuq_job.abort status
+ * @bo_release: optional, a BO of the device is about to be freed: undo the
+ *	backend's mapping of it (&nuq_bo.dev_map); no job uses the BO
+ * @release: optional, the last reference to the device is gone: free the
+ *	backend's state (&nuq_device.backend_priv)
  *
  * A backend takes jobs with nuq_sched_next(), ends them with
  * nuq_job_complete(), and between units of work checks
@@ -137,6 +147,8 @@ struct nuq_backend_ops {
 	void (*stop)(struct nuq_device *ndev);
 	void (*kick)(struct nuq_device *ndev);
 	void (*abort)(struct nuq_device *ndev, struct nuq_job *job);
+	void (*bo_release)(struct nuq_device *ndev, struct nuq_bo *bo);
+	void (*release)(struct nuq_device *ndev);
 };
 
 extern const struct nuq_backend_ops nuq_sw_backend;
@@ -146,6 +158,7 @@ void nuq_ctx_sched_init(struct nuq_ctx_sched *cs);
 
 void nuq_sched_queue(struct nuq_device *ndev, struct nuq_job **jobs, unsigned int count);
 struct nuq_job *nuq_sched_next(struct nuq_device *ndev);
+void nuq_sched_requeue(struct nuq_job *job);
 bool nuq_sched_has_work(struct nuq_device *ndev);
 void nuq_sched_cancel_ctx(struct nuq_ctx *ctx);
 void nuq_sched_reset(struct nuq_device *ndev);

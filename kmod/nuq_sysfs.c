@@ -102,5 +102,6 @@ static const struct attribute_group nuq_attr_group = {
 
 const struct attribute_group *nuq_sysfs_groups[] = {
 	&nuq_attr_group,
+	&nuq_npu_attr_group,	/* NPU devices only */
 	NULL
 };

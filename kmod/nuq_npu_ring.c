@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq NPU: putting jobs on the engines' submission rings and taking their
+ * completions off the completion rings.
+ *
+ * Submission (nuq_npu_submit) runs in process context under submit_lock:
+ * while some engine has fewer than npu_queue_depth jobs, it takes the
+ * scheduler's next job, maps its BOs, writes the SQE and rings the
+ * doorbell; the least loaded engine gets it.  A ring never holds more
+ * jobs than it has entries, so neither ring can overflow and the device's
+ * SQ_HEAD need not be read.
+ *
+ * Completion (nuq_npu_drain) follows the interrupt rule of npu.rst: read
+ * CQ_TAIL, consume up to it, write CQ_HEAD, read CQ_TAIL again.  Each CQE
+ * is read once and checked: its job_id must name a job in flight on that
+ * engine, else it is garbage and the device is reset.  Jobs are ended
+ * outside the engine's lock, as nuq_job_complete() takes other locks and
+ * may free BOs (which sleeps).
+ */
+
+#include <linux/io.h>
+#include <linux/minmax.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "nuq_bo.h"
+#include "nuq_drv.h"
+#include "nuq_npu.h"
+#include "nuq_sched.h"
+
+/* Jobs ended per pass of the engine's lock. */
+#define NUQ_NPU_DRAIN_BATCH	32
+/* Completion times from the device above this are not believed. */
+#define NUQ_NPU_MAX_SANE_NS	(3600ull * NSEC_PER_SEC)
+
+int nuq_npu_engines_init(struct nuq_npu *npu)
+{
+	unsigned int e;
+
+	npu->depth = clamp_t(u32, nuq_npu_queue_depth, 1, npu->ring_entries);
+	for (e = 0; e < npu->num_engines; e++) {
+		struct nuq_npu_engine *eng = &npu->engines[e];
+
+		eng->npu = npu;
+		eng->index = e;
+		spin_lock_init(&eng->lock);
+		INIT_LIST_HEAD(&eng->inflight);
+		eng->regs = npu->bar2 + NUQ_NPU_ENGINE(e);
+		eng->slots = kcalloc(npu->depth, sizeof(*eng->slots), GFP_KERNEL);
+		if (!eng->slots)
+			return -ENOMEM;
+		eng->accepting = true;
+	}
+	return 0;
+}
+
+void nuq_npu_engines_fini(struct nuq_npu *npu)
+{
+	unsigned int e;
+
+	for (e = 0; e < NUQ_NPU_MAX_ENGINES; e++) {
+		kfree(npu->engines[e].slots);
+		npu->engines[e].slots = NULL;
+	}
+}
+
+/* The engine with ring space and the fewest jobs, or NULL. */
+static struct nuq_npu_engine *nuq_npu_pick_engine(struct nuq_npu *npu)
+{
+	struct nuq_npu_engine *best = NULL;
+	unsigned int e;
+
+	for (e = 0; e < npu->num_engines; e++) {
+		struct nuq_npu_engine *eng = &npu->engines[e];
+		unsigned int n = READ_ONCE(eng->nr_inflight);
+
+		if (!READ_ONCE(eng->accepting) || n >= npu->depth)
+			continue;
+		if (!best || n < READ_ONCE(best->nr_inflight))
+			best = eng;
+	}
+	return best;
+}
+
+/* Refusals for what the device cannot run; 0 if it can. */
+static int nuq_npu_check_job(struct nuq_npu *npu, const struct nuq_job *job)
+{
+	const struct nuq_conv_job *d = &job->exec.desc;
+
+	if (!(npu->weight_formats & BIT(d->weight_format)) ||
+	    !(npu->act_formats & BIT(d->in_format)) || !(npu->act_formats & BIT(d->out_format)))
+		return -EOPNOTSUPP;
+	if (d->weight_format == NUQ_WFMT_CODEBOOK && !(npu->weight_bits & BIT(d->weight_bits)))
+		return -EOPNOTSUPP;
+	if ((d->flags & NUQ_JOB_F_RESIDUAL) && !(npu->caps & NUQ_NPU_CAP_RESIDUAL))
+		return -EOPNOTSUPP;
+	if (job->cost > npu->max_job_macs)
+		return -E2BIG;
+	return 0;
+}
+
+static struct nuq_npu_slot *nuq_npu_free_slot(struct nuq_npu_engine *eng, unsigned int *idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < eng->npu->depth; i++) {
+		if (!eng->slots[i].job) {
+			*idx = i;
+			return &eng->slots[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Put @job on @eng.  0 when the job is on the ring or has been ended;
+ * -EBUSY when it must wait for a completion (the caller requeues it).
+ */
+static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
+			     struct nuq_job *job)
+{
+	struct nuq_npu_sqe *sqe;
+	struct nuq_npu_slot *slot;
+	unsigned int idx, i;
+	u64 pt_root;
+	int ret;
+
+	ret = atomic_read(&job->abort) ?: nuq_npu_check_job(npu, job);
+	if (ret)
+		goto err_complete;
+	/* Only this function fills slots, under submit_lock: one is free. */
+	slot = nuq_npu_free_slot(eng, &idx);
+	if (WARN_ON_ONCE(!slot))
+		return -EBUSY;
+	ret = nuq_npu_map_job(npu, job, slot, &pt_root);
+	if (ret == -EBUSY)
+		return ret;
+	if (ret)
+		goto err_complete;
+
+	/* Built in memory, then copied to the ring at once. */
+	sqe = kzalloc(sizeof(*sqe), GFP_KERNEL);
+	if (!sqe) {
+		nuq_npu_unmap_job(npu, slot);
+		ret = -ENOMEM;
+		goto err_complete;
+	}
+	sqe->job_id = (atomic64_inc_return(&npu->next_seq) << NUQ_NPU_SLOT_BITS) | idx;
+	sqe->pt_root = pt_root;
+	for (i = 0; i < NUQ_T_COUNT; i++) {
+		struct nuq_bo *bo = job->exec.bos[i];
+
+		if (!bo)
+			continue;
+		sqe->va[i] = (u64)job->exec.desc.tensors[i].handle << 32;
+		sqe->size[i] = bo->size;
+	}
+	sqe->job = job->exec.desc;
+
+	spin_lock(&eng->lock);
+	memcpy_toio(eng->sq + (eng->sq_tail & (npu->ring_entries - 1)) * sizeof(*sqe), sqe,
+		    sizeof(*sqe));
+	slot->job = job;
+	slot->job_id = sqe->job_id;
+	slot->abort_sent = 0;
+	slot->guilty = false;
+	slot->t_doorbell = ktime_get();
+	if (list_empty(&eng->inflight)) {
+		slot->t_head = slot->t_doorbell;
+		WRITE_ONCE(job->started, slot->t_head);
+		eng->progress_time = slot->t_doorbell;
+		eng->progress = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_PROGRESS);
+	}
+	list_add_tail(&slot->node, &eng->inflight);
+	WRITE_ONCE(eng->nr_inflight, eng->nr_inflight + 1);
+	eng->sq_tail++;
+	/* The entry before the index that publishes it. */
+	wmb();
+	nuq_npu_eng_wr32(eng, NUQ_NPU_ENG_SQ_TAIL, eng->sq_tail);
+	nuq_npu_doorbell(npu, eng->index);
+	spin_unlock(&eng->lock);
+	kfree(sqe);
+	return 0;
+
+err_complete:
+	nuq_job_complete(job, ret);
+	return 0;
+}
+
+/* Fill the rings from the scheduler. */
+void nuq_npu_submit(struct nuq_npu *npu)
+{
+	struct nuq_device *ndev = npu->ndev;
+	struct nuq_npu_engine *eng;
+	struct nuq_job *job;
+	bool started = false;
+
+	mutex_lock(&npu->submit_lock);
+	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu))) {
+		job = nuq_sched_next(ndev);
+		if (!job)
+			break;
+		if (nuq_npu_start_job(npu, eng, job) == -EBUSY) {
+			/* Retried on the next completion. */
+			nuq_sched_requeue(job);
+			break;
+		}
+		started = true;
+	}
+	mutex_unlock(&npu->submit_lock);
+	if (started && !npu->nr_vectors)
+		nuq_npu_poll_arm(npu);
+}
+
+void nuq_npu_submit_work(struct work_struct *work)
+{
+	nuq_npu_submit(container_of(work, struct nuq_npu, submit_work));
+}
+
+/* The in-flight slot of @id on @eng, or NULL if the device made it up. */
+static struct nuq_npu_slot *nuq_npu_lookup(struct nuq_npu_engine *eng, u64 id)
+{
+	u64 idx = id & (NUQ_NPU_MAX_RING - 1);
+
+	if (idx >= eng->npu->depth)
+		return NULL;
+	if (!eng->slots[idx].job || eng->slots[idx].job_id != id)
+		return NULL;
+	return &eng->slots[idx];
+}
+
+/*
+ * Take @slot's job off @eng (under the engine's lock) and hand back the
+ * job; the next one in line starts now, for its timeout.
+ */
+struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot)
+{
+	struct nuq_job *job = slot->job;
+	bool was_head = list_first_entry(&eng->inflight, struct nuq_npu_slot, node) == slot;
+	ktime_t now = ktime_get();
+
+	list_del(&slot->node);
+	WRITE_ONCE(eng->nr_inflight, eng->nr_inflight - 1);
+	if (was_head && !list_empty(&eng->inflight)) {
+		struct nuq_npu_slot *next = list_first_entry(&eng->inflight, struct nuq_npu_slot,
+							     node);
+
+		/* Its timeout counts from now (nuq_job_should_stop()). */
+		next->t_head = now;
+		WRITE_ONCE(next->job->started, now);
+	}
+	eng->progress_time = now;
+	nuq_npu_unmap_job(eng->npu, slot);
+	slot->job = NULL;
+	slot->job_id = 0;
+	return job;
+}
+
+/*
+ * What a job's CQE status means to its waiters.  *@garbage is set for a
+ * status the spec does not know.
+ */
+static int nuq_npu_cqe_status(struct nuq_npu *npu, struct nuq_npu_slot *slot, u32 status,
+			      bool *garbage)
+{
+	int abort = atomic_read(&slot->job->abort);
+
+	switch (status) {
+	case NUQ_NPU_JOB_OK:
+		/* Like the software device: a job asked to stop ends so. */
+		return abort;
+	case NUQ_NPU_JOB_INVALID:
+		return -EINVAL;
+	case NUQ_NPU_JOB_MMU_FAULT:
+		atomic64_inc(&npu->cnt.mmu_faults);
+		return -EFAULT;
+	case NUQ_NPU_JOB_DEVICE_ERROR:
+		atomic64_inc(&npu->cnt.device_errors);
+		return -EIO;
+	case NUQ_NPU_JOB_ABORTED:
+		if (abort)
+			return abort;
+		/* An abort nobody asked for. */
+		atomic64_inc(&npu->cnt.device_errors);
+		return -EIO;
+	default:
+		atomic64_inc(&npu->cnt.device_errors);
+		*garbage = true;
+		return -EIO;
+	}
+}
+
+static void nuq_npu_account(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot,
+			    const struct nuq_npu_cqe *cqe, ktime_t seen)
+{
+	u64 wait = le64_to_cpu(cqe->wait_ns), exec = le64_to_cpu(cqe->exec_ns);
+	s64 to_irq = ktime_to_ns(ktime_sub(seen, slot->t_doorbell));
+	struct nuq_npu_lat *lat = &eng->lat;
+
+	eng->completed++;
+	if (wait > NUQ_NPU_MAX_SANE_NS || exec > NUQ_NPU_MAX_SANE_NS)
+		return;
+	lat->count++;
+	lat->queue_ns += max_t(s64, 0, ktime_to_ns(ktime_sub(slot->t_doorbell,
+							     slot->job->queued)));
+	lat->wait_ns += wait;
+	lat->exec_ns += exec;
+	/* The device's clock is not ours: never below zero. */
+	lat->irq_ns += max_t(s64, 0, to_irq - (s64)(wait + exec));
+}
+
+/*
+ * One pass over @eng's CQ: up to NUQ_NPU_DRAIN_BATCH jobs taken into @done
+ * with their statuses.  Returns how many; sets *@more if the CQ has more,
+ * *@garbage if the device wrote something impossible.
+ */
+static unsigned int nuq_npu_drain_batch(struct nuq_npu_engine *eng, struct nuq_job **done,
+					int *status, bool *more, bool *garbage)
+{
+	struct nuq_npu *npu = eng->npu;
+	ktime_t seen = ktime_get();
+	unsigned int n = 0;
+	u32 tail, avail;
+
+	*more = false;
+	spin_lock(&eng->lock);
+	eng->t_seen = seen;
+	tail = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL);
+	avail = tail - eng->cq_head;
+	if (avail > npu->ring_entries) {
+		if (!nuq_npu_check_gone(npu))
+			atomic64_inc(&npu->cnt.device_errors);
+		*garbage = true;
+		goto out;
+	}
+	while (eng->cq_head != tail && n < NUQ_NPU_DRAIN_BATCH) {
+		struct nuq_npu_cqe cqe;
+		struct nuq_npu_slot *slot;
+
+		/* The entry after the index that published it. */
+		rmb();
+		memcpy_fromio(&cqe, eng->cq + (eng->cq_head & (npu->ring_entries - 1)) *
+			      sizeof(cqe), sizeof(cqe));
+		eng->cq_head++;
+		slot = nuq_npu_lookup(eng, le64_to_cpu(cqe.job_id));
+		if (!slot) {
+			atomic64_inc(&npu->cnt.device_errors);
+			*garbage = true;
+			continue;
+		}
+		status[n] = nuq_npu_cqe_status(npu, slot, le32_to_cpu(cqe.status), garbage);
+		if (!status[n])
+			nuq_npu_account(eng, slot, &cqe, seen);
+		done[n++] = nuq_npu_take_slot(eng, slot);
+	}
+	nuq_npu_eng_wr32(eng, NUQ_NPU_ENG_CQ_HEAD, eng->cq_head);
+	*more = eng->cq_head != tail;
+out:
+	spin_unlock(&eng->lock);
+	return n;
+}
+
+/*
+ * Consume every completion of @eng and end the jobs.  Returns the number
+ * of jobs ended, or -EIO if the device wrote garbage (a reset is then
+ * scheduled; the rest of that CQ is not trusted).
+ */
+int nuq_npu_drain(struct nuq_npu_engine *eng)
+{
+	struct nuq_job *done[NUQ_NPU_DRAIN_BATCH];
+	int status[NUQ_NPU_DRAIN_BATCH];
+	struct nuq_npu *npu = eng->npu;
+	bool more, garbage = false, ok = false;
+	unsigned int i, n;
+	int total = 0;
+
+	do {
+		n = nuq_npu_drain_batch(eng, done, status, &more, &garbage);
+		for (i = 0; i < n; i++) {
+			ok |= !status[i];
+			nuq_job_complete(done[i], status[i]);
+			/* Statistics only: a racing drain may lose an addition. */
+			if (!status[i])
+				eng->lat.complete_ns += ktime_to_ns(ktime_sub(ktime_get(),
+									    eng->t_seen));
+		}
+		total += n;
+		/* Re-check: a completion may have landed after the tail was read. */
+		if (!more && !garbage && !READ_ONCE(npu->gone))
+			more = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL) !=
+			       READ_ONCE(eng->cq_head);
+	} while (more && !garbage);
+
+	if (ok) {
+		/* A job succeeded: the last reset, if any, worked. */
+		WRITE_ONCE(npu->reset_unproven, false);
+		WRITE_ONCE(npu->failed_resets, 0);
+	}
+	if (garbage) {
+		set_bit(0, &npu->garbage);
+		nuq_npu_watchdog_now(npu);
+		return -EIO;
+	}
+	return total;
+}
+
+/* Drain every engine; the watchdog counts what interrupts missed. */
+void nuq_npu_drain_all(struct nuq_npu *npu, bool from_watchdog)
+{
+	unsigned int e;
+	int n;
+
+	for (e = 0; e < npu->num_engines; e++) {
+		n = nuq_npu_drain(&npu->engines[e]);
+		if (from_watchdog && n > 0 && npu->nr_vectors)
+			atomic64_add(n, &npu->cnt.lost_irqs);
+	}
+}
