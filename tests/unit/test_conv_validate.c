@@ -182,6 +182,57 @@ static void errno_and_strings(void **state)
 	assert_string_equal(nuq_job_error_str(-NUQ_JOB_E_BOUNDS), nuq_job_error_str(NUQ_JOB_E_BOUNDS));
 }
 
+/*
+ * How validation splits rows into tiles of at most NUQ_TILE_MACS: the job
+ * of issue 14 (a 1x1 conv of a 2048-pixel row, 256 to 14000 channels) and
+ * the largest possible job's bound on the tile count.
+ */
+static void tiles_are_bounded(void **state)
+{
+	struct nuq_conv_job j = { 0 };
+	struct nuq_conv_plan p;
+	__u64 sizes[NUQ_T_COUNT] = { 0 };
+
+	(void)state;
+	j.weight_format = NUQ_WFMT_INT8;
+	j.weight_bits = 8;
+	j.batch = j.in_h = j.out_h = 1;
+	j.in_w = j.out_w = 2048;
+	j.in_c = 256;
+	j.out_c = 14000;
+	j.kernel_h = j.kernel_w = j.stride_h = j.stride_w = 1;
+	j.dilation_h = j.dilation_w = j.groups = 1;
+	j.out_max = 127;
+	j.out_min = -128;
+	j.tensors[NUQ_T_INPUT].handle = 1;
+	j.tensors[NUQ_T_OUTPUT].handle = 2;
+	j.tensors[NUQ_T_WEIGHTS].handle = 3;
+	j.tensors[NUQ_T_REQUANT].handle = 4;
+	sizes[NUQ_T_INPUT] = sizes[NUQ_T_OUTPUT] = sizes[NUQ_T_WEIGHTS] = 1ULL << 40;
+	sizes[NUQ_T_REQUANT] = 1ULL << 40;
+	assert_int_equal(nuq_conv_validate(&j, sizes, &p), 0);
+	/* 2048 * 256 MACs per channel: 8 channels per tile, 1750 tiles */
+	assert_int_equal(p.rows, NUQ_ROWS_DOT);
+	assert_int_equal(p.oc_tile, 8);
+	assert_int_equal(p.ow_tile, 2048);
+	assert_int_equal(p.row_tiles, 1750);
+	assert_int_equal(p.tiles, 1750);
+
+	/* K = 2^20 and a 65535-wide row: one channel is 2^36 MACs, so columns */
+	j.in_c = 4096;
+	j.kernel_h = j.kernel_w = 16;
+	j.in_h = 16;
+	j.in_w = 65535;
+	j.out_w = 65535 - 15;
+	j.out_c = 3;
+	assert_int_equal(nuq_conv_validate(&j, sizes, &p), 0);
+	assert_int_equal(p.k, 1U << 20);
+	assert_int_equal(p.oc_tile, 1);
+	assert_int_equal(p.ow_tile, NUQ_TILE_MACS >> 20);
+	assert_int_equal(p.row_tiles, 3 * ((65520 + 3) / 4));
+	assert_true((__u64)p.oc_tile * p.ow_tile * p.k <= NUQ_TILE_MACS);
+}
+
 static void struct_layout_is_fixed(void **state)
 {
 	(void)state;
@@ -200,6 +251,7 @@ int main(void)
 		cmocka_unit_test(tensors),
 		cmocka_unit_test(malformed_contents),
 		cmocka_unit_test(errno_and_strings),
+		cmocka_unit_test(tiles_are_bounded),
 		cmocka_unit_test(struct_layout_is_fixed),
 	};
 
