@@ -118,6 +118,38 @@ static const char *const stat_names[] = {
 	"busy_ns", "bo_bytes",
 };
 
+/* Counters only NPU devices have (Documentation/npu.rst). */
+static const char *const npu_stat_names[] = {
+	"npu_engines", "npu_depth", "npu_dead", "npu_resets", "npu_engine_resets",
+	"npu_hangs", "npu_device_errors", "npu_mmu_faults", "npu_resubmits", "npu_lost_irqs",
+};
+
+/* The NPU's counters and its own per-engine performance counters (debugfs, root). */
+static void print_npu_stats(const char *dir)
+{
+	char path[300], value[256];
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < sizeof(npu_stat_names) / sizeof(npu_stat_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, npu_stat_names[i]);
+		f = fopen(path, "r");
+		if (!f)
+			return;	/* not an NPU */
+		if (fgets(value, sizeof(value), f))
+			printf("%s: %s", npu_stat_names[i], value);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/debug/nuq/%s/npu/perf", strrchr(dir, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	printf("npu perf (the device's counters):\n");
+	while (fgets(value, sizeof(value), f))
+		printf("  %s", value);
+	fclose(f);
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	char dir[256], path[300], value[64], def[64];
@@ -143,6 +175,7 @@ static int cmd_stats(int argc, char **argv)
 		fclose(f);
 		printf("%s: %s", stat_names[i], value);
 	}
+	print_npu_stats(dir);
 	return 0;
 }
 
