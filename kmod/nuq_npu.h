@@ -148,6 +148,8 @@ struct nuq_npu_lat {
  * @sq_tail: the driver's SQ_TAIL (never read back from the device)
  * @cq_head: the driver's CQ_HEAD
  * @accepting: new jobs may be submitted (false during a reset)
+ * @resetting: a reset of the engine (or device) is pending: its CQ is
+ *	not read and CQ_HEAD not written until the reset is done (npu.rst)
  * @nr_inflight: jobs in @inflight
  * @slots: &nuq_npu.depth slots
  * @inflight: jobs on the engine, oldest first
@@ -170,6 +172,7 @@ struct nuq_npu_engine {
 	u32 sq_tail;
 	u32 cq_head;
 	bool accepting;
+	bool resetting;
 	unsigned int nr_inflight;
 	struct nuq_npu_slot *slots;
 	struct list_head inflight;
@@ -339,6 +342,7 @@ void nuq_npu_mmu_teardown(struct nuq_npu *npu);
 int nuq_npu_engines_init(struct nuq_npu *npu);
 void nuq_npu_engines_fini(struct nuq_npu *npu);
 void nuq_npu_submit(struct nuq_npu *npu);
+void nuq_npu_submit_locked(struct nuq_npu *npu);
 void nuq_npu_submit_work(struct work_struct *work);
 int nuq_npu_drain(struct nuq_npu_engine *eng);
 void nuq_npu_drain_all(struct nuq_npu *npu, bool from_watchdog);

@@ -22,6 +22,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/preempt.h>
 #include <linux/slab.h>
 
 #include "nuq_drv.h"
@@ -125,10 +126,23 @@ static void nuq_npu_kick(struct nuq_device *ndev)
 {
 	struct nuq_npu *npu = ndev->backend_priv;
 
-	if (nuq_device_dead(ndev))
+	if (nuq_device_dead(ndev)) {
 		queue_work(npu->wq, &npu->dead_work);
-	else
-		queue_work(npu->wq, &npu->submit_work);
+		return;
+	}
+	/*
+	 * In the submitter's own context (SUBMIT, an io_uring issue) with
+	 * nobody else submitting, fill the rings right here: one thread
+	 * wakeup less per job.  Otherwise (atomic context, or the lock is
+	 * busy: its holder may already have looked at the queue) the work
+	 * does it.
+	 */
+	if (preemptible() && mutex_trylock(&npu->submit_lock)) {
+		nuq_npu_submit_locked(npu);
+		mutex_unlock(&npu->submit_lock);
+		return;
+	}
+	queue_work(npu->wq, &npu->submit_work);
 }
 
 /* The last reference to the device is gone. */

@@ -224,6 +224,13 @@ static void nuq_npu_engine_settle(struct nuq_npu_engine *eng)
 	eng->progress = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_PROGRESS);
 }
 
+static void nuq_npu_set_resetting(struct nuq_npu_engine *eng, bool resetting)
+{
+	spin_lock(&eng->lock);
+	eng->resetting = resetting;
+	spin_unlock(&eng->lock);
+}
+
 static void nuq_npu_accept(struct nuq_npu *npu, bool accept)
 {
 	unsigned int e;
@@ -304,8 +311,11 @@ static int nuq_npu_reset_engine(struct nuq_npu *npu, struct nuq_npu_engine *eng)
 	mutex_lock(&npu->submit_lock);
 	WRITE_ONCE(eng->accepting, false);
 	atomic64_inc(&npu->cnt.engine_resets);
+	nuq_npu_set_resetting(eng, true);
 	ret = nuq_npu_hw_engine_reset(eng);
+	/* Failed: the device reset that follows clears it. */
 	if (!ret) {
+		nuq_npu_set_resetting(eng, false);
 		nuq_npu_engine_settle(eng);
 		WRITE_ONCE(eng->accepting, true);
 		dev_warn(&npu->pdev->dev, "engine %u reset\n", eng->index);
@@ -338,6 +348,8 @@ static int nuq_npu_reset_device(struct nuq_npu *npu, const char *why)
 		mutex_lock(&npu->submit_lock);
 		nuq_npu_accept(npu, false);
 		atomic64_inc(&npu->cnt.resets);
+		for (e = 0; e < npu->num_engines; e++)
+			nuq_npu_set_resetting(&npu->engines[e], true);
 		ret = nuq_npu_hw_reset(npu);
 		if (!ret)
 			break;
@@ -345,8 +357,10 @@ static int nuq_npu_reset_device(struct nuq_npu *npu, const char *why)
 		npu->failed_resets++;
 		why = "the last reset failed";
 	}
-	for (e = 0; e < npu->num_engines; e++)
+	for (e = 0; e < npu->num_engines; e++) {
+		nuq_npu_set_resetting(&npu->engines[e], false);
 		nuq_npu_engine_settle(&npu->engines[e]);
+	}
 	clear_bit(0, &npu->garbage);
 	npu->reset_unproven = true;
 	npu->heartbeat = nuq_npu_rd32(npu, NUQ_NPU_REG_HEARTBEAT);

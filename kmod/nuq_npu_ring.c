@@ -99,17 +99,24 @@ static int nuq_npu_check_job(struct nuq_npu *npu, const struct nuq_job *job)
 	return 0;
 }
 
+/*
+ * A free slot of @eng.  Under the engine's lock, where a slot's job and
+ * nr_inflight change together (a drain may be freeing one right now).
+ */
 static struct nuq_npu_slot *nuq_npu_free_slot(struct nuq_npu_engine *eng, unsigned int *idx)
 {
+	struct nuq_npu_slot *slot = NULL;
 	unsigned int i;
 
-	for (i = 0; i < eng->npu->depth; i++) {
+	spin_lock(&eng->lock);
+	for (i = 0; i < eng->npu->depth && !slot; i++) {
 		if (!eng->slots[i].job) {
 			*idx = i;
-			return &eng->slots[i];
+			slot = &eng->slots[i];
 		}
 	}
-	return NULL;
+	spin_unlock(&eng->lock);
+	return slot;
 }
 
 /*
@@ -128,7 +135,10 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	ret = atomic_read(&job->abort) ?: nuq_npu_check_job(npu, job);
 	if (ret)
 		goto err_complete;
-	/* Only this function fills slots, under submit_lock: one is free. */
+	/*
+	 * Only this function fills slots, under submit_lock, and the engine
+	 * had fewer than depth jobs: one is free.
+	 */
 	slot = nuq_npu_free_slot(eng, &idx);
 	if (WARN_ON_ONCE(!slot))
 		return -EBUSY;
@@ -187,15 +197,15 @@ err_complete:
 	return 0;
 }
 
-/* Fill the rings from the scheduler. */
-void nuq_npu_submit(struct nuq_npu *npu)
+/* Fill the rings from the scheduler; under submit_lock. */
+void nuq_npu_submit_locked(struct nuq_npu *npu)
 {
 	struct nuq_device *ndev = npu->ndev;
 	struct nuq_npu_engine *eng;
 	struct nuq_job *job;
 	bool started = false;
 
-	mutex_lock(&npu->submit_lock);
+	lockdep_assert_held(&npu->submit_lock);
 	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu))) {
 		job = nuq_sched_next(ndev);
 		if (!job)
@@ -207,9 +217,15 @@ void nuq_npu_submit(struct nuq_npu *npu)
 		}
 		started = true;
 	}
-	mutex_unlock(&npu->submit_lock);
 	if (started && !npu->nr_vectors)
 		nuq_npu_poll_arm(npu);
+}
+
+void nuq_npu_submit(struct nuq_npu *npu)
+{
+	mutex_lock(&npu->submit_lock);
+	nuq_npu_submit_locked(npu);
+	mutex_unlock(&npu->submit_lock);
 }
 
 void nuq_npu_submit_work(struct work_struct *work)
@@ -240,6 +256,7 @@ struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slo
 	ktime_t now = ktime_get();
 
 	list_del(&slot->node);
+	slot->job = NULL;
 	WRITE_ONCE(eng->nr_inflight, eng->nr_inflight - 1);
 	if (was_head && !list_empty(&eng->inflight)) {
 		struct nuq_npu_slot *next = list_first_entry(&eng->inflight, struct nuq_npu_slot,
@@ -251,7 +268,6 @@ struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slo
 	}
 	eng->progress_time = now;
 	nuq_npu_unmap_job(eng->npu, slot);
-	slot->job = NULL;
 	slot->job_id = 0;
 	return job;
 }
@@ -324,6 +340,8 @@ static unsigned int nuq_npu_drain_batch(struct nuq_npu_engine *eng, struct nuq_j
 
 	*more = false;
 	spin_lock(&eng->lock);
+	if (eng->resetting)
+		goto out;
 	eng->t_seen = seen;
 	tail = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL);
 	avail = tail - eng->cq_head;
@@ -386,7 +404,7 @@ int nuq_npu_drain(struct nuq_npu_engine *eng)
 		}
 		total += n;
 		/* Re-check: a completion may have landed after the tail was read. */
-		if (!more && !garbage && !READ_ONCE(npu->gone))
+		if (!more && !garbage && !READ_ONCE(npu->gone) && !READ_ONCE(eng->resetting))
 			more = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL) !=
 			       READ_ONCE(eng->cq_head);
 	} while (more && !garbage);
