@@ -100,4 +100,21 @@ static inline int nuq_get_info(int fd, struct nuq_info *info)
 	return ioctl(fd, NUQ_IOCTL_GET_INFO, info) ? -errno : 0;
 }
 
+/*
+ * 1 if @path is no nuq device, or one that is an NPU: NPUs take the
+ * indices after the software devices (nr_devices), so a software-only
+ * count must allow them.
+ */
+static inline int nuq_absent_or_npu(const char *path)
+{
+	struct nuq_info info;
+	int fd = open(path, O_RDWR | O_CLOEXEC), npu;
+
+	if (fd < 0)
+		return errno == ENOENT;
+	npu = !nuq_get_info(fd, &info) && info.backend == NUQ_BACKEND_NPU;
+	close(fd);
+	return npu;
+}
+
 #endif
