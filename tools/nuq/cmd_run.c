@@ -126,8 +126,11 @@ static void page_text_free(struct page_text *t)
 	free(t->rotated);
 }
 
-static void print_stats(const struct ocr_models *m, const struct quantized *qz)
+/* @device: what --device named, or NULL for the default device. */
+static void print_stats(const struct ocr_models *m, const struct quantized *qz,
+			const char *device)
 {
+	char def[64];
 	size_t fp = 0, q = 0;
 	uint64_t jobs = 0, macs = 0;
 	double secs = 0;
@@ -154,8 +157,10 @@ static void print_stats(const struct ocr_models *m, const struct quantized *qz)
 	}
 	printf("  all  weights %8.2f MB -> %6.2f MB (%5.2fx smaller)\n", fp / 1e6, q / 1e6,
 	       q ? (double)fp / q : 0);
+	if (!device)
+		device = nuq_device_default(def, sizeof(def));
 	printf("  jobs: %llu on %s, %.2f GMAC in %.2f s (%.2f GMAC/s)\n", (unsigned long long)jobs,
-	       kernel ? "the kernel device" : "libnuq's CPU core", macs / 1e9, secs,
+	       kernel ? device : "libnuq's CPU core", macs / 1e9, secs,
 	       secs > 0 ? macs / 1e9 / secs : 0);
 }
 
@@ -341,7 +346,7 @@ int cmd_run(int argc, char **argv)
 			       nuq_qmethod_name(s.opts.q.method), s.opts.q.bits,
 			       s.opts.gran == NUQ_GRAN_CHANNEL ? "per channel" : "per layer",
 			       nuq_calib_name(s.qe.calib));
-		print_stats(&m, &qz);
+		print_stats(&m, &qz, s.qe.device);
 	}
 done:
 	ret = 0;
