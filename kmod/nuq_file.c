@@ -21,9 +21,9 @@
  * Every context may hold jobs and BOs up to its own caps and quotas, so the
  * number of contexts bounds what all openers together can pin.
  */
-static unsigned int max_contexts = 256;
+static unsigned int max_contexts = 1024;
 module_param(max_contexts, uint, 0644);
-MODULE_PARM_DESC(max_contexts, "Open files (contexts) per device (default 256; EMFILE beyond)");
+MODULE_PARM_DESC(max_contexts, "Open files (contexts) per device (default 1024; EMFILE beyond)");
 
 static int nuq_open(struct inode *inode, struct file *file)
 {

@@ -274,7 +274,7 @@ TEST(contexts_are_capped)
 	close(fd);
 	for (i = 0; i < 3; i++)
 		close(fds[i]);
-	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_contexts", "256"));
+	ASSERT_EQ(0, write_file("/sys/module/nuq/parameters/max_contexts", "1024"));
 	EXPECT_EQ(0, sysfs_stat("contexts"));
 }
 
