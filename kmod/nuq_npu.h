@@ -36,6 +36,7 @@ extern unsigned int nuq_npu_hang_ms;
 extern unsigned int nuq_npu_abort_ms;
 extern unsigned int nuq_npu_max_resets;
 extern unsigned int nuq_npu_max_resubmits;
+extern unsigned int nuq_npu_spin_us;
 
 /* Handles at or above this have no device virtual address (VA = handle << 32). */
 #define NUQ_NPU_MAX_HANDLE	BIT(NUQ_NPU_VA_BITS - 32)
@@ -236,6 +237,7 @@ struct nuq_npu_counters {
  * @dead_work: ends jobs queued on a dead device
  * @recovery_lock: serialises health checks, resets and death
  * @submit_lock: held while jobs go onto rings; resets hold it too
+ * @sqe_buf: where an SQE is built, under @submit_lock
  * @mmu_lock: protects @vms, every address space and BO mapping
  * @vms: address spaces (struct nuq_npu_vm.node)
  * @next_seq: job id sequence
@@ -283,6 +285,7 @@ struct nuq_npu {
 
 	struct mutex recovery_lock;	/* see above */
 	struct mutex submit_lock;	/* see above */
+	struct nuq_npu_sqe *sqe_buf;
 	struct mutex mmu_lock;		/* see above */
 	struct list_head vms;
 	atomic64_t next_seq;
@@ -342,11 +345,13 @@ void nuq_npu_mmu_teardown(struct nuq_npu *npu);
 int nuq_npu_engines_init(struct nuq_npu *npu);
 void nuq_npu_engines_fini(struct nuq_npu *npu);
 void nuq_npu_submit(struct nuq_npu *npu);
-void nuq_npu_submit_locked(struct nuq_npu *npu);
+struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu);
+void nuq_npu_spin(struct nuq_npu_engine *eng);
 void nuq_npu_submit_work(struct work_struct *work);
 int nuq_npu_drain(struct nuq_npu_engine *eng);
 void nuq_npu_drain_all(struct nuq_npu *npu, bool from_watchdog);
-struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot);
+struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot,
+				  ktime_t now);
 
 /* nuq_npu_irq.c: MSI-X or polling */
 int nuq_npu_irq_init(struct nuq_npu *npu);

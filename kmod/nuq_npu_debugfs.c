@@ -4,7 +4,8 @@
  *
  *   regs     the device's registers, global and per engine
  *   perf     the device's performance counters per engine
- *   latency  where a job's time goes, averages in microseconds
+ *   latency  where a job's time goes, averages in microseconds; a write
+ *            starts them afresh
  *   engines  the driver's view: ring indices and the jobs in flight
  *   recover  write 1: reset engine 0, 2: reset the device
  *
@@ -125,7 +126,37 @@ static int nuq_npu_latency_show(struct seq_file *m, void *unused)
 	nuq_npu_lat_line(m, "irq_to_completion", sum.complete_ns, sum.count);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(nuq_npu_latency);
+
+static int nuq_npu_latency_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, nuq_npu_latency_show, inode->i_private);
+}
+
+/* Any write starts the averages afresh (a benchmark measures one phase). */
+static ssize_t nuq_npu_latency_write(struct file *file, const char __user *ubuf,
+				     size_t len, loff_t *ppos)
+{
+	struct nuq_npu *npu = ((struct seq_file *)file->private_data)->private;
+	unsigned int e;
+
+	for (e = 0; e < npu->num_engines; e++) {
+		struct nuq_npu_engine *eng = &npu->engines[e];
+
+		spin_lock(&eng->lock);
+		memset(&eng->lat, 0, sizeof(eng->lat));
+		spin_unlock(&eng->lock);
+	}
+	return len;
+}
+
+static const struct file_operations nuq_npu_latency_fops = {
+	.owner = THIS_MODULE,
+	.open = nuq_npu_latency_open,
+	.read = seq_read,
+	.write = nuq_npu_latency_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
 
 static int nuq_npu_engines_show(struct seq_file *m, void *unused)
 {
@@ -184,7 +215,7 @@ void nuq_npu_debugfs_init(struct nuq_npu *npu)
 	npu->debugfs = debugfs_create_dir("npu", npu->ndev->debugfs);
 	debugfs_create_file("regs", 0400, npu->debugfs, npu, &nuq_npu_regs_fops);
 	debugfs_create_file("perf", 0444, npu->debugfs, npu, &nuq_npu_perf_fops);
-	debugfs_create_file("latency", 0444, npu->debugfs, npu, &nuq_npu_latency_fops);
+	debugfs_create_file("latency", 0644, npu->debugfs, npu, &nuq_npu_latency_fops);
 	debugfs_create_file("engines", 0400, npu->debugfs, npu, &nuq_npu_engines_fops);
 	debugfs_create_file("recover", 0200, npu->debugfs, npu, &nuq_npu_recover_fops);
 }

@@ -61,6 +61,10 @@ unsigned int nuq_npu_max_resubmits = 2;
 module_param_named(npu_max_resubmits, nuq_npu_max_resubmits, uint, 0644);
 MODULE_PARM_DESC(npu_max_resubmits, "Times an innocent job is rerun after NPU resets before it fails with EIO (default 2)");
 
+unsigned int nuq_npu_spin_us = 100;
+module_param_named(npu_spin_us, nuq_npu_spin_us, uint, 0644);
+MODULE_PARM_DESC(npu_spin_us, "Busy-wait this long in SUBMIT for a small job alone on an NPU engine, instead of its interrupt (default 100; 0 never)");
+
 static DEFINE_IDA(nuq_npu_ida);
 static bool nuq_npu_registered;
 
@@ -138,8 +142,11 @@ static void nuq_npu_kick(struct nuq_device *ndev)
 	 * does it.
 	 */
 	if (preemptible() && mutex_trylock(&npu->submit_lock)) {
-		nuq_npu_submit_locked(npu);
+		struct nuq_npu_engine *spin = nuq_npu_submit_locked(npu);
+
 		mutex_unlock(&npu->submit_lock);
+		if (spin && READ_ONCE(nuq_npu_spin_us))
+			nuq_npu_spin(spin);
 		return;
 	}
 	queue_work(npu->wq, &npu->submit_work);

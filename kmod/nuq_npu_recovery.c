@@ -217,7 +217,7 @@ static void nuq_npu_engine_settle(struct nuq_npu_engine *eng)
 			break;
 		}
 		guilty = slot->guilty;
-		job = nuq_npu_take_slot(eng, slot);
+		job = nuq_npu_take_slot(eng, slot, ktime_get());
 		spin_unlock(&eng->lock);
 		nuq_npu_judge(eng->npu, job, guilty);
 	}
@@ -252,7 +252,7 @@ static void nuq_npu_end_inflight(struct nuq_npu *npu, int status)
 		for (;;) {
 			spin_lock(&eng->lock);
 			slot = nuq_npu_head(eng);
-			job = slot ? nuq_npu_take_slot(eng, slot) : NULL;
+			job = slot ? nuq_npu_take_slot(eng, slot, ktime_get()) : NULL;
 			spin_unlock(&eng->lock);
 			if (!job)
 				break;

@@ -13,7 +13,10 @@
  * Completion (nuq_npu_drain) follows the interrupt rule of npu.rst: read
  * CQ_TAIL, consume up to it, write CQ_HEAD, read CQ_TAIL again.  Each CQE
  * is read once and checked: its job_id must name a job in flight on that
- * engine, else it is garbage and the device is reset.  Jobs are ended
+ * engine, else it is garbage and the device is reset.  A submitter that
+ * put a small job on an idle engine busy-waits for it up to npu_spin_us
+ * (nuq_npu_spin()) and drains the ring itself, which saves an interrupt's
+ * round trip where that dominates.  Jobs are ended
  * outside the engine's lock, as nuq_job_complete() takes other locks and
  * may free BOs (which sleeps).
  */
@@ -21,6 +24,8 @@
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/pci.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 
 #include "nuq_bo.h"
@@ -28,6 +33,8 @@
 #include "nuq_npu.h"
 #include "nuq_sched.h"
 
+/* Jobs up to this many MACs are worth a busy-wait (npu_spin_us). */
+#define NUQ_NPU_SPIN_MACS	BIT(20)
 /* Jobs ended per pass of the engine's lock. */
 #define NUQ_NPU_DRAIN_BATCH	32
 /* Completion times from the device above this are not believed. */
@@ -38,6 +45,9 @@ int nuq_npu_engines_init(struct nuq_npu *npu)
 	unsigned int e;
 
 	npu->depth = clamp_t(u32, nuq_npu_queue_depth, 1, npu->ring_entries);
+	npu->sqe_buf = kzalloc(sizeof(*npu->sqe_buf), GFP_KERNEL);
+	if (!npu->sqe_buf)
+		return -ENOMEM;
 	for (e = 0; e < npu->num_engines; e++) {
 		struct nuq_npu_engine *eng = &npu->engines[e];
 
@@ -58,6 +68,8 @@ void nuq_npu_engines_fini(struct nuq_npu *npu)
 {
 	unsigned int e;
 
+	kfree(npu->sqe_buf);
+	npu->sqe_buf = NULL;
 	for (e = 0; e < NUQ_NPU_MAX_ENGINES; e++) {
 		kfree(npu->engines[e].slots);
 		npu->engines[e].slots = NULL;
@@ -122,9 +134,11 @@ static struct nuq_npu_slot *nuq_npu_free_slot(struct nuq_npu_engine *eng, unsign
 /*
  * Put @job on @eng.  0 when the job is on the ring or has been ended;
  * -EBUSY when it must wait for a completion (the caller requeues it).
+ * *@spin is set when the job is small and alone on the engine, so that
+ * its completion is worth waiting for right here (nuq_npu_spin()).
  */
 static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
-			     struct nuq_job *job)
+			     struct nuq_job *job, bool *spin)
 {
 	struct nuq_npu_sqe *sqe;
 	struct nuq_npu_slot *slot;
@@ -148,13 +162,9 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	if (ret)
 		goto err_complete;
 
-	/* Built in memory, then copied to the ring at once. */
-	sqe = kzalloc(sizeof(*sqe), GFP_KERNEL);
-	if (!sqe) {
-		nuq_npu_unmap_job(npu, slot);
-		ret = -ENOMEM;
-		goto err_complete;
-	}
+	/* Built in memory (submit_lock's buffer), then copied to the ring at once. */
+	sqe = npu->sqe_buf;
+	memset(sqe, 0, sizeof(*sqe));
 	sqe->job_id = (atomic64_inc_return(&npu->next_seq) << NUQ_NPU_SLOT_BITS) | idx;
 	sqe->pt_root = pt_root;
 	for (i = 0; i < NUQ_T_COUNT; i++) {
@@ -176,6 +186,7 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	slot->guilty = false;
 	slot->t_doorbell = ktime_get();
 	if (list_empty(&eng->inflight)) {
+		*spin = job->cost <= NUQ_NPU_SPIN_MACS;
 		slot->t_head = slot->t_doorbell;
 		WRITE_ONCE(job->started, slot->t_head);
 		eng->progress_time = slot->t_doorbell;
@@ -189,7 +200,6 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	nuq_npu_eng_wr32(eng, NUQ_NPU_ENG_SQ_TAIL, eng->sq_tail);
 	nuq_npu_doorbell(npu, eng->index);
 	spin_unlock(&eng->lock);
-	kfree(sqe);
 	return 0;
 
 err_complete:
@@ -197,28 +207,62 @@ err_complete:
 	return 0;
 }
 
-/* Fill the rings from the scheduler; under submit_lock. */
-void nuq_npu_submit_locked(struct nuq_npu *npu)
+/*
+ * Fill the rings from the scheduler; under submit_lock.  Returns the
+ * engine worth spinning on (see nuq_npu_spin()), or NULL.
+ */
+struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 {
 	struct nuq_device *ndev = npu->ndev;
-	struct nuq_npu_engine *eng;
+	struct nuq_npu_engine *eng, *spin_eng = NULL;
 	struct nuq_job *job;
 	bool started = false;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&npu->submit_lock);
 	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu))) {
+		bool spin = false;
+
 		job = nuq_sched_next(ndev);
 		if (!job)
 			break;
-		if (nuq_npu_start_job(npu, eng, job) == -EBUSY) {
+		n++;
+		if (nuq_npu_start_job(npu, eng, job, &spin) == -EBUSY) {
 			/* Retried on the next completion. */
 			nuq_sched_requeue(job);
 			break;
 		}
+		if (spin)
+			spin_eng = eng;
 		started = true;
 	}
 	if (started && !npu->nr_vectors)
 		nuq_npu_poll_arm(npu);
+	/* Only for a lone job: with more in flight, interrupts serve better. */
+	return n == 1 ? spin_eng : NULL;
+}
+
+/*
+ * Busy-wait up to npu_spin_us for the completion of a small job that is
+ * alone on @eng, and end it here: an interrupt's round trip costs far
+ * more than such a job (the idea of i915's request busy-wait and NVMe's
+ * hybrid polling).  Process context, no lock held.
+ */
+void nuq_npu_spin(struct nuq_npu_engine *eng)
+{
+	u64 end = local_clock() + (u64)READ_ONCE(nuq_npu_spin_us) * NSEC_PER_USEC;
+
+	while (READ_ONCE(eng->nr_inflight) && !READ_ONCE(eng->npu->gone)) {
+		if (nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL) != READ_ONCE(eng->cq_head)) {
+			/* As the interrupt thread would: then refill. */
+			if (nuq_npu_drain(eng) >= 0)
+				nuq_npu_submit(eng->npu);
+			return;
+		}
+		if (local_clock() > end || need_resched())
+			return;
+		cpu_relax();
+	}
 }
 
 void nuq_npu_submit(struct nuq_npu *npu)
@@ -249,11 +293,11 @@ static struct nuq_npu_slot *nuq_npu_lookup(struct nuq_npu_engine *eng, u64 id)
  * Take @slot's job off @eng (under the engine's lock) and hand back the
  * job; the next one in line starts now, for its timeout.
  */
-struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot)
+struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slot *slot,
+				  ktime_t now)
 {
 	struct nuq_job *job = slot->job;
 	bool was_head = list_first_entry(&eng->inflight, struct nuq_npu_slot, node) == slot;
-	ktime_t now = ktime_get();
 
 	list_del(&slot->node);
 	slot->job = NULL;
@@ -369,7 +413,7 @@ static unsigned int nuq_npu_drain_batch(struct nuq_npu_engine *eng, struct nuq_j
 		status[n] = nuq_npu_cqe_status(npu, slot, le32_to_cpu(cqe.status), garbage);
 		if (!status[n])
 			nuq_npu_account(eng, slot, &cqe, seen);
-		done[n++] = nuq_npu_take_slot(eng, slot);
+		done[n++] = nuq_npu_take_slot(eng, slot, seen);
 	}
 	nuq_npu_eng_wr32(eng, NUQ_NPU_ENG_CQ_HEAD, eng->cq_head);
 	*more = eng->cq_head != tail;
@@ -389,19 +433,20 @@ int nuq_npu_drain(struct nuq_npu_engine *eng)
 	int status[NUQ_NPU_DRAIN_BATCH];
 	struct nuq_npu *npu = eng->npu;
 	bool more, garbage = false, ok = false;
-	unsigned int i, n;
+	unsigned int i, n, ok_now;
 	int total = 0;
 
 	do {
 		n = nuq_npu_drain_batch(eng, done, status, &more, &garbage);
-		for (i = 0; i < n; i++) {
-			ok |= !status[i];
+		for (i = 0, ok_now = 0; i < n; i++) {
+			ok_now += !status[i];
 			nuq_job_complete(done[i], status[i]);
-			/* Statistics only: a racing drain may lose an addition. */
-			if (!status[i])
-				eng->lat.complete_ns += ktime_to_ns(ktime_sub(ktime_get(),
-									    eng->t_seen));
 		}
+		/* Statistics only: a racing drain may lose an addition. */
+		if (ok_now)
+			eng->lat.complete_ns += ok_now * ktime_to_ns(ktime_sub(ktime_get(),
+									 eng->t_seen));
+		ok |= ok_now;
 		total += n;
 		/* Re-check: a completion may have landed after the tail was read. */
 		if (!more && !garbage && !READ_ONCE(npu->gone) && !READ_ONCE(eng->resetting))
