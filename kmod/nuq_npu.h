@@ -252,6 +252,7 @@ struct nuq_npu_counters {
  * @mmu_fault_regs: last MMU_FAULTS seen
  * @cnt: recovery counters
  * @debugfs: nuq/nuqN/npu
+ * @mmu_probe: test hook: move the next job's output this many handles on
  */
 struct nuq_npu {
 	struct pci_dev *pdev;
@@ -301,6 +302,7 @@ struct nuq_npu {
 	u32 mmu_fault_regs;
 	struct nuq_npu_counters cnt;
 	struct dentry *debugfs;
+	atomic_t mmu_probe;
 };
 
 extern const struct nuq_backend_ops nuq_npu_backend;

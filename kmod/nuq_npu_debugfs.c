@@ -8,6 +8,8 @@
  *            starts them afresh
  *   engines  the driver's view: ring indices and the jobs in flight
  *   recover  write 1: reset engine 0, 2: reset the device
+ *   mmu_probe  write N: the next job's output is moved N handles on (the
+ *	     MMU isolation test: the device must fault, not write)
  *
  * The files are removed before the device is unbound, so they never read
  * the BARs of a removed device.
@@ -218,6 +220,7 @@ void nuq_npu_debugfs_init(struct nuq_npu *npu)
 	debugfs_create_file("latency", 0644, npu->debugfs, npu, &nuq_npu_latency_fops);
 	debugfs_create_file("engines", 0400, npu->debugfs, npu, &nuq_npu_engines_fops);
 	debugfs_create_file("recover", 0200, npu->debugfs, npu, &nuq_npu_recover_fops);
+	debugfs_create_atomic_t("mmu_probe", 0600, npu->debugfs, &npu->mmu_probe);
 }
 
 /* Waits for readers: afterwards no file reads the BARs. */

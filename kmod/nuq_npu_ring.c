@@ -137,6 +137,20 @@ static struct nuq_npu_slot *nuq_npu_free_slot(struct nuq_npu_engine *eng, unsign
  * *@spin is set when the job is small and alone on the engine, so that
  * its completion is worth waiting for right here (nuq_npu_spin()).
  */
+/*
+ * The MMU isolation test hook (debugfs npu/mmu_probe = N): the next job's
+ * output is pointed N handles further, at an address its context has not
+ * mapped - where another context's BO of that handle lives in that
+ * context's own address space.  The device must fault and write nothing.
+ */
+static void nuq_npu_mmu_probe(struct nuq_npu *npu, struct nuq_npu_sqe *sqe)
+{
+	int skew = atomic_xchg(&npu->mmu_probe, 0);
+
+	if (unlikely(skew))
+		sqe->va[NUQ_T_OUTPUT] += (u64)skew << 32;
+}
+
 static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 			     struct nuq_job *job, bool *spin)
 {
@@ -176,6 +190,7 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 		sqe->size[i] = bo->size;
 	}
 	sqe->job = job->exec.desc;
+	nuq_npu_mmu_probe(npu, sqe);
 
 	spin_lock(&eng->lock);
 	memcpy_toio(eng->sq + (eng->sq_tail & (npu->ring_entries - 1)) * sizeof(*sqe), sqe,

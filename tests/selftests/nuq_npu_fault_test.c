@@ -147,6 +147,52 @@ TEST_F(npu, mmu_fault_is_efault)
 	EXPECT_HEALTHY(self);
 }
 
+/*
+ * MMU isolation: a job whose output address names another context's BO
+ * (the debugfs hook moves it there; through the UAPI a handle of another
+ * file never even resolves) faults in its own address space, and neither
+ * that BO nor its own output is touched.
+ */
+TEST_F(npu, other_contexts_memory_is_unreachable)
+{
+	long long faults = dev_stat(self->index, "npu_mmu_faults");
+	size_t out_size = self->tj.size[NUQ_T_OUTPUT], i, bad = 0;
+	uint32_t victim = 0, h, own = self->dj.job.tensors[NUQ_T_OUTPUT].handle;
+	int fd2 = npu_open(self->index), right;
+	struct dev_job dj2;
+	uint8_t *vmap;
+	char path[96], skew[16];
+	uint64_t seq;
+
+	ASSERT_LE(0, fd2);
+	/* The victim: a BO of the other context with a handle this one lacks. */
+	ASSERT_EQ(0, dev_job_upload(fd2, &self->tj, &dj2));
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(0, bo_create(fd2, out_size, &victim));
+	/* One job of the other context writes it, so it is mapped there. */
+	dj2.job.tensors[NUQ_T_OUTPUT].handle = victim;
+	ASSERT_EQ(0, submit(fd2, &dj2.job, 1, &seq, NULL));
+	ASSERT_EQ(0, wait_job(fd2, seq, -1));
+	vmap = bo_map(fd2, victim, NULL);
+	ASSERT_NE(NULL, vmap);
+	memset(vmap, 0x77, out_size);
+	for (h = 0; h < NUQ_T_COUNT; h++)
+		ASSERT_GT(victim, self->dj.job.tensors[h].handle);
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/nuq/nuq%d/npu/mmu_probe", self->index);
+	snprintf(skew, sizeof(skew), "%u", victim - own);
+	ASSERT_EQ(0, write_file(path, skew));
+	EXPECT_EQ(-EFAULT, RUN(self, &right));
+	for (i = 0; i < out_size; i++)
+		bad += self->dj.map[NUQ_T_OUTPUT][i] != 0xa5 || vmap[i] != 0x77;
+	EXPECT_EQ(0, bad) TH_LOG("%zu bytes touched", bad);
+	EXPECT_LT(faults, dev_stat(self->index, "npu_mmu_faults"));
+	munmap(vmap, out_size);
+	dev_job_release(fd2, &dj2);
+	close(fd2);
+	EXPECT_HEALTHY(self);
+}
+
 /* A lost interrupt delays a completion by the watchdog's period, never loses it. */
 TEST_F(npu, lost_interrupt_is_recovered)
 {
