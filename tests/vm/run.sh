@@ -17,7 +17,8 @@
 # root), NUQ_VM_KEEP=1 keeps the temp dir, NUQ_NPU=0 boots without the NPU,
 # NUQ_NPU_ENGINES (default 2), NUQ_NPU_ARGS (more emulator options, e.g.
 # "--mac-rate 2"), NUQ_VM_ENV (KEY=VALUE words for the guest's environment,
-# e.g. NUQ_DEVICE=/dev/nuq0).
+# e.g. NUQ_DEVICE=/dev/nuq0), NUQ_VM_KERNEL (boot this image instead of
+# Debian's, e.g. the debug kernel), NUQ_VM_APPEND (more kernel parameters).
 #
 # The NPU: the emulator (NUQ_NPU_EMU, a host program) is the ivshmem server
 # that QEMU's ivshmem-doorbell device connects to.  QEMU reads the server's
@@ -43,7 +44,8 @@ timeout_s=${NUQ_VM_TIMEOUT:-600}
 
 die() { echo "vm: $*" >&2; exit 1; }
 
-vmlinuz=$("$top/scripts/kernel.sh" image "${NUQ_KVER:-6.1}") || die "no kernel image"
+vmlinuz=${NUQ_VM_KERNEL:-$("$top/scripts/kernel.sh" image "${NUQ_KVER:-6.1}")} || die "no kernel image"
+[ -f "$vmlinuz" ] || die "no kernel image at $vmlinuz"
 [ -f "${NUQ_KO:-}" ] || die "NUQ_KO=${NUQ_KO:-} is not a built nuq.ko"
 busybox=$(command -v busybox) || die "busybox-static is not installed"
 
@@ -85,6 +87,8 @@ chmod +x "$root/init" "$root/bin/"* "$root/tests/"* "$root/bench/"* 2>/dev/null
 
 # --- boot ------------------------------------------------------------------
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 quiet nuq_mode=$mode"
+# After the defaults, so that e.g. panic_on_warn=0 overrides them.
+[ -n "${NUQ_VM_APPEND:-}" ] && append="$append $NUQ_VM_APPEND"
 [ -n "$names" ] && append="$append nuq_tests=$names"
 [ -n "$skip" ] && append="$append nuq_skip=$skip"
 # KEY=VALUE words the kernel does not know reach /init as environment.
@@ -159,6 +163,14 @@ fi
 if grep -aqE 'Oops|BUG:|WARNING:|Kernel panic|general protection fault|Call Trace:|KASAN|UBSAN|kernel BUG' "$klog.txt"; then
 	fail="$fail the kernel log has an oops/BUG/WARN/panic;"
 fi
+# (The debug kernel's reports match the above too: KASAN, KFENCE and atomic
+# sleeps print "BUG:", lockdep and RCU "WARNING:", all a "Call Trace:".)
+# kmemleak (debug kernel): init.sh scans after the suite and prints the
+# report between markers; any unreferenced object fails the run.
+kmemleak=$(sed -n '/^NUQ-KMEMLEAK-BEGIN/,/^NUQ-KMEMLEAK-END/p' "$klog.txt")
+if echo "$kmemleak" | grep -q '^unreferenced object'; then
+	fail="$fail kmemleak: $(echo "$kmemleak" | grep -c '^unreferenced object') leaked objects;"
+fi
 grep -q . "$tmp/qemu.out" 2>/dev/null && sed 's/^/vm: qemu: /' "$tmp/qemu.out" >&2
 # The emulator exits 0 when QEMU goes away or on SIGTERM; a crash, a
 # sanitizer report or an error exit is a failure (a test that asks it to
@@ -210,6 +222,7 @@ if [ -n "$fail" ] || [ "${exitline#NUQ-VM-EXIT }" != 0 ]; then
 	echo "vm: kernel log tail:" >&2
 	sed -n '/^NUQ-DMESG-BEGIN/,/^NUQ-DMESG-END/p' "$klog.txt" | tail -n 60 >&2
 	[ -s "$klog.txt" ] && ! grep -q NUQ-DMESG-BEGIN "$klog.txt" && tail -n 60 "$klog.txt" >&2
+	echo "$kmemleak" | grep -q '^unreferenced object' && echo "$kmemleak" | head -n 60 >&2
 	if [ -s "$tmp/npu-emu.log" ]; then
 		echo "vm: NPU emulator log tail:" >&2
 		tail -n 30 "$tmp/npu-emu.log" >&2
