@@ -43,7 +43,7 @@
 
 #define NUQ_NPU_MAGIC			0x3155514e	/* "NQU1" */
 #define NUQ_NPU_VERSION_MAJOR		1
-#define NUQ_NPU_VERSION_MINOR		0
+#define NUQ_NPU_VERSION_MINOR		1
 #define NUQ_NPU_VERSION			((NUQ_NPU_VERSION_MAJOR << 16) | NUQ_NPU_VERSION_MINOR)
 
 #define NUQ_NPU_MAX_ENGINES		4
@@ -81,6 +81,12 @@
 #define NUQ_NPU_CAP_PROGRESS		_BITUL(1)	/* ENG_PROGRESS advances per tile */
 #define NUQ_NPU_CAP_PERF		_BITUL(2)	/* ENG_PERF_* counters */
 #define NUQ_NPU_CAP_RESIDUAL		_BITUL(3)	/* NUQ_JOB_F_RESIDUAL jobs */
+/*
+ * Notification suppression (v1.1): ENG_SQ_AWAKE is published, and
+ * CTRL_IRQ_SUPPRESS is honoured.  Without it the driver rings a doorbell
+ * for every new SQ_TAIL and gets a completion vector per completion.
+ */
+#define NUQ_NPU_CAP_NOTIFY_SUPPRESS	_BITUL(4)
 
 #define NUQ_NPU_STATUS_READY		_BITUL(0)	/* takes submissions */
 #define NUQ_NPU_STATUS_HALTED		_BITUL(1)	/* stopped until the next reset */
@@ -89,6 +95,14 @@
 
 #define NUQ_NPU_CTRL_ENABLE		_BITUL(0)	/* fetch submissions */
 #define NUQ_NPU_CTRL_IRQ		_BITUL(1)	/* signal MSI-X vectors (else poll) */
+/*
+ * With CAP_NOTIFY_SUPPRESS: signal completion vector e only for a CQE
+ * posted while the driver had consumed every earlier one (CQ_HEAD, read
+ * after CQ_TAIL and a full fence, equals the new CQE's index).  The driver
+ * that sets it writes CQ_HEAD, issues a full fence and re-reads CQ_TAIL at
+ * the end of every drain (Documentation/npu.rst, Interrupts).
+ */
+#define NUQ_NPU_CTRL_IRQ_SUPPRESS	_BITUL(2)
 
 enum nuq_npu_error {
 	NUQ_NPU_ERR_NONE = 0,
@@ -117,6 +131,15 @@ enum nuq_npu_error {
 #define NUQ_NPU_ENG_ABORT_ACK		0x030	/* = ABORT_REQ once handled */
 #define NUQ_NPU_ENG_RESET_ACK		0x034	/* = ENG_RESET_REQ once started */
 #define NUQ_NPU_ENG_RESET_DONE		0x038	/* = ENG_RESET_REQ once finished */
+/*
+ * With CAP_NOTIFY_SUPPRESS: 1 while the engine is bound to read SQ_TAIL
+ * again before it sleeps, so a new SQ_TAIL needs no doorbell; 0 (also
+ * the value of an older device's reserved word) means ring.  The engine
+ * stores 0, issues a full fence and re-reads SQ_TAIL before it sleeps;
+ * the driver stores SQ_TAIL, issues a full fence (mb()) and reads this
+ * (Documentation/npu.rst, Submission).
+ */
+#define NUQ_NPU_ENG_SQ_AWAKE		0x03c
 /* Requests: DRV. */
 #define NUQ_NPU_ENG_ABORT_JOB		0x040	/* u64: job_id to abort */
 #define NUQ_NPU_ENG_ABORT_REQ		0x048	/* write n to abort ABORT_JOB */

@@ -11,7 +11,7 @@
  * size; progress; MMU faults (unmapped, read-only, reserved bits) that
  * leave the output untouched; aborts; engine and device resets dropping
  * queued work without completions; ring errors; a full CQ; every control
- * command; the timing model.
+ * command; the timing model; doorbell and interrupt suppression.
  */
 #include <errno.h>
 #include <poll.h>
@@ -393,13 +393,19 @@ static uint8_t *expected(struct test_job *tj)
 
 /* ---- rings ---- */
 
-static void submit(unsigned int e, const struct nuq_npu_sqe *sqe)
+/* The entry and SQ_TAIL, no doorbell. */
+static void submit_quiet(unsigned int e, const struct nuq_npu_sqe *sqe)
 {
 	uint32_t slot = g->sq_tail[e] % g->dev.cfg.ring_entries;
 
 	memcpy(g->bar2 + erd(e, NUQ_NPU_ENG_SQ_OFFSET) + (size_t)slot * EMU_SQE_SIZE, sqe,
 	       sizeof(*sqe));
 	ewr(e, NUQ_NPU_ENG_SQ_TAIL, ++g->sq_tail[e]);
+}
+
+static void submit(unsigned int e, const struct nuq_npu_sqe *sqe)
+{
+	submit_quiet(e, sqe);
 	ring(e);
 }
 
@@ -436,6 +442,17 @@ static void drain_irq(unsigned int vector)
 {
 	while (wait_irq(vector, 0))
 		;
+}
+
+/* Signals of @vector since the last look (an eventfd counts them). */
+static uint64_t irq_count(unsigned int vector)
+{
+	struct pollfd p = { .fd = g->irq[vector], .events = POLLIN };
+	uint64_t v = 0;
+
+	if (poll(&p, 1, 0) == 1)
+		assert_int_equal(read(g->irq[vector], &v, 8), 8);
+	return v;
 }
 
 static void ctl(const char *line, enum emu_ctl_result want)
@@ -509,7 +526,7 @@ static void registers(void **state)
 	fx_start(NULL);
 	assert_int_equal(rd(NUQ_NPU_REG_VERSION), NUQ_NPU_VERSION);
 	assert_int_equal(rd(NUQ_NPU_REG_CAPS), NUQ_NPU_CAP_MMU | NUQ_NPU_CAP_PROGRESS |
-			 NUQ_NPU_CAP_PERF | NUQ_NPU_CAP_RESIDUAL);
+			 NUQ_NPU_CAP_PERF | NUQ_NPU_CAP_RESIDUAL | NUQ_NPU_CAP_NOTIFY_SUPPRESS);
 	assert_int_equal(rd(NUQ_NPU_REG_NUM_ENGINES), 2);
 	assert_int_equal(rd(NUQ_NPU_REG_RING_ENTRIES), 64);
 	assert_int_equal(rd(NUQ_NPU_REG_WEIGHT_FORMATS), 7);
@@ -547,6 +564,7 @@ static void registers(void **state)
 	assert_false(emu_reg_dev_owned(NUQ_NPU_ENGINE(0) + NUQ_NPU_ENG_RESET_REQ));
 	assert_true(emu_reg_dev_owned(NUQ_NPU_ENGINE(3) + NUQ_NPU_ENG_PERF_TILES + 4));
 	assert_true(emu_reg_dev_owned(NUQ_NPU_REG_EVENTS));
+	assert_true(emu_reg_dev_owned(NUQ_NPU_ENGINE(2) + NUQ_NPU_ENG_SQ_AWAKE));
 	/* Layouts for every geometry fit in a power-of-two BAR2. */
 	for (e = 1; e <= NUQ_NPU_MAX_ENGINES; e++) {
 		uint32_t sq[NUQ_NPU_MAX_ENGINES], cq[NUQ_NPU_MAX_ENGINES];
@@ -1494,6 +1512,92 @@ static void timing_model(void **state)
 	fx_stop();
 }
 
+static uint64_t stat_of(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/*
+ * Notification suppression.  SQ_AWAKE: 0 while the engine sleeps, 1 while
+ * it is bound to read SQ_TAIL again, so submissions then need no doorbell.
+ * CTRL_IRQ_SUPPRESS: only a completion posted while CQ_HEAD had caught up
+ * is signalled.  Jobs take 30 ms (timing model), so the engine stays busy.
+ */
+static void notify_suppression(void **state)
+{
+	struct emu_config cfg = { .engines = 1, .ring_entries = 8, .job_latency_ns = 30000000 };
+	struct nuq_npu_cqe c;
+	struct gjob gj;
+	uint64_t db, irqs, quiet, n;
+	int i;
+
+	(void)state;
+	fx_start(&cfg);
+	assert_true(rd(NUQ_NPU_REG_CAPS) & NUQ_NPU_CAP_NOTIFY_SUPPRESS);
+	small_job(&gj, 90);
+	drain_irq(0);
+
+	/* Asleep: the first submission rings; running, the engine says it is awake. */
+	WAIT_FOR(erd(0, NUQ_NPU_ENG_SQ_AWAKE) == 0);
+	db = stat_of(&g->dev.stats.doorbells);
+	gj.sqe.job_id = ++g->job_id;
+	submit(0, &gj.sqe);
+	WAIT_FOR(erd(0, NUQ_NPU_ENG_STATE) == NUQ_NPU_ENG_STATE_RUNNING);
+	/* Three more by SQ_TAIL alone, as a driver that read SQ_AWAKE 1 after its fence. */
+	for (i = 0; i < 3; i++) {
+		gj.sqe.job_id = ++g->job_id;
+		submit_quiet(0, &gj.sqe);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	assert_int_equal(erd(0, NUQ_NPU_ENG_SQ_AWAKE), 1);
+	/* All four run back to back, without another doorbell; one interrupt each. */
+	irqs = 0;
+	for (i = 0; i < 4; i++) {
+		wait_cqe(0, &c);
+		assert_int_equal(c.status, NUQ_NPU_JOB_OK);
+		assert_int_equal(c.job_id, gj.sqe.job_id - 3 + i);
+		/* Behind at most three others: never an idle poll period in between. */
+		assert_true(c.wait_ns < 3 * 30000000ull + 3 * EMU_POLL_MS * 1000000ull);
+	}
+	assert_int_equal(stat_of(&g->dev.stats.doorbells), db + 1);
+	WAIT_FOR((irqs += irq_count(0)) == 4);
+	WAIT_FOR(erd(0, NUQ_NPU_ENG_SQ_AWAKE) == 0);
+
+	/* CTRL_IRQ_SUPPRESS: four completions the driver does not consume, one interrupt. */
+	wr(NUQ_NPU_REG_CTRL, NUQ_NPU_CTRL_ENABLE | NUQ_NPU_CTRL_IRQ | NUQ_NPU_CTRL_IRQ_SUPPRESS);
+	quiet = stat_of(&g->dev.stats.irqs_suppressed);
+	for (i = 0; i < 4; i++) {
+		gj.sqe.job_id = ++g->job_id;
+		submit_quiet(0, &gj.sqe);
+	}
+	ring(0);
+	WAIT_FOR(erd(0, NUQ_NPU_ENG_CQ_TAIL) == g->cq_head[0] + 4);
+	usleep(20000);
+	assert_int_equal(irq_count(0), 1);
+	assert_int_equal(stat_of(&g->dev.stats.irqs_suppressed), quiet + 3);
+	/* The driver's drain: consume, CQ_HEAD, fence, CQ_TAIL again (nothing new). */
+	for (i = 0; i < 4; i++) {
+		assert_true(try_cqe(0, &c));
+		assert_int_equal(c.status, NUQ_NPU_JOB_OK);
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	assert_int_equal(erd(0, NUQ_NPU_ENG_CQ_TAIL), g->cq_head[0]);
+	/* Caught up: the next completion interrupts again, and so does one after each catch-up. */
+	for (i = 0; i < 2; i++) {
+		gj.sqe.job_id = ++g->job_id;
+		submit(0, &gj.sqe);
+		n = 0;
+		WAIT_FOR((n += irq_count(0)) == 1);
+		wait_cqe(0, &c);
+		assert_int_equal(c.job_id, gj.sqe.job_id);
+	}
+	assert_int_equal(stat_of(&g->dev.stats.irqs_suppressed), quiet + 3);
+	usleep(20000);
+	assert_int_equal(irq_count(0), 0);
+	test_job_free(&gj.tj);
+	fx_stop();
+}
+
 /* A failed test leaves its device running: stop it before the next one starts. */
 static int teardown(void **state)
 {
@@ -1524,6 +1628,7 @@ int main(void)
 		cmocka_unit_test_teardown(injected_faults, teardown),
 		cmocka_unit_test_teardown(unplug_via_monitor, teardown),
 		cmocka_unit_test_teardown(timing_model, teardown),
+		cmocka_unit_test_teardown(notify_suppression, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

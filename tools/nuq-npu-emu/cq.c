@@ -5,6 +5,10 @@
  * entry.  We never run more than RING_ENTRIES ahead of CQ_HEAD: when the
  * CQ is full the engine waits (a reset still gets through).  Injected
  * corruption and fuzzing deliberately break these rules, to test the driver.
+ *
+ * With CTRL_IRQ_SUPPRESS a completion is signalled only if the driver had
+ * consumed every earlier one (emu_cq_notify()); otherwise the driver is
+ * still draining and bound to re-read CQ_TAIL (npu.rst, Interrupts).
  */
 #include <string.h>
 
@@ -63,6 +67,27 @@ int emu_post_cqe(struct emu_engine *eng, struct nuq_npu_cqe *cqe)
 	}
 	write_slot(eng, cqe);
 	return 1;
+}
+
+/*
+ * The completion vector for the CQE just posted, unless CTRL_IRQ_SUPPRESS
+ * says the driver needs none.  CQ_TAIL was stored (release) before; a full
+ * fence, then CQ_HEAD: the driver stores CQ_HEAD, fences and re-reads
+ * CQ_TAIL, so if we read an old CQ_HEAD here (an earlier CQE not yet
+ * consumed) the driver's re-read, still to come, sees our CQ_TAIL.
+ */
+void emu_cq_notify(struct emu_engine *eng)
+{
+	struct emu_dev *dev = eng->dev;
+
+	if (emu_rd32(dev, NUQ_NPU_REG_CTRL) & NUQ_NPU_CTRL_IRQ_SUPPRESS) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (emu_erd32(eng, NUQ_NPU_ENG_CQ_HEAD) != eng->cq_tail - 1) {
+			__atomic_add_fetch(&dev->stats.irqs_suppressed, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	emu_irq(dev, eng->idx);
 }
 
 /* Fuzzing: now and then a garbage CQE, sometimes with CQ_TAIL thrown far ahead. */

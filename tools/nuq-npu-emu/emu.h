@@ -80,6 +80,8 @@ struct emu_stats {
 	uint64_t jobs_dropped, tiles, macs, irqs, irqs_dropped, events;
 	uint64_t resets, resets_refused, eng_resets, aborts, ring_errors, faults_injected;
 	uint64_t fuzz_cqes;
+	uint64_t doorbells;		/* doorbell writes seen by the engines */
+	uint64_t irqs_suppressed;	/* completions CTRL_IRQ_SUPPRESS did not signal */
 	uint64_t row_bands, image_bands, tile_bands;
 };
 

@@ -4,6 +4,11 @@
  * timeout, so it also polls: doorbells may be coalesced or lost, as may
  * interrupts.  While CTRL has ENABLE it takes SQ entries in order.
  *
+ * SQ_AWAKE (doorbell suppression) is 1 from a wake-up until the engine is
+ * about to sleep; then it stores 0, fences and reads SQ_TAIL once more
+ * (go_to_sleep()), so a driver that stored SQ_TAIL, fenced and read 1 may
+ * skip the doorbell: the engine still has that re-read ahead of it.
+ *
  * Resets are done by the control thread with the engine parked: the engine
  * drops whatever it was doing at its next check (between bands, in every
  * sleep) and waits; while it waits the control thread owns its state.
@@ -79,13 +84,16 @@ static int wait_doorbell(struct emu_engine *eng)
 		{ .fd = eng->dev->doorbell[eng->idx], .events = POLLIN },
 		{ .fd = eng->wake_fd, .events = POLLIN },
 	};
+	uint64_t v;
 
 	if (poll(p, 2, EMU_POLL_MS) <= 0)
 		return 0;
 	if (p[1].revents & POLLIN)
 		drain(eng->wake_fd);
 	if (p[0].revents & POLLIN) {
-		drain(p[0].fd);
+		/* An eventfd counts the writes it coalesced. */
+		while (read(p[0].fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			__atomic_add_fetch(&eng->dev->stats.doorbells, v, __ATOMIC_RELAXED);
 		return 1;
 	}
 	return 0;
@@ -129,6 +137,23 @@ static int may_fetch(struct emu_engine *eng)
 	       (emu_rd32(dev, NUQ_NPU_REG_STATUS) & NUQ_NPU_STATUS_READY);
 }
 
+/*
+ * About to sleep: SQ_AWAKE = 0, a full fence, then SQ_TAIL once more.  The
+ * driver stores SQ_TAIL, fences and reads SQ_AWAKE: of the two loads, at
+ * least one sees the other side's store (npu.rst, Submission), so either
+ * we see its new tail here or it saw 0 and rang.  Returns 0 (and SQ_AWAKE
+ * is 1 again) if there is work after all.
+ */
+static int go_to_sleep(struct emu_engine *eng)
+{
+	emu_ewr32(eng, NUQ_NPU_ENG_SQ_AWAKE, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!may_fetch(eng) || emu_erd32(eng, NUQ_NPU_ENG_SQ_TAIL) == eng->sq_head)
+		return 1;
+	emu_ewr32(eng, NUQ_NPU_ENG_SQ_AWAKE, 1);
+	return 0;
+}
+
 static void *engine_thread(void *arg)
 {
 	struct emu_engine *eng = arg;
@@ -140,22 +165,26 @@ static void *engine_thread(void *arg)
 			continue;
 		}
 		wait_doorbell(eng);
+		/* Until go_to_sleep(): new submissions need no doorbell. */
+		emu_ewr32(eng, NUQ_NPU_ENG_SQ_AWAKE, 1);
 		emu_observe_tail(eng, emu_now_ns());
 		if (__atomic_load_n(&dev->faults.fuzz, __ATOMIC_RELAXED))
 			emu_fuzz_tick(eng);
 		emu_check_abort(eng, NULL);
-		while (may_fetch(eng)) {
-			uint32_t tail = emu_erd32(eng, NUQ_NPU_ENG_SQ_TAIL);
+		do {
+			while (may_fetch(eng)) {
+				uint32_t tail = emu_erd32(eng, NUQ_NPU_ENG_SQ_TAIL);
 
-			if (tail == eng->sq_head)
-				break;
-			if (tail - eng->sq_head > dev->cfg.ring_entries) {
-				ring_error(eng, tail);
-				break;
+				if (tail == eng->sq_head)
+					break;
+				if (tail - eng->sq_head > dev->cfg.ring_entries) {
+					ring_error(eng, tail);
+					break;
+				}
+				emu_observe_tail(eng, emu_now_ns());
+				emu_run_one(eng);
 			}
-			emu_observe_tail(eng, emu_now_ns());
-			emu_run_one(eng);
-		}
+		} while (!go_to_sleep(eng));
 	}
 	pthread_mutex_lock(&eng->lock);
 	eng->parked = 1;

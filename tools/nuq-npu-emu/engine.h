@@ -25,6 +25,7 @@ void emu_observe_tail(struct emu_engine *eng, uint64_t stamp_ns);
 void emu_check_abort(struct emu_engine *eng, struct emu_job_ctx *ctx);
 void emu_run_one(struct emu_engine *eng);
 int emu_post_cqe(struct emu_engine *eng, struct nuq_npu_cqe *cqe);
+void emu_cq_notify(struct emu_engine *eng);
 void emu_fuzz_tick(struct emu_engine *eng);
 uint64_t emu_rand(struct emu_engine *eng);
 

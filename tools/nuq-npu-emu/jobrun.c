@@ -193,7 +193,7 @@ void emu_run_one(struct emu_engine *eng)
 	eng->cur_job = 0;
 	emu_ewr64(eng, NUQ_NPU_ENG_CUR_JOB, 0);
 	emu_ewr32(eng, NUQ_NPU_ENG_STATE, NUQ_NPU_ENG_STATE_IDLE);
-	emu_irq(dev, eng->idx);
+	emu_cq_notify(eng);
 	if (ctx.aborted) {
 		emu_ewr32(eng, NUQ_NPU_ENG_ABORT_ACK, ctx.abort_ack);
 		emu_event(dev);

@@ -217,7 +217,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	ret = emu_server_run(&dev, ivfd, ctlfd, sigfd);
-	emu_log("shutting down");
+	emu_log("shutting down: %llu jobs, %llu doorbells, %llu interrupts, %llu suppressed",
+		(unsigned long long)dev.stats.jobs, (unsigned long long)dev.stats.doorbells,
+		(unsigned long long)dev.stats.irqs, (unsigned long long)dev.stats.irqs_suppressed);
 	emu_dev_stop(&dev);
 	emu_dev_destroy(&dev);
 	close(ivfd);

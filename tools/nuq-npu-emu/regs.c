@@ -61,6 +61,7 @@ int emu_reg_dev_owned(uint32_t off)
 	case NUQ_NPU_ENG_ABORT_ACK:
 	case NUQ_NPU_ENG_RESET_ACK:
 	case NUQ_NPU_ENG_RESET_DONE:
+	case NUQ_NPU_ENG_SQ_AWAKE:
 		return 1;
 	}
 	return r >= NUQ_NPU_ENG_PERF_JOBS && r < NUQ_NPU_ENG_PERF_TILES + 8;
@@ -125,7 +126,7 @@ void emu_regs_init(struct emu_dev *dev)
 	emu_wr32(dev, NUQ_NPU_REG_MAGIC, NUQ_NPU_MAGIC);
 	emu_wr32(dev, NUQ_NPU_REG_VERSION, NUQ_NPU_VERSION);
 	emu_wr32(dev, NUQ_NPU_REG_CAPS, NUQ_NPU_CAP_MMU | NUQ_NPU_CAP_PROGRESS |
-		 NUQ_NPU_CAP_PERF | NUQ_NPU_CAP_RESIDUAL);
+		 NUQ_NPU_CAP_PERF | NUQ_NPU_CAP_RESIDUAL | NUQ_NPU_CAP_NOTIFY_SUPPRESS);
 	emu_wr32(dev, NUQ_NPU_REG_NUM_ENGINES, dev->cfg.engines);
 	emu_wr32(dev, NUQ_NPU_REG_RING_ENTRIES, dev->cfg.ring_entries);
 	/* What the software backend takes: every format, 1-8 bit indices. */
