@@ -37,6 +37,7 @@ extern unsigned int nuq_npu_abort_ms;
 extern unsigned int nuq_npu_max_resets;
 extern unsigned int nuq_npu_max_resubmits;
 extern unsigned int nuq_npu_spin_us;
+extern bool nuq_npu_notify_suppress;
 
 /* Handles at or above this have no device virtual address (VA = handle << 32). */
 #define NUQ_NPU_MAX_HANDLE	BIT(NUQ_NPU_VA_BITS - 32)

@@ -210,6 +210,9 @@ void nuq_npu_hw_enable(struct nuq_npu *npu, bool enable)
 
 	if (enable)
 		ctrl = NUQ_NPU_CTRL_ENABLE | (npu->nr_vectors ? NUQ_NPU_CTRL_IRQ : 0);
+	/* nuq_npu_drain() fences and re-reads CQ_TAIL as suppression needs. */
+	if ((ctrl & NUQ_NPU_CTRL_IRQ) && (npu->caps & NUQ_NPU_CAP_NOTIFY_SUPPRESS))
+		ctrl |= NUQ_NPU_CTRL_IRQ_SUPPRESS;
 	nuq_npu_wr32(npu, NUQ_NPU_REG_CTRL, ctrl);
 	nuq_npu_doorbell(npu, NUQ_NPU_VEC_CTRL(npu->num_engines));
 }

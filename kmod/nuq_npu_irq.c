@@ -6,8 +6,9 @@
  * NUM_ENGINES means "an event".  The handlers are threaded: ending a job
  * wakes waiters, queues io_uring task work and may free BOs (which
  * sleeps), so nothing runs in hard interrupt context but the default
- * primary handler.  After a drain the completion thread refills the rings,
- * so a busy device keeps its engines fed without the submit work.
+ * primary handler.  After a drain the completion thread refills the rings
+ * (or, while a submitter holds the lock, leaves it to the submit work), so
+ * a busy device keeps its engines fed.
  *
  * Without MSI-X (npu_poll=1, or the vectors could not be had) CTRL.IRQ
  * stays clear and a delayed work drains the rings every jiffy while jobs
@@ -24,9 +25,22 @@
 static irqreturn_t nuq_npu_engine_thread(int irq, void *data)
 {
 	struct nuq_npu_engine *eng = data;
+	struct nuq_npu *npu = eng->npu;
 
-	if (nuq_npu_drain(eng) >= 0)
-		nuq_npu_submit(eng->npu);
+	if (nuq_npu_drain(eng) < 0)
+		return IRQ_HANDLED;
+	/*
+	 * Refill what the drain freed.  A submitter that holds the lock is
+	 * filling the rings right now, but may have looked at this engine
+	 * before the drain: the submit work runs another pass after it,
+	 * rather than this thread spinning on the mutex.
+	 */
+	if (mutex_trylock(&npu->submit_lock)) {
+		nuq_npu_submit_locked(npu);
+		mutex_unlock(&npu->submit_lock);
+	} else if (!READ_ONCE(npu->stopping)) {
+		queue_work(npu->wq, &npu->submit_work);
+	}
 	return IRQ_HANDLED;
 }
 

@@ -37,9 +37,13 @@ bool nuq_npu_poll;
 module_param_named(npu_poll, nuq_npu_poll, bool, 0444);
 MODULE_PARM_DESC(npu_poll, "Poll the NPU's rings instead of using MSI-X (default 0)");
 
-unsigned int nuq_npu_queue_depth = 8;
+/*
+ * Deep enough that a stream of small jobs (a few us each on the device)
+ * outlasts an interrupt's round trip and the refill after it.
+ */
+unsigned int nuq_npu_queue_depth = 32;
 module_param_named(npu_queue_depth, nuq_npu_queue_depth, uint, 0444);
-MODULE_PARM_DESC(npu_queue_depth, "Jobs on each NPU engine's ring at once (default 8; at most the ring's entries)");
+MODULE_PARM_DESC(npu_queue_depth, "Jobs on each NPU engine's ring at once (default 32; at most the ring's entries)");
 
 unsigned int nuq_npu_watchdog_ms = 100;
 module_param_named(npu_watchdog_ms, nuq_npu_watchdog_ms, uint, 0644);
@@ -64,6 +68,10 @@ MODULE_PARM_DESC(npu_max_resubmits, "Times an innocent job is rerun after NPU re
 unsigned int nuq_npu_spin_us = 100;
 module_param_named(npu_spin_us, nuq_npu_spin_us, uint, 0644);
 MODULE_PARM_DESC(npu_spin_us, "Busy-wait this long in SUBMIT for a small job alone on an NPU engine, instead of its interrupt (default 100; 0 never)");
+
+bool nuq_npu_notify_suppress = true;
+module_param_named(npu_notify_suppress, nuq_npu_notify_suppress, bool, 0444);
+MODULE_PARM_DESC(npu_notify_suppress, "Skip doorbells to awake NPU engines and have only the first of a burst of completions interrupt, if the NPU can (default 1)");
 
 static DEFINE_IDA(nuq_npu_ida);
 static bool nuq_npu_registered;

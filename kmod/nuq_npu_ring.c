@@ -5,13 +5,16 @@
  *
  * Submission (nuq_npu_submit) runs in process context under submit_lock:
  * while some engine has fewer than npu_queue_depth jobs, it takes the
- * scheduler's next job, maps its BOs, writes the SQE and rings the
- * doorbell; the least loaded engine gets it.  A ring never holds more
+ * scheduler's next job, maps its BOs, writes the SQE and SQ_TAIL; the
+ * least loaded engine gets it.  Doorbells are rung per engine and pass,
+ * not per job, and not at all for an engine that says it is awake
+ * (nuq_npu_notify()).  A ring never holds more
  * jobs than it has entries, so neither ring can overflow and the device's
  * SQ_HEAD need not be read.
  *
  * Completion (nuq_npu_drain) follows the interrupt rule of npu.rst: read
- * CQ_TAIL, consume up to it, write CQ_HEAD, read CQ_TAIL again.  Each CQE
+ * CQ_TAIL, consume up to it, write CQ_HEAD, full fence, read CQ_TAIL
+ * again (which lets the device signal only the first of a burst).  Each CQE
  * is read once and checked: its job_id must name a job in flight on that
  * engine, else it is garbage and the device is reset.  A submitter that
  * put a small job on an idle engine busy-waits for it up to npu_spin_us
@@ -21,6 +24,7 @@
  * may free BOs (which sleeps).
  */
 
+#include <linux/bitops.h>
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/pci.h>
@@ -45,6 +49,9 @@ int nuq_npu_engines_init(struct nuq_npu *npu)
 	unsigned int e;
 
 	npu->depth = clamp_t(u32, nuq_npu_queue_depth, 1, npu->ring_entries);
+	/* Without it: a doorbell per pass and engine, an interrupt per completion. */
+	if (!nuq_npu_notify_suppress)
+		npu->caps &= ~NUQ_NPU_CAP_NOTIFY_SUPPRESS;
 	npu->sqe_buf = kzalloc(sizeof(*npu->sqe_buf), GFP_KERNEL);
 	if (!npu->sqe_buf)
 		return -ENOMEM;
@@ -132,12 +139,6 @@ static struct nuq_npu_slot *nuq_npu_free_slot(struct nuq_npu_engine *eng, unsign
 }
 
 /*
- * Put @job on @eng.  0 when the job is on the ring or has been ended;
- * -EBUSY when it must wait for a completion (the caller requeues it).
- * *@spin is set when the job is small and alone on the engine, so that
- * its completion is worth waiting for right here (nuq_npu_spin()).
- */
-/*
  * The MMU isolation test hook (debugfs npu/mmu_probe = N): the next job's
  * output is pointed N handles further, at an address its context has not
  * mapped - where another context's BO of that handle lives in that
@@ -151,8 +152,16 @@ static void nuq_npu_mmu_probe(struct nuq_npu *npu, struct nuq_npu_sqe *sqe)
 		sqe->va[NUQ_T_OUTPUT] += (u64)skew << 32;
 }
 
+/*
+ * Put @job on @eng.  0 when the job is on the ring or has been ended;
+ * -EBUSY when it must wait for a completion (the caller requeues it).
+ * *@spin is set when the job is small and alone on the engine, so that
+ * its completion is worth waiting for right here (nuq_npu_spin()).  *@now
+ * is the pass's clock reading (HPET under TCG: one per pass), 0 until the
+ * first job needs it.  The doorbell is the caller's.
+ */
 static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
-			     struct nuq_job *job, bool *spin)
+			     struct nuq_job *job, bool *spin, ktime_t *now)
 {
 	struct nuq_npu_sqe *sqe;
 	struct nuq_npu_slot *slot;
@@ -199,7 +208,9 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	slot->job_id = sqe->job_id;
 	slot->abort_sent = 0;
 	slot->guilty = false;
-	slot->t_doorbell = ktime_get();
+	if (!*now)
+		*now = ktime_get();
+	slot->t_doorbell = *now;
 	if (list_empty(&eng->inflight)) {
 		*spin = job->cost <= NUQ_NPU_SPIN_MACS;
 		slot->t_head = slot->t_doorbell;
@@ -213,7 +224,6 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	/* The entry before the index that publishes it. */
 	wmb();
 	nuq_npu_eng_wr32(eng, NUQ_NPU_ENG_SQ_TAIL, eng->sq_tail);
-	nuq_npu_doorbell(npu, eng->index);
 	spin_unlock(&eng->lock);
 	return 0;
 
@@ -223,26 +233,54 @@ err_complete:
 }
 
 /*
+ * Tell @eng about the entries up to the SQ_TAIL just written: ring its
+ * doorbell, unless the device has notification suppression and the engine
+ * says (SQ_AWAKE, read after a full fence) that it reads SQ_TAIL again
+ * before it sleeps.  Both sides store, fence, then load the other's word,
+ * so one of them sees the other's store: no submission is left asleep
+ * (npu.rst, Submission).  Under submit_lock.
+ */
+static void nuq_npu_notify(struct nuq_npu_engine *eng)
+{
+	struct nuq_npu *npu = eng->npu;
+
+	if (npu->caps & NUQ_NPU_CAP_NOTIFY_SUPPRESS) {
+		/* SQ_TAIL (stored) before SQ_AWAKE (loaded): BAR order is not enough. */
+		mb();
+		if (nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_SQ_AWAKE) == 1)
+			return;
+	}
+	nuq_npu_doorbell(npu, eng->index);
+}
+
+/*
  * Fill the rings from the scheduler; under submit_lock.  Returns the
  * engine worth spinning on (see nuq_npu_spin()), or NULL.
+ *
+ * Each engine that got entries is notified once, at the end of the pass:
+ * one doorbell (an MMIO trap under TCG) per engine and pass, none if it
+ * is awake.  A pass of one job (an ioctl) rings as soon as it is written.
  */
 struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 {
 	struct nuq_device *ndev = npu->ndev;
 	struct nuq_npu_engine *eng, *spin_eng = NULL;
+	unsigned long pending = 0;
 	struct nuq_job *job;
 	bool started = false;
-	unsigned int n = 0;
+	unsigned int n = 0, e;
+	ktime_t now = 0;
 
 	lockdep_assert_held(&npu->submit_lock);
 	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu))) {
 		bool spin = false;
+		u32 tail = eng->sq_tail;
 
 		job = nuq_sched_next(ndev);
 		if (!job)
 			break;
 		n++;
-		if (nuq_npu_start_job(npu, eng, job, &spin) == -EBUSY) {
+		if (nuq_npu_start_job(npu, eng, job, &spin, &now) == -EBUSY) {
 			/* Retried on the next completion. */
 			nuq_sched_requeue(job);
 			break;
@@ -250,7 +288,11 @@ struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 		if (spin)
 			spin_eng = eng;
 		started = true;
+		if (eng->sq_tail != tail)	/* else it ended without reaching the ring */
+			__set_bit(eng->index, &pending);
 	}
+	for_each_set_bit(e, &pending, NUQ_NPU_MAX_ENGINES)
+		nuq_npu_notify(&npu->engines[e]);
 	if (started && !npu->nr_vectors)
 		nuq_npu_poll_arm(npu);
 	/* Only for a lone job: with more in flight, interrupts serve better. */
@@ -464,9 +506,17 @@ int nuq_npu_drain(struct nuq_npu_engine *eng)
 		ok |= ok_now;
 		total += n;
 		/* Re-check: a completion may have landed after the tail was read. */
-		if (!more && !garbage && !READ_ONCE(npu->gone) && !READ_ONCE(eng->resetting))
+		if (!more && !garbage && !READ_ONCE(npu->gone) && !READ_ONCE(eng->resetting)) {
+			/*
+			 * CQ_HEAD (stored) before CQ_TAIL (loaded), as the
+			 * device fences its CQ_TAIL store before its CQ_HEAD
+			 * load: with CTRL_IRQ_SUPPRESS a completion the device
+			 * did not signal is one this re-read sees (npu.rst).
+			 */
+			mb();
 			more = nuq_npu_eng_rd32(eng, NUQ_NPU_ENG_CQ_TAIL) !=
 			       READ_ONCE(eng->cq_head);
+		}
 	} while (more && !garbage);
 
 	if (ok) {
