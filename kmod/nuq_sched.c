@@ -2,7 +2,12 @@
 /*
  * nuq: the job scheduler.
  *
- * Four priority levels; a queued job of a higher level always goes first.
+ * Four priority levels; a queued job of a higher level goes first.  That
+ * alone would let a busy higher level starve a lower one for ever (and an
+ * io_uring command that never ends keeps its closed ring alive, which
+ * io_uring warns about after five minutes), so a job that has waited
+ * longer than sched_starve_ms gets the next turn whatever its level,
+ * oldest first: every queued job runs within about that bound.
  * Within a level, contexts share the device fairly in cost units (the job's
  * multiply-accumulate count): each context has a virtual time, the cost it
  * has been given so far, and the context with the smallest one goes next
@@ -14,12 +19,18 @@
  */
 
 #include <linux/minmax.h>
+#include <linux/module.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #include "nuq_drv.h"
 #include "nuq_sched.h"
 #include "nuq_uring.h"
+
+static unsigned int sched_starve_ms = 1000;
+module_param(sched_starve_ms, uint, 0644);
+MODULE_PARM_DESC(sched_starve_ms,
+		 "A job queued this long runs next whatever its priority (default 1000; 0: strict priorities)");
 
 void nuq_sched_init(struct nuq_sched *sched)
 {
@@ -76,24 +87,81 @@ bool nuq_sched_has_work(struct nuq_device *ndev)
 	return READ_ONCE(ndev->sched.queued) != 0;
 }
 
+static struct nuq_job *nuq_sched_head(struct nuq_ctx_sched *cs, int p)
+{
+	return list_first_entry(&cs->queue[p], struct nuq_job, queue_node);
+}
+
+/*
+ * The context whose oldest job below the highest level with queued jobs
+ * has waited past sched_starve_ms the longest, with its level in *@prio;
+ * NULL if none has.  (Within the highest level, fairness alone decides.)
+ * Only heads are looked at: a context's queue of a level is oldest first.
+ */
+static struct nuq_ctx_sched *nuq_sched_starving(struct nuq_sched *sched, int *prio)
+{
+	unsigned int limit_ms = READ_ONCE(sched_starve_ms);
+	struct nuq_ctx_sched *best = NULL, *cs;
+	ktime_t limit, oldest = 0;
+	int p, top = NUQ_NR_PRIOS - 1;
+
+	if (!limit_ms)
+		return NULL;
+	while (top > 0 && list_empty(&sched->active[top]))
+		top--;
+	limit = ktime_sub_ms(ktime_get(), limit_ms);
+	for (p = 0; p < top; p++) {
+		list_for_each_entry(cs, &sched->active[p], active_node[p]) {
+			ktime_t queued = nuq_sched_head(cs, p)->queued;
+
+			if (!ktime_before(queued, limit))
+				continue;
+			if (!best || ktime_before(queued, oldest)) {
+				best = cs;
+				oldest = queued;
+				*prio = p;
+			}
+		}
+	}
+	return best;
+}
+
+/* The context that goes next within level @p by virtual time, or NULL. */
+static struct nuq_ctx_sched *nuq_sched_fair(struct nuq_sched *sched, int p)
+{
+	struct nuq_ctx_sched *best = NULL, *cs;
+
+	list_for_each_entry(cs, &sched->active[p], active_node[p])
+		if (!best || cs->vtime[p] < best->vtime[p])
+			best = cs;
+	return best;
+}
+
+/* A starving context if any, else the top level's fairest; its level in *@prio. */
+static struct nuq_ctx_sched *nuq_sched_pick(struct nuq_sched *sched, int *prio)
+{
+	struct nuq_ctx_sched *cs = nuq_sched_starving(sched, prio);
+	int p;
+
+	for (p = NUQ_NR_PRIOS - 1; !cs && p >= 0; p--) {
+		cs = nuq_sched_fair(sched, p);
+		*prio = p;
+	}
+	return cs;
+}
+
 /* The next job to run, taken off its queue, or NULL when none is queued. */
 static struct nuq_job *nuq_sched_take(struct nuq_device *ndev)
 {
 	struct nuq_sched *sched = &ndev->sched;
-	struct nuq_ctx_sched *best, *cs;
+	struct nuq_ctx_sched *best;
 	struct nuq_job *job = NULL;
 	int p;
 
 	spin_lock(&sched->lock);
-	for (p = NUQ_NR_PRIOS - 1; p >= 0 && !job; p--) {
-		best = NULL;
-		list_for_each_entry(cs, &sched->active[p], active_node[p])
-			if (!best || cs->vtime[p] < best->vtime[p])
-				best = cs;
-		if (!best)
-			continue;
-
-		job = list_first_entry(&best->queue[p], struct nuq_job, queue_node);
+	best = nuq_sched_pick(sched, &p);
+	if (best) {
+		job = nuq_sched_head(best, p);
 		list_del(&job->queue_node);
 		if (list_empty(&best->queue[p]))
 			list_del_init(&best->active_node[p]);

@@ -44,7 +44,8 @@ enum nuq_job_state {
  *	end the running job with
  * @started: when the backend took the job (a ring backend moves it to
  *	when the device started the job: the timeout counts from there)
- * @queued: when the job was queued, for latency statistics
+ * @queued: when the job was queued, for latency statistics and the
+ *	scheduler's starvation bound (sched_starve_ms)
  * @resubmits: times a backend put the job back after a device reset
  * @ioucmd: the io_uring command to complete, or NULL
  * @task: for io_uring jobs, the task that issued the command (referenced

@@ -84,6 +84,67 @@ TEST(high_priority_overtakes_low)
 	ctx_close(&c);
 }
 
+/*
+ * A busy higher level holds a lower one back, but only for about
+ * sched_starve_ms: then the waiting job gets the next turn.  (Strict
+ * priorities would keep it queued while the higher level stays busy; an
+ * io_uring command of such a job keeps its closed ring alive until
+ * io_uring warns.)
+ */
+TEST(low_priority_is_not_starved)
+{
+	unsigned long long starve_ms = nuq_read_param("sched_starve_ms");
+	struct timespec t0, t1;
+	struct ctx lo;
+	uint64_t seq;
+	double secs;
+	pid_t pid;
+	int st;
+
+	ASSERT_GT(starve_ms, 0);
+	ASSERT_LT(starve_ms, 2000);
+	fault_set("slow", "-1", "5");	/* 8 tiles x 5 ms per job */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* Keep 8 high-priority jobs queued for 4 s. */
+		struct timespec s, n;
+		uint64_t hs[8];
+		struct ctx hi;
+		int i = 0;
+
+		if (ctx_open(&hi, 3) || submit_n(&hi, NUQ_PRIO_HIGH, 8, hs))
+			_exit(10);
+		clock_gettime(CLOCK_MONOTONIC, &s);
+		do {
+			if (wait_job(hi.fd, hs[i], -1) || submit_n(&hi, NUQ_PRIO_HIGH, 1, &hs[i]))
+				_exit(11);
+			i = (i + 1) % 8;
+			clock_gettime(CLOCK_MONOTONIC, &n);
+		} while (n.tv_sec - s.tv_sec < 4);
+		for (i = 0; i < 8; i++)
+			wait_job(hi.fd, hs[i], -1);
+		_exit(0);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, ctx_open(&lo, 4));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, submit_n(&lo, NUQ_PRIO_LOW, 1, &seq));
+	EXPECT_EQ(0, wait_job(lo.fd, seq, -1));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	TH_LOG("the low job waited %.2f s behind a busy high level (sched_starve_ms %llu)",
+	       secs, starve_ms);
+	/* Held back by priority first, then given a turn long before the 4 s flood ends. */
+	EXPECT_LT(starve_ms / 1000.0 - 0.05, secs);
+	EXPECT_GT(starve_ms / 1000.0 + 1.0, secs);
+	EXPECT_EQ(0, waitpid(pid, &st, WNOHANG)) TH_LOG("the flood ended before the low job ran");
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	FAULT_OFF();
+	ctx_close(&lo);
+}
+
 TEST(realtime_needs_cap_sys_nice)
 {
 	int status;
