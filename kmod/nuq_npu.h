@@ -153,6 +153,7 @@ struct nuq_npu_lat {
  * @resetting: a reset of the engine (or device) is pending: its CQ is
  *	not read and CQ_HEAD not written until the reset is done (npu.rst)
  * @nr_inflight: jobs in @inflight
+ * @inflight_macs: their multiply-accumulates (job cost)
  * @slots: &nuq_npu.depth slots
  * @inflight: jobs on the engine, oldest first
  * @t_seen: when the driver last looked at the CQ
@@ -176,6 +177,7 @@ struct nuq_npu_engine {
 	bool accepting;
 	bool resetting;
 	unsigned int nr_inflight;
+	u64 inflight_macs;
 	struct nuq_npu_slot *slots;
 	struct list_head inflight;
 	ktime_t t_seen;

@@ -6,7 +6,8 @@
  * Submission (nuq_npu_submit) runs in process context under submit_lock:
  * while some engine has fewer than npu_queue_depth jobs, it takes the
  * scheduler's next job, maps its BOs, writes the SQE and SQ_TAIL; the
- * least loaded engine gets it.  Doorbells are rung per engine and pass,
+ * least loaded engine gets it, or the one the pass filled last while its
+ * work is small (NUQ_NPU_PACK_MACS).  Doorbells are rung per engine and pass,
  * not per job, and not at all for an engine that says it is awake
  * (nuq_npu_notify()).  A ring never holds more
  * jobs than it has entries, so neither ring can overflow and the device's
@@ -39,6 +40,12 @@
 
 /* Jobs up to this many MACs are worth a busy-wait (npu_spin_us). */
 #define NUQ_NPU_SPIN_MACS	BIT(20)
+/*
+ * A pass keeps filling one engine while the work on it stays below this
+ * many MACs (tens of us on the device): small jobs need no second engine,
+ * and one engine costs one doorbell and one interrupt stream, not two.
+ */
+#define NUQ_NPU_PACK_MACS	BIT(20)
 /* Jobs ended per pass of the engine's lock. */
 #define NUQ_NPU_DRAIN_BATCH	32
 /* Completion times from the device above this are not believed. */
@@ -83,11 +90,19 @@ void nuq_npu_engines_fini(struct nuq_npu *npu)
 	}
 }
 
-/* The engine with ring space and the fewest jobs, or NULL. */
-static struct nuq_npu_engine *nuq_npu_pick_engine(struct nuq_npu *npu)
+/*
+ * The engine with ring space and the fewest jobs, or NULL.  @cur, the
+ * engine the pass filled last, if it has room and little work.
+ */
+static struct nuq_npu_engine *nuq_npu_pick_engine(struct nuq_npu *npu,
+						  struct nuq_npu_engine *cur)
 {
 	struct nuq_npu_engine *best = NULL;
 	unsigned int e;
+
+	if (cur && READ_ONCE(cur->accepting) && READ_ONCE(cur->nr_inflight) < npu->depth &&
+	    READ_ONCE(cur->inflight_macs) < NUQ_NPU_PACK_MACS)
+		return cur;
 
 	for (e = 0; e < npu->num_engines; e++) {
 		struct nuq_npu_engine *eng = &npu->engines[e];
@@ -220,6 +235,7 @@ static int nuq_npu_start_job(struct nuq_npu *npu, struct nuq_npu_engine *eng,
 	}
 	list_add_tail(&slot->node, &eng->inflight);
 	WRITE_ONCE(eng->nr_inflight, eng->nr_inflight + 1);
+	WRITE_ONCE(eng->inflight_macs, eng->inflight_macs + job->cost);
 	eng->sq_tail++;
 	/* The entry before the index that publishes it. */
 	wmb();
@@ -264,7 +280,7 @@ static void nuq_npu_notify(struct nuq_npu_engine *eng)
 struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 {
 	struct nuq_device *ndev = npu->ndev;
-	struct nuq_npu_engine *eng, *spin_eng = NULL;
+	struct nuq_npu_engine *eng = NULL, *spin_eng = NULL;
 	unsigned long pending = 0;
 	struct nuq_job *job;
 	bool started = false;
@@ -272,7 +288,7 @@ struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 	ktime_t now = 0;
 
 	lockdep_assert_held(&npu->submit_lock);
-	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu))) {
+	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu, eng))) {
 		bool spin = false;
 		u32 tail = eng->sq_tail;
 
@@ -359,6 +375,7 @@ struct nuq_job *nuq_npu_take_slot(struct nuq_npu_engine *eng, struct nuq_npu_slo
 	list_del(&slot->node);
 	slot->job = NULL;
 	WRITE_ONCE(eng->nr_inflight, eng->nr_inflight - 1);
+	WRITE_ONCE(eng->inflight_macs, eng->inflight_macs - job->cost);
 	if (was_head && !list_empty(&eng->inflight)) {
 		struct nuq_npu_slot *next = list_first_entry(&eng->inflight, struct nuq_npu_slot,
 							     node);
