@@ -21,6 +21,7 @@
 
 #include "nuq_drv.h"
 #include "nuq_npu.h"
+#include "nuq_sched.h"
 
 static irqreturn_t nuq_npu_engine_thread(int irq, void *data)
 {
@@ -30,11 +31,17 @@ static irqreturn_t nuq_npu_engine_thread(int irq, void *data)
 	if (nuq_npu_drain(eng) < 0)
 		return IRQ_HANDLED;
 	/*
-	 * Refill what the drain freed.  A submitter that holds the lock is
-	 * filling the rings right now, but may have looked at this engine
-	 * before the drain: the submit work runs another pass after it,
-	 * rather than this thread spinning on the mutex.
+	 * Refill what the drain freed, if anything waits: the slots freed
+	 * (stored) before the queue is looked at (loaded), as a submitter
+	 * queues before it looks at the slots (nuq_npu_submit_locked()), so
+	 * either it saw the room or this sees its job.  A submitter that holds
+	 * the lock is filling the rings right now, but may have looked at this
+	 * engine before the drain: the submit work runs another pass after
+	 * it, rather than this thread spinning on the mutex.
 	 */
+	smp_mb();
+	if (!nuq_sched_has_work(npu->ndev))
+		return IRQ_HANDLED;
 	if (mutex_trylock(&npu->submit_lock)) {
 		nuq_npu_submit_locked(npu);
 		mutex_unlock(&npu->submit_lock);

@@ -288,6 +288,12 @@ struct nuq_npu_engine *nuq_npu_submit_locked(struct nuq_npu *npu)
 	ktime_t now = 0;
 
 	lockdep_assert_held(&npu->submit_lock);
+	/*
+	 * The jobs queued before this pass (stored) before the slots are
+	 * looked at (loaded): pairs with the completion thread, which frees
+	 * slots and then looks for queued jobs (nuq_npu_engine_thread()).
+	 */
+	smp_mb();
 	while (!nuq_device_dead(ndev) && (eng = nuq_npu_pick_engine(npu, eng))) {
 		bool spin = false;
 		u32 tail = eng->sq_tail;
