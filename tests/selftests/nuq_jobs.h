@@ -131,14 +131,13 @@ static inline void prep_nuq_cmd(struct io_uring *ring, int fd, uint32_t op,
 	cmd->flags = 0;
 }
 
-static inline long long sysfs_stat(const char *name)
+/* A counter of /sys/class/nuq/@dev/ (@dev like "nuq1"), or -1 if it does not exist. */
+static inline long long nuq_sysfs_stat(const char *dev, const char *name)
 {
 	char path[128], buf[64] = "";
 	FILE *f;
 
-	/* The counters of the device under test (see nuq_test_dev()). */
-	snprintf(path, sizeof(path), "/sys/class/nuq/%s/%s", strrchr(nuq_test_dev(), '/') + 1,
-		 name);
+	snprintf(path, sizeof(path), "/sys/class/nuq/%s/%s", dev, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -146,6 +145,12 @@ static inline long long sysfs_stat(const char *name)
 		buf[0] = 0;
 	fclose(f);
 	return strtoll(buf, NULL, 0);
+}
+
+/* A counter of the device under test (see nuq_test_dev()). */
+static inline long long sysfs_stat(const char *name)
+{
+	return nuq_sysfs_stat(strrchr(nuq_test_dev(), '/') + 1, name);
 }
 
 static inline int write_file(const char *path, const char *value)

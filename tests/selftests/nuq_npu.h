@@ -45,17 +45,10 @@ static inline int npu_open(int index)
 /* A counter of /sys/class/nuq/nuq@index/, or -1 if it does not exist. */
 static inline long long dev_stat(int index, const char *name)
 {
-	char path[128], buf[64] = "";
-	FILE *f;
+	char dev[16];
 
-	snprintf(path, sizeof(path), "/sys/class/nuq/nuq%d/%s", index, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return strtoll(buf, NULL, 0);
+	snprintf(dev, sizeof(dev), "nuq%d", index);
+	return nuq_sysfs_stat(dev, name);
 }
 
 static inline double now_s(void)
