@@ -166,14 +166,17 @@ struct nuq_device *nuq_device_add(const struct nuq_backend_ops *ops, void *priv,
 }
 
 /*
- * Remove the node and stop the backend; open files keep the device until
- * they close (the backend makes them fail with -ENODEV).
+ * Stop the backend, then remove the node; open files keep the device until
+ * they close (the backend makes them fail with -ENODEV).  The backend goes
+ * first because its last word may be a uevent on the class device
+ * ("NUQ_EVENT=dead"), which device_destroy() frees.
  */
 void nuq_device_remove(struct nuq_device *ndev)
 {
-	device_destroy(nuq_class, ndev->cdev.dev);
-	cdev_del(&ndev->cdev);
 	ndev->backend_ops->stop(ndev);
+	device_destroy(nuq_class, ndev->cdev.dev);
+	ndev->dev = NULL;
+	cdev_del(&ndev->cdev);
 	nuq_device_put(ndev);
 }
 
