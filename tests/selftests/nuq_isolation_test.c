@@ -1292,6 +1292,9 @@ TEST_F(dev, contexts_cap_per_device_and_recovery)
 	EXPECT_EQ(0, dstat(self, "contexts"));
 }
 
+/* At most max_jobs_in_flight's default: a flood may fill rings and queue behind them. */
+#define FLOOD_MAX	256
+
 /* A context keeping @depth large jobs in flight until told to stop. */
 struct flood {
 	int fd, depth;
@@ -1304,7 +1307,7 @@ struct flood {
 static void *flood_run(void *arg)
 {
 	struct flood *f = arg;
-	uint64_t seq[64];
+	uint64_t seq[FLOOD_MAX];
 	int head = 0, n;
 
 	for (n = 0; n < f->depth; n++)
@@ -1341,7 +1344,7 @@ static double time_job(int fd, const struct nuq_conv_job *job, int reps)
  * device (one on the software backend; npu_depth per engine on the NPU,
  * whose rings are FIFO), never by its whole queue.
  */
-TEST_F(dev, flood_of_large_jobs_does_not_starve_another_context)
+TEST_F_TIMEOUT(dev, flood_of_large_jobs_does_not_starve_another_context, 120)
 {
 	int b = dopen(self), i, iters = 8, ring = 1, engines = 1;
 	double t_big, t_small, lat[8], worst = 0, sum = 0, bound, fifo;
@@ -1356,7 +1359,7 @@ TEST_F(dev, flood_of_large_jobs_does_not_starve_another_context)
 		engines = npu_engines(self->idx);
 	}
 	/* enough to fill every engine's ring and keep a queue behind them */
-	f.depth = 2 * ring * engines + 16 < 64 ? 2 * ring * engines + 16 : 64;
+	f.depth = 2 * ring * engines + 16 < FLOOD_MAX ? 2 * ring * engines + 16 : FLOOD_MAX;
 	f.fd = dopen(self);
 	ASSERT_GE(f.fd, 0);
 	ASSERT_EQ(0, up_make(b, &ub, 13));
