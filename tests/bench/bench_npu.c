@@ -23,6 +23,7 @@
 
 #include "conv_ref.h"
 #include "device_job.h"
+#include "../selftests/nuq_jobs.h"	/* write_file() */
 
 static double now(void)
 {
@@ -126,16 +127,6 @@ static double small_rate(struct nuq_device *dev, const struct nuq_conv_job *job,
 	}
 	nuq_ring_exit(ring);
 	return done / (now() - t0);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
 }
 
 static void print_file(const char *path)
