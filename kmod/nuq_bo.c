@@ -2,10 +2,14 @@
 /*
  * nuq: buffer objects.
  *
- * A BO is vmalloc_user() memory: zeroed, addressable by the kernel for the
- * software backend, and mappable into the process with remap_vmalloc_range().
- * A mapping's page table entries may be zapped (MADV_DONTNEED) or not be
- * copied (fork); the fault handler puts the BO's page back, so a mapping
+ * A BO is zeroed vmalloc memory, addressable by the kernel for the software
+ * backend and charged to the memory cgroup of the task that creates it
+ * (GFP_KERNEL_ACCOUNT: the per-context quotas bound one context, the cgroup
+ * bounds a user's many).  vmalloc_user() would not charge it, so the pages
+ * are mapped into the process by the fault handler rather than by
+ * remap_vmalloc_range(), which needs vmalloc_user()'s VM_USERMAP area.  A
+ * mapping's page table entries may also be zapped (MADV_DONTNEED) or not
+ * be copied (fork); the fault handler puts the BO's page back, so a mapping
  * always shows the BO's memory, like a shared file mapping.
  * Handles live in a per-context xarray, so a handle of another open file
  * never resolves.  The memory is freed with the last reference, which may
@@ -24,6 +28,7 @@
 #include <linux/xarray.h>
 
 #include "nuq_bo.h"
+#include "nuq_compat.h"
 #include "nuq_drv.h"
 
 static unsigned long ctx_bo_bytes = 512UL << 20;
@@ -129,7 +134,13 @@ int nuq_ioctl_bo_create(struct nuq_ctx *ctx, void *data)
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	bo->vaddr = vmalloc_user(size);
+	/*
+	 * Beyond the cgroup's limit or the machine's memory the caller gets
+	 * ENOMEM: no OOM kill (RETRY_MAYFAIL) and no allocation-failure
+	 * splat (NOWARN) for a size the user chose.
+	 */
+	bo->vaddr = __vmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
+				    __GFP_NOWARN);
 	if (!bo->vaddr) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -202,10 +213,10 @@ static void nuq_bo_vm_close(struct vm_area_struct *vma)
 }
 
 /*
- * mmap inserts every page; a fault means the entry was zapped since, or
- * not copied by fork.  vm_pgoff is the page offset in the BO (see
- * nuq_bo_mmap()), and the page belongs to the BO as long as the mapping
- * holds its reference.
+ * Every page of a mapping comes in through here: at first touch, after
+ * MADV_DONTNEED, and in a forked child.  vm_pgoff is the page offset in
+ * the BO (see nuq_bo_mmap()), and the page belongs to the BO as long as
+ * the mapping holds its reference.
  */
 static vm_fault_t nuq_bo_vm_fault(struct vm_fault *vmf)
 {
@@ -248,9 +259,8 @@ int nuq_bo_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = -EINVAL;
 		goto err_put;
 	}
-	ret = remap_vmalloc_range(vma, bo->vaddr, 0);
-	if (ret)
-		goto err_put;
+	/* What remap_vmalloc_range() would set: no growth by mremap, no core dump. */
+	nuq_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	/* The handle has served; faults want the offset in the BO. */
 	vma->vm_pgoff = 0;
 	vma->vm_private_data = bo;

@@ -9,6 +9,7 @@
 
 #include <linux/device.h>
 #include <linux/io_uring_types.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/version.h>
 
@@ -17,6 +18,16 @@
 #define nuq_class_create(name)	class_create(THIS_MODULE, name)
 #else
 #define nuq_class_create(name)	class_create(name)
+#endif
+
+/* 6.3 made vma->vm_flags read-only outside the vm_flags_*() helpers. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void nuq_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+#else
+#define nuq_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
 #endif
 
 /*

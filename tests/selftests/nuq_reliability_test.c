@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -755,6 +756,84 @@ TEST(madv_dontneed_and_fork_keep_the_bo)
 	munmap(p, size);
 	EXPECT_EQ(0, bo_free(fd, h));
 	close(fd);
+	EXPECT_EQ(0, sysfs_stat("bo_bytes"));
+}
+
+/* memory.current of cgroup @cg in bytes, or -1. */
+static long long cg_current(const char *cg)
+{
+	char path[256], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] ? atoll(buf) : -1;
+}
+
+/*
+ * 2: BO memory is charged to the memory cgroup of the task that creates
+ * it, so a user's contexts together are bounded by the cgroup as well as
+ * each by its quota.  A child in a cgroup with memory.max = 16 MiB gets
+ * ENOMEM for a 32 MiB BO (within ctx_bo_bytes), and the 4 MiB it may
+ * create shows in memory.current until it is freed.
+ */
+TEST(bo_memory_is_charged_to_the_memcg)
+{
+	const char *root = "/sys/fs/cgroup", *cg = "/sys/fs/cgroup/nuq-memcg";
+	char procs[256];
+	int status;
+	pid_t pid;
+
+	mkdir(root, 0755);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		mount("cgroup2", root, "cgroup2", 0, NULL);
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no memory cgroup controller in this kernel");
+	rmdir(cg);
+	ASSERT_EQ(0, mkdir(cg, 0755)) TH_LOG("%s: %s", cg, strerror(errno));
+	snprintf(procs, sizeof(procs), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_file(procs, "16777216"));
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct nuq_bo_create c = { .size = 32 << 20 };
+		long long before, during, after;
+		uint32_t h = 0;
+		int fd;
+
+		if (write_file(procs, "0"))
+			_exit(10);
+		fd = open(NUQ_DEV0, O_RDWR);
+		if (fd < 0)
+			_exit(11);
+		if (ioctl(fd, NUQ_IOCTL_BO_CREATE, &c) != -1 || errno != ENOMEM)
+			_exit(12);
+		before = cg_current(cg);
+		if (bo_create(fd, 4 << 20, &h))
+			_exit(13);
+		during = cg_current(cg);
+		if (bo_free(fd, h))
+			_exit(14);
+		after = cg_current(cg);
+		/* the 4 MiB, give or take the page tables and slab around it */
+		if (during - before < (4 << 20) || during - after < (4 << 20))
+			_exit(15);
+		close(fd);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("10 join cgroup, 11 open, 12 no ENOMEM beyond memory.max, 13 create, "
+		       "14 free, 15 not charged");
+	EXPECT_EQ(0, rmdir(cg));
 	EXPECT_EQ(0, sysfs_stat("bo_bytes"));
 }
 
