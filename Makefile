@@ -65,7 +65,8 @@ export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
 
 .DEFAULT_GOAL := all
 .PHONY: all deps module modules libnuq tools unit fuzz vm-test vm-shell \
-	check check-debug static-check demo bench eval install clean distclean
+	check check-debug reliability-report static-check demo bench eval install clean \
+	distclean
 
 # ---------------------------------------------------------------------------
 # Sources
@@ -295,8 +296,10 @@ static-check:
 # The two set-up commands
 # ---------------------------------------------------------------------------
 
+# The debug kernel's results (results/debug, make check-debug) are kept.
 check: deps
-	@rm -rf $(B)/results && mkdir -p $(B)/results
+	@mkdir -p $(B)/results && find $(B)/results -mindepth 1 -maxdepth 1 ! -name debug \
+		-exec rm -rf {} +
 	@if $(MAKE) --no-print-directory all; then echo "ok 1 - make all" >$(B)/results/build.tap; \
 	else echo "not ok 1 - make all failed" >$(B)/results/build.tap; fi
 	-@$(MAKE) --no-print-directory static-check
@@ -312,6 +315,13 @@ check-debug: deps
 	@rm -rf $(B)/results/debug && mkdir -p $(B)/results/debug
 	-@$(MAKE) --no-print-directory KERNEL=debug vm-test
 	@scripts/summary.sh $(B)/results/debug
+
+# Documentation/reliability.rst: the figures of the reliability evidence,
+# from the results of make check and make check-debug (run first when missing).
+reliability-report: deps
+	@[ -f $(B)/results/summary.txt ] || $(MAKE) --no-print-directory check || true
+	@[ -f $(B)/results/debug/summary.txt ] || $(MAKE) --no-print-directory check-debug || true
+	@scripts/reliability-report.sh $(B)/results $(B)/results/reliability.md
 
 # The accuracy table of the README: build/results/eval/eval.{md,dat,png}.
 eval: deps

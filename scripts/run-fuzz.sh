@@ -23,7 +23,10 @@ for bin in "$@"; do
 	# shellcheck disable=SC2086
 	if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
 		-artifact_prefix="$work/" "$work/corpus" $seeds >"$work/log" 2>&1; then
-		echo "ok $n - fuzz $name ($(grep -c . "$work/log") log lines)" >>"$out"
+		# libFuzzer ends with "Done N runs in S second(s)": the executions
+		# the reliability report counts.
+		runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$work/log")
+		echo "ok $n - fuzz $name: ${runs:-? runs}, $(find "$work/corpus" -type f | wc -l) corpus inputs" >>"$out"
 	else
 		echo "not ok $n - fuzz $name: see $work/log" >>"$out"
 		tail -n 40 "$work/log"
