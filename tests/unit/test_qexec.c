@@ -26,8 +26,12 @@
 #include "graph_build.h"
 #include "onnx.pb-c.h"
 #include "qexec/calib.h"
+#include "qexec/qexec_priv.h"
 
 #define NIN	6
+
+/* The layout net_build() quantizes with. */
+static enum nuq_granularity net_gran = NUQ_GRAN_CHANNEL;
 
 struct net {
 	struct gb *b;
@@ -72,7 +76,7 @@ static void net_build(struct net *n, enum nuq_qmethod method, unsigned int bits,
 	assert_int_equal(nuq_onnx_weights(n->m, &w, &nw, n->msg, sizeof(n->msg)), 0);
 	for (i = 0; i < nw; i++) {
 		struct nuq_layer_opts o = { .q = { .method = method, .bits = bits, .seed = 1 },
-					    .gran = NUQ_GRAN_CHANNEL, .cb_width = 16 };
+					    .gran = net_gran, .cb_width = 16 };
 		struct nuq_layer_stats st;
 		float *mat;
 
@@ -114,8 +118,11 @@ static double max_abs(const struct nuq_tensor *t)
 	return m;
 }
 
-/* Integer jobs agree with fp32 on the same quantized weights to a few steps. */
-static void jobs_match_fp32(void **state)
+/*
+ * Integer jobs agree with fp32 on the same quantized weights to a few
+ * steps; returns the first job's flags.
+ */
+static uint32_t check_jobs_match(enum nuq_qmethod method, unsigned int bits)
 {
 	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX };
 	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
@@ -125,45 +132,81 @@ static void jobs_match_fp32(void **state)
 	struct net n;
 	size_t i;
 	double range, err = 0;
-	int method;
+	uint32_t flags = 0;
+
+	net_build(&n, method, bits, 0);
+	/* fp32 reference: same weights, fp32 activations */
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &wo, &q, n.msg,
+					  sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
+					     sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yf, n.msg, sizeof(n.msg)), 0);
+	nuq_qexec_free(q);
+
+	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg,
+					  sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[0], &yq, n.msg, sizeof(n.msg)), -EINVAL);
+	assert_non_null(strstr(n.msg, "calibrate"));
+	assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
+					     sizeof(n.msg)), 0);
+	assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yq, n.msg, sizeof(n.msg)), 0);
+	nuq_qexec_stats(q, &st);
+	assert_int_equal(st.device_layers, 2);
+	assert_int_equal(st.fused_acts, 1);
+	assert_int_equal(st.jobs, 2);
+	assert_int_equal(st.macs, 144 * (8 * 27 + 5 * 8));
+	assert_int_equal(st.on_kernel_device, 0);
+	assert_int_equal(yq.ndims, 4);
+	assert_int_equal(yq.dims[1], 5);
+	for (i = 0; i < q->g->nnodes; i++)
+		if (q->qn[i].device) {
+			flags = q->qn[i].job.flags;
+			break;
+		}
+	range = max_abs(&yf);
+	for (i = 0; i < nuq_tensor_count(&yf); i++)
+		err = fmax(err, fabs(yq.f[i] - yf.f[i]));
+	/* two 8-bit activations (input, hidden) and the output step */
+	if (!(err < range * 0.06))
+		fail_msg("%s %u bits, %s: error %g of range %g", nuq_qmethod_name(method), bits,
+			 nuq_gran_name(net_gran), err, range);
+	assert_true(range > 0.5);
+	nuq_tensor_free(&yq);
+	nuq_tensor_free(&yf);
+	nuq_qexec_free(q);
+	net_free(&n);
+	return flags;
+}
+
+static void jobs_match_fp32(void **state)
+{
+	(void)state;
+	net_gran = NUQ_GRAN_CHANNEL;
+	check_jobs_match(NUQ_Q_KNQ, 4);
+	check_jobs_match(NUQ_Q_ASD, 4);
+}
+
+/*
+ * One codebook for the layer with per-channel scales: the scales go into
+ * the per-channel requantization, so the job has a single (per-layer)
+ * codebook, and it still matches the fp32 graph on the dequantized
+ * weights.  Every backend gets this same descriptor from qconv.c.
+ */
+static void shared_codebook_jobs_match_fp32(void **state)
+{
+	static const enum nuq_qmethod methods[] = { NUQ_Q_KNQ, NUQ_Q_KDE, NUQ_Q_UNIFORM_SYM };
+	unsigned int bits, k;
 
 	(void)state;
-	for (method = 0; method < 2; method++) {
-		net_build(&n, method ? NUQ_Q_ASD : NUQ_Q_KNQ, 4, 0);
-		/* fp32 reference: same weights, fp32 activations */
-		assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &wo, &q, n.msg,
-						  sizeof(n.msg)), 0);
-		assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
-						     sizeof(n.msg)), 0);
-		assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yf, n.msg, sizeof(n.msg)), 0);
-		nuq_qexec_free(q);
+	net_gran = NUQ_GRAN_CHANNEL_SCALED;
+	for (k = 0; k < 3; k++)
+		for (bits = 2; bits <= 8; bits += 2) {
+			uint32_t flags = check_jobs_match(methods[k], bits);
 
-		assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &o, &q, n.msg,
-						  sizeof(n.msg)), 0);
-		assert_int_equal(nuq_qexec_run(q, &n.x[0], &yq, n.msg, sizeof(n.msg)), -EINVAL);
-		assert_non_null(strstr(n.msg, "calibrate"));
-		assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
-						     sizeof(n.msg)), 0);
-		assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &yq, n.msg, sizeof(n.msg)), 0);
-		nuq_qexec_stats(q, &st);
-		assert_int_equal(st.device_layers, 2);
-		assert_int_equal(st.fused_acts, 1);
-		assert_int_equal(st.jobs, 2);
-		assert_int_equal(st.macs, 144 * (8 * 27 + 5 * 8));
-		assert_int_equal(st.on_kernel_device, 0);
-		assert_int_equal(yq.ndims, 4);
-		assert_int_equal(yq.dims[1], 5);
-		range = max_abs(&yf);
-		for (i = 0; i < nuq_tensor_count(&yf); i++)
-			err = fmax(err, fabs(yq.f[i] - yf.f[i]));
-		/* two 8-bit activations (input, hidden) and the output step */
-		assert_true(err < range * 0.06);
-		assert_true(range > 0.5);
-		nuq_tensor_free(&yq);
-		nuq_tensor_free(&yf);
-		nuq_qexec_free(q);
-		net_free(&n);
-	}
+			assert_true(flags & NUQ_JOB_F_CODEBOOK_PER_LAYER);
+		}
+	net_gran = NUQ_GRAN_CHANNEL;
+	assert_false(check_jobs_match(NUQ_Q_KNQ, 4) & NUQ_JOB_F_CODEBOOK_PER_LAYER);
 }
 
 /* A MatMul with constant weights runs as a 1x1 conv job over its rows. */
@@ -426,6 +469,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(jobs_match_fp32),
+		cmocka_unit_test(shared_codebook_jobs_match_fp32),
 		cmocka_unit_test(fully_connected_job),
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),

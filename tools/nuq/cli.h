@@ -27,7 +27,25 @@ struct qmodel {
 	size_t n;
 	size_t weights;		/* fp32 weights quantized */
 	size_t file_bytes;	/* as a .nuq file */
+	size_t kept_bytes;	/* what still comes from the ONNX file (nuq_onnx_kept_bytes) */
 };
+
+/*
+ * The one default of nuq quantize, nuq run and nuq eval: 4-bit k-means,
+ * one codebook per layer over channel-scaled weights, 8-bit codebook
+ * entries unless 16 bits are needed.
+ */
+#define NUQ_DEFAULT_BITS	4
+#define NUQ_DEFAULT_GRAN	NUQ_GRAN_CHANNEL_SCALED
+#define NUQ_DEFAULT_LAYER_OPTS							\
+	{ .q = { .method = NUQ_Q_KNQ, .bits = NUQ_DEFAULT_BITS, .seed = 1 },	\
+	  .gran = NUQ_DEFAULT_GRAN, .cb_width = 0 }
+
+/* "all included": 8 * (.nuq bytes + bytes kept in the ONNX file) / weights. */
+static inline double bits_per_weight(size_t file_bytes, size_t kept_bytes, size_t weights)
+{
+	return weights ? 8.0 * ((double)file_bytes + kept_bytes) / weights : 0;
+}
 
 /* @budget: average bits per weight for mixed precision, or 0. */
 int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,

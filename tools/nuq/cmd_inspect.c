@@ -11,11 +11,6 @@
 
 #include "cli.h"
 
-static const char *gran_name(enum nuq_granularity g)
-{
-	return g == NUQ_GRAN_LAYER ? "layer" : g == NUQ_GRAN_CHANNEL ? "channel" : "group";
-}
-
 int cmd_inspect(int argc, char **argv)
 {
 	size_t weights = 0, bytes = 0;
@@ -34,7 +29,7 @@ int cmd_inspect(int argc, char **argv)
 		fprintf(stderr, "nuq inspect: %s\n", msg);
 		return 1;
 	}
-	printf("%s: nuq file version %d, %u sections\n\n", argv[1], NUQ_FILE_VERSION, f.nlayers);
+	printf("%s: nuq file version %u, %u sections\n\n", argv[1], f.version, f.nlayers);
 	printf("%-4s %-36s %-10s %4s %-8s %-13s %5s %10s %8s\n", "#", "tensor", "method", "bits",
 	       "gran", "rows x cols", "rank", "bytes", "crc32");
 	for (i = 0; i < f.nlayers; i++) {
@@ -43,13 +38,15 @@ int cmd_inspect(int argc, char **argv)
 
 		snprintf(shape, sizeof(shape), "%ux%u", l->rows, l->cols);
 		printf("%-4u %-36.36s %-10s %4u %-8s %-13s %5u %10u %08x\n", i, l->name,
-		       nuq_qmethod_name(l->method), l->bits, gran_name(l->gran), shape, l->rank,
+		       nuq_qmethod_name(l->method), l->bits, nuq_gran_name(l->gran), shape, l->rank,
 		       f.sections[i].bytes, f.sections[i].crc);
 		weights += (size_t)l->rows * l->cols;
 		bytes += f.sections[i].bytes + NUQ_SECTION_HEADER_BYTES;
 	}
-	printf("\n%zu weights in %zu bytes (%.2f bits per weight); all CRCs verified\n", weights,
-	       bytes, weights ? 8.0 * bytes / weights : 0);
+	bytes += NUQ_FILE_HEADER_BYTES;
+	printf("\n%zu weights in %zu bytes, file header included (%.2f bits per weight, without\n"
+	       "what the model keeps in its ONNX file: see nuq quantize); all CRCs verified\n",
+	       weights, bytes, weights ? 8.0 * bytes / weights : 0);
 	nuq_file_free(&f);
 	return 0;
 }

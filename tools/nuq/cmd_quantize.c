@@ -26,38 +26,54 @@ static void usage(FILE *f)
 		"  -m, --method M        uniform-sym, uniform-affine, dbc, enq, knq, kde, opt,\n"
 		"                        minifloat, asd, asd1, csd (default knq)\n"
 		"  -b, --bits B          1-8 index bits for codebook methods (default 4)\n"
-		"      --per-channel     one codebook/scale per output channel (default per layer)\n"
+		"  Layout (default --shared):\n"
+		"      --shared          one codebook per layer over the weights divided by a\n"
+		"                        per-channel scale (a float16 per channel; free at run time)\n"
+		"      --per-channel     one codebook and scale per output channel\n"
+		"      --per-layer       one codebook and one scale per layer\n"
 		"      --group G         one codebook per G weights of a channel\n"
 		"      --budget-bits X   mixed precision: choose 2-8 bits per layer so the\n"
 		"                        weights average X index bits (codebooks on top)\n"
 		"      --svd KEEP        factor FC and 1x1 conv layers, keeping KEEP (0-1) of\n"
 		"                        the singular-value energy, when that saves space\n"
-		"      --cb-width W      codebook entries of 8 or 16 bits (default 16)\n"
+		"      --cb-width W      codebook entries of 8 or 16 bits (default: 8 per layer\n"
+		"                        unless that adds more than 1%% to its error)\n"
 		"      --seed S          seed of k-means++ and KDE sampling (default 1)\n"
 		"      --kde-samples N   KDE sample size (default 8192)\n"
 		"  -j, --jobs N          threads (default: the number of CPUs)\n"
 		"  -q, --quiet           no per-layer table\n");
 }
 
+/* The size lines (also with --quiet): tests/cli checks them against the file. */
+static void print_size(const struct qmodel *m)
+{
+	size_t fp32 = 4 * m->weights + m->kept_bytes, all = m->file_bytes + m->kept_bytes;
+
+	printf("%zu layers, %zu weights: .nuq file %zu bytes, kept in the ONNX file %zu bytes\n"
+	       "(biases, BatchNormalization, layers not quantized, constants)\n", m->n, m->weights,
+	       m->file_bytes, m->kept_bytes);
+	printf("bits per weight, all included: %.4f (fp32 %zu bytes -> %zu bytes, %.2fx smaller)\n",
+	       bits_per_weight(m->file_bytes, m->kept_bytes, m->weights), fp32, all,
+	       all ? (double)fp32 / all : 0);
+}
+
 static void print_table(const struct qmodel *m)
 {
 	size_t i, n = m->n;
 
-	printf("%-40s %-14s %-10s %4s %5s %9s %10s %10s\n", "tensor", "op", "method", "bits",
-	       "rank", "SQNR dB", "fixed err", "bytes");
+	printf("%-40s %-14s %-10s %4s %-7s %2s %5s %9s %10s %10s\n", "tensor", "op", "method",
+	       "bits", "layout", "cb", "rank", "SQNR dB", "fixed err", "bytes");
 	for (i = 0; i < n; i++) {
 		const struct nuq_qlayer *l = &m->layers[i];
 		const struct nuq_layer_stats *st = &m->stats[i];
 
-		printf("%-40.40s %-14.14s %-10s %4u %5u %9.2f %10.2e %10zu\n", l->name,
-		       m->weights_of[i]->op, nuq_qmethod_name(l->method), l->bits, st->rank,
-		       st->sqnr_db, st->fixed_err, st->bytes);
+		printf("%-40.40s %-14.14s %-10s %4u %-7s %2u %5u %9.2f %10.2e %10zu\n", l->name,
+		       m->weights_of[i]->op, nuq_qmethod_name(l->method), l->bits,
+		       nuq_gran_name(l->gran), l->cb_width, st->rank, st->sqnr_db, st->fixed_err,
+		       st->bytes);
 	}
 	printf("\nfixed err: the largest change the fixed-point codebook (--cb-width) made to a level\n");
-	printf("%zu layers, %zu weights: fp32 %zu bytes -> %zu bytes, %.2fx smaller (%.2f bits per weight)\n",
-	       n, m->weights, 4 * m->weights, m->file_bytes,
-	       m->file_bytes ? 4.0 * m->weights / m->file_bytes : 0,
-	       m->weights ? 8.0 * m->file_bytes / m->weights : 0);
+	print_size(m);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -67,6 +83,8 @@ int cmd_quantize(int argc, char **argv)
 		{ "method", required_argument, NULL, 'm' },
 		{ "bits", required_argument, NULL, 'b' },
 		{ "per-channel", no_argument, NULL, 'C' },
+		{ "per-layer", no_argument, NULL, 'L' },
+		{ "shared", no_argument, NULL, 'H' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "budget-bits", required_argument, NULL, 'B' },
 		{ "svd", required_argument, NULL, 'S' },
@@ -78,8 +96,7 @@ int cmd_quantize(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct nuq_layer_opts o = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 },
-				    .gran = NUQ_GRAN_LAYER, .cb_width = 16 };
+	struct nuq_layer_opts o = NUQ_DEFAULT_LAYER_OPTS;
 	const char *out = NULL, *in;
 	double budget = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -107,6 +124,12 @@ int cmd_quantize(int argc, char **argv)
 			break;
 		case 'C':
 			o.gran = NUQ_GRAN_CHANNEL;
+			break;
+		case 'L':
+			o.gran = NUQ_GRAN_LAYER;
+			break;
+		case 'H':
+			o.gran = NUQ_GRAN_CHANNEL_SCALED;
 			break;
 		case 'G':
 			if (parse_uint(optarg, 1UL << 30, &v) || !v) {
@@ -173,6 +196,8 @@ int cmd_quantize(int argc, char **argv)
 	}
 	in = argv[optind];
 	asd = o.q.method == NUQ_Q_ASD || o.q.method == NUQ_Q_ASD1 || o.q.method == NUQ_Q_CSD;
+	if (asd && o.gran == NUQ_GRAN_CHANNEL_SCALED)
+		o.gran = NUQ_GRAN_CHANNEL;	/* no codebook to share: a scale per channel */
 	if (budget && asd) {
 		fprintf(stderr, "nuq quantize: --budget-bits needs a codebook method, not %s\n",
 			nuq_qmethod_name(o.q.method));
@@ -195,6 +220,8 @@ int cmd_quantize(int argc, char **argv)
 	}
 	if (!quiet)
 		print_table(&qm);
+	else
+		print_size(&qm);
 	fprintf(stderr, "nuq quantize: wrote %s in %.2f s\n", out, now_seconds() - t0);
 	ret = 0;
 out:

@@ -36,7 +36,9 @@ static void usage(FILE *f)
 		"                        otherwise the models are quantized now with:\n"
 		"  -m, --method M        quantization method (default knq)\n"
 		"  -b, --bits B          bits per weight index (default 4)\n"
-		"      --per-layer       one codebook per layer (default: per output channel)\n"
+		"      --shared          one codebook per layer over channel-scaled weights (default)\n"
+		"      --per-channel     one codebook and scale per output channel\n"
+		"      --per-layer       one codebook and one scale per layer\n"
 		"      --no-bias-correction  keep the biases as quantization left them\n"
 		"      --calib C         activation ranges: minmax, percentile, mse, kl, layer\n"
 		"                        (default percentile)\n"
@@ -131,7 +133,7 @@ static void print_stats(const struct ocr_models *m, const struct quantized *qz,
 			const char *device)
 {
 	char def[64];
-	size_t fp = 0, q = 0;
+	size_t fp = 0, q = 0, w = 0;
 	uint64_t jobs = 0, macs = 0;
 	double secs = 0;
 	unsigned int dev = 0, cpu = 0;
@@ -141,11 +143,13 @@ static void print_stats(const struct ocr_models *m, const struct quantized *qz,
 		struct nuq_qexec_stats st;
 
 		nuq_qexec_stats(m->q[i], &st);
-		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx)  layers: %u as jobs, "
-		       "%u fp32, %u activations fused\n", ocr_model_names[i],
+		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx, %.2f bits per weight, all included)"
+		       "  layers: %u as jobs, %u fp32, %u activations fused\n", ocr_model_names[i],
 		       qz->fp32_bytes[i] / 1e6, qz->bytes[i] / 1e6,
 		       qz->bytes[i] ? (double)qz->fp32_bytes[i] / qz->bytes[i] : 0,
+		       qz->weights[i] ? 8.0 * qz->bytes[i] / qz->weights[i] : 0,
 		       st.device_layers, st.fp32_layers, st.fused_acts);
+		w += qz->weights[i];
 		fp += qz->fp32_bytes[i];
 		q += qz->bytes[i];
 		jobs += st.jobs;
@@ -155,8 +159,10 @@ static void print_stats(const struct ocr_models *m, const struct quantized *qz,
 		cpu += st.fp32_layers;
 		kernel = st.on_kernel_device;
 	}
-	printf("  all  weights %8.2f MB -> %6.2f MB (%5.2fx smaller)\n", fp / 1e6, q / 1e6,
-	       q ? (double)fp / q : 0);
+	printf("  all  weights %8.2f MB -> %6.2f MB (%5.2fx smaller, %.2f bits per weight, all included)\n",
+	       fp / 1e6, q / 1e6, q ? (double)fp / q : 0, w ? 8.0 * q / w : 0);
+	printf("  (all included: the .nuq bytes plus what the model still reads from its ONNX\n"
+	       "   file - biases, BatchNormalization, layers not quantized; fp32 counts the same)\n");
 	if (!device)
 		device = nuq_device_default(def, sizeof(def));
 	printf("  jobs: %llu on %s, %.2f GMAC in %.2f s (%.2f GMAC/s)\n", (unsigned long long)jobs,
@@ -172,6 +178,8 @@ int cmd_run(int argc, char **argv)
 		{ "method", required_argument, NULL, 'm' },
 		{ "bits", required_argument, NULL, 'b' },
 		{ "per-layer", no_argument, NULL, 'L' },
+		{ "per-channel", no_argument, NULL, 'C' },
+		{ "shared", no_argument, NULL, 'H' },
 		{ "calib", required_argument, NULL, 'c' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "cpu", no_argument, NULL, 'P' },
@@ -186,8 +194,7 @@ int cmd_run(int argc, char **argv)
 		{}
 	};
 	struct quant_setup s = {
-		.opts = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 }, .gran = NUQ_GRAN_CHANNEL,
-			  .cb_width = 16 },
+		.opts = NUQ_DEFAULT_LAYER_OPTS,
 		.qe = { .calib = NUQ_CALIB_PERCENTILE },
 		.calib_lines = 48, .calib_pages = 2, .jobs = 2, .progress = 1,
 	};
@@ -222,6 +229,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'L':
 			s.opts.gran = NUQ_GRAN_LAYER;
+			break;
+		case 'C':
+			s.opts.gran = NUQ_GRAN_CHANNEL;
+			break;
+		case 'H':
+			s.opts.gran = NUQ_GRAN_CHANNEL_SCALED;
 			break;
 		case 'c':
 			if (opt_calib("run", optarg, &s.qe.calib))
@@ -342,10 +355,9 @@ int cmd_run(int argc, char **argv)
 			printf("weights from %s/*.nuq, activations %s-calibrated:\n", s.nuq_dir,
 			       nuq_calib_name(s.qe.calib));
 		else
-			printf("weights %s %u-bit %s, activations %s-calibrated:\n",
+			printf("weights %s %u-bit, layout %s, activations %s-calibrated:\n",
 			       nuq_qmethod_name(s.opts.q.method), s.opts.q.bits,
-			       s.opts.gran == NUQ_GRAN_CHANNEL ? "per channel" : "per layer",
-			       nuq_calib_name(s.qe.calib));
+			       nuq_gran_name(s.opts.gran), nuq_calib_name(s.qe.calib));
 		print_stats(&m, &qz, s.qe.device);
 	}
 done:

@@ -189,7 +189,12 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		memset(&t->layer, 0, sizeof(t->layer));
 	}
 	out->n = nw;
-	ret = 0;
+	{
+		uint64_t kept;
+
+		ret = nuq_onnx_kept_bytes(model, out->layers, nw, &kept, msg, msglen);
+		out->kept_bytes = kept;
+	}
 out:
 	for (i = 0; pool.tasks && i < pool.ntasks; i++)
 		nuq_qlayer_free(&pool.tasks[i].layer);

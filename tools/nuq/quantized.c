@@ -112,7 +112,8 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		if (ret)
 			break;
 		for (k = 0; k < nw; k++)
-			qz->fp32_bytes[i] += 4 * w[k].rows * w[k].cols;
+			qz->weights[i] += w[k].rows * w[k].cols;
+		qz->fp32_bytes[i] = 4 * qz->weights[i];
 		if (s->nuq_dir) {
 			quantized_path(s->nuq_dir, i, ".nuq", path, sizeof(path));
 			ret = nuq_file_read(path, &qz->file[i], msg, msglen);
@@ -131,6 +132,15 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			layers = qz->qm[i].layers;
 			n = qz->qm[i].n;
 			qz->bytes[i] = qz->qm[i].file_bytes;
+		}
+		{
+			uint64_t kept;
+
+			ret = nuq_onnx_kept_bytes(m->onnx[i], layers, n, &kept, msg, msglen);
+			if (ret)
+				break;
+			qz->bytes[i] += kept;
+			qz->fp32_bytes[i] += kept;
 		}
 		ret = nuq_qexec_create(m->g[i], layers, n, &s->qe, &m->q[i], msg, msglen);
 		if (ret)

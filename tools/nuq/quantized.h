@@ -16,7 +16,12 @@
 struct quantized {
 	struct qmodel qm[M_COUNT];		/* quantized in memory, or */
 	struct nuq_file file[M_COUNT];		/* read from .nuq files */
-	size_t fp32_bytes[M_COUNT], bytes[M_COUNT];
+	/*
+	 * All included: bytes = the .nuq bytes + what stays in the ONNX file
+	 * (nuq_onnx_kept_bytes); fp32_bytes = 4 bytes per quantized weight +
+	 * the same kept bytes; weights = the quantized weights.
+	 */
+	size_t fp32_bytes[M_COUNT], bytes[M_COUNT], weights[M_COUNT];
 };
 
 struct quant_setup {

@@ -22,18 +22,27 @@
 #include <nuq/quant.h>
 
 #define NUQ_FILE_MAGIC		"NUQW"
-#define NUQ_FILE_VERSION	1
+#define NUQ_FILE_VERSION	2	/* the newest version; the reader reads 1 and 2 */
+#define NUQ_FILE_VERSION_MIN	1
 #define NUQ_NAME_MAX		255
 #define NUQ_FILE_HEADER_BYTES	32	/* the file header */
 #define NUQ_SECTION_HEADER_BYTES 16	/* before each section's payload */
 
+/*
+ * Weight i of group g is scales[g] * entries[cb * (1 << bits) + idx[i]],
+ * cb = g, or 0 when the groups share one codebook (NUQ_GRAN_CHANNEL_SCALED:
+ * the groups are the rows, scales[g] = base_scale * ratio16[g] as float16).
+ */
 struct nuq_qmat {
 	uint32_t rows, cols;
 	uint32_t group_size;	/* rows * cols (layer), cols (channel) or G */
 	uint32_t ngroups;
+	uint32_t ncodebooks;	/* ngroups, or 1 (shared) */
 	float *scales;		/* per group: value = entry * scale, or digits * scale */
-	uint16_t *nlevels;	/* codebook: levels used per group */
-	int16_t *entries;	/* codebook: 1 << bits entries per group */
+	float base_scale;	/* shared codebook: the largest group scale ... */
+	uint16_t *ratio16;	/* ... times each group's float16 ratio in [0, 1] */
+	uint16_t *nlevels;	/* codebook: levels used per codebook */
+	int16_t *entries;	/* codebook: 1 << bits entries per codebook */
 	uint8_t *idx;		/* codebook: one index per weight */
 	uint8_t *digits;	/* ASD: two digit bytes per weight */
 };
@@ -63,6 +72,13 @@ void nuq_unpack_indices(const uint8_t *in, size_t n, unsigned int bits, uint8_t 
  */
 int nuq_qmat_from_qtensor(const struct nuq_qtensor *t, unsigned int bits, unsigned int cb_width,
 			  struct nuq_qmat *m, double *fixed_err);
+/* The codebook group @g uses. */
+static inline size_t nuq_qmat_codebook(const struct nuq_qmat *m, size_t g)
+{
+	return m->ncodebooks == 1 ? 0 : g;
+}
+/* Group @g's scale as the stored fields give it (what the reader sets scales[g] to). */
+float nuq_qmat_group_scale(const struct nuq_qmat *m, size_t g);
 void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsigned int bits,
 			 float *out);
 void nuq_qmat_free(struct nuq_qmat *m);
@@ -78,7 +94,8 @@ struct nuq_layer_opts {
 	struct nuq_qparams q;
 	enum nuq_granularity gran;
 	size_t group_size;		/* NUQ_GRAN_GROUP */
-	unsigned int cb_width;		/* codebook entry bits, 8 or 16 (0: 16) */
+	unsigned int cb_width;		/* codebook entry bits, 8 or 16; 0: 8 unless
+					 * that adds more than 1% to the error */
 	double svd_keep;		/* 0: no SVD; else the energy to keep */
 };
 
@@ -111,6 +128,17 @@ int nuq_qlayer_quantize(const struct nuq_onnx_weight *w, const float *mat,
 int nuq_mixed_precision(size_t nlayers, unsigned int nopts, const double *err,
 			const double *bytes, double budget, unsigned int *choice);
 
+/*
+ * Bytes of what a model quantized into @layers still reads from its ONNX
+ * file at run time, at the size the ONNX file stores them: every
+ * initializer and Constant tensor except the weights in @layers (biases,
+ * BatchNormalization parameters, layers not quantized, shape constants).
+ * A .nuq file's bits per weight, all included, is
+ * 8 * (file bytes + kept bytes) / weights.
+ */
+int nuq_onnx_kept_bytes(const struct nuq_onnx *model, const struct nuq_qlayer *layers, size_t n,
+			uint64_t *bytes, char *msg, size_t msglen);
+
 struct nuq_section_info {
 	uint64_t offset;	/* of the section header in the file */
 	uint32_t bytes;		/* payload bytes */
@@ -118,6 +146,7 @@ struct nuq_section_info {
 };
 
 struct nuq_file {
+	uint32_t version;	/* of the file read */
 	uint32_t nlayers;
 	struct nuq_qlayer *layers;
 	struct nuq_section_info *sections;

@@ -40,6 +40,14 @@ enum nuq_granularity {
 	NUQ_GRAN_LAYER,
 	NUQ_GRAN_CHANNEL,	/* per output channel (dimension 0) */
 	NUQ_GRAN_GROUP,		/* per group_size consecutive weights of a channel */
+	/*
+	 * One codebook for the layer, fitted on the weights divided by a
+	 * per-channel scale: the channels keep their own range at the cost
+	 * of one scale each (which the integer job folds into its
+	 * per-channel requantization multiplier).
+	 */
+	NUQ_GRAN_CHANNEL_SCALED,
+	NUQ_GRAN_COUNT,
 };
 
 struct nuq_qparams {
@@ -63,6 +71,8 @@ struct nuq_qgroup {
 
 const char *nuq_qmethod_name(enum nuq_qmethod m);
 int nuq_qmethod_parse(const char *name, enum nuq_qmethod *m);
+/* "layer", "channel", "group", "shared" (NUQ_GRAN_CHANNEL_SCALED). */
+const char *nuq_gran_name(enum nuq_granularity g);
 
 /*
  * Quantize @n values of @x.  Codebook methods fill g->levels and one index
@@ -111,7 +121,13 @@ int nuq_svd(const float *a, size_t rows, size_t cols, double *sigma, float *l, f
 /* The smallest rank that keeps @keep (0-1) of the squared singular values. */
 unsigned int nuq_svd_rank_for_energy(const double *sigma, size_t k, double keep);
 
-/* A whole weight tensor: rows = output channels, cols = weights per channel. */
+/*
+ * A whole weight tensor: rows = output channels, cols = weights per channel.
+ * NUQ_GRAN_CHANNEL_SCALED has one group (the shared codebook, in units of
+ * the channel scales) and row_scales: weight (r, c) is
+ * row_scales[r] * levels[idx].  Each row scale is row_base times a
+ * float16 ratio in [0, 1] (row_ratio16), the form a .nuq file stores.
+ */
 struct nuq_qtensor {
 	size_t rows, cols, group_size;	/* group_size: values per group */
 	enum nuq_granularity gran;
@@ -120,7 +136,14 @@ struct nuq_qtensor {
 	struct nuq_qgroup *groups;
 	uint8_t *idx;			/* codebook methods: rows * cols */
 	uint8_t *digits;		/* ASD variants: 2 * rows * cols */
+	float *row_scales;		/* NUQ_GRAN_CHANNEL_SCALED */
+	uint16_t *row_ratio16;		/* row_scales[r] = row_base * ratio */
+	float row_base;
 };
+
+/* IEEE binary16 <-> float, round to nearest even (subnormals kept). */
+uint16_t nuq_float_to_half(float f);
+float nuq_half_to_float(uint16_t h);
 
 int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granularity gran,
 			size_t group_size, const struct nuq_qparams *p, struct nuq_qtensor *t);

@@ -28,16 +28,54 @@ static int svd_applies(const struct nuq_onnx_weight *w)
 	return w->cols > 1;
 }
 
+/* Mean squared error of @m against the weights @a. */
+static double qmat_mse(const float *a, const struct nuq_qmat *m, enum nuq_qmethod method,
+		       unsigned int bits)
+{
+	size_t n = (size_t)m->rows * m->cols;
+	float *d = malloc(n * sizeof(*d));
+	double e;
+
+	if (!d)
+		return INFINITY;
+	nuq_qmat_dequantize(m, method, bits, d);
+	e = nuq_mse(a, d, n);
+	free(d);
+	return e;
+}
+
+/* Worth 16-bit entries: 8-bit ones add more than this to the error. */
+#define CB8_MAX_EXTRA_ERR	0.01
+
+/*
+ * @cbw 0 picks the entry width: 8 bits unless that adds more than 1% to
+ * the squared error (*@cbw gets the choice).
+ */
 static int quantize_mat(const float *a, size_t rows, size_t cols, const struct nuq_layer_opts *o,
-			unsigned int bits, unsigned int cbw, struct nuq_qmat *m, double *fixed)
+			unsigned int bits, unsigned int *cbw, struct nuq_qmat *m, double *fixed)
 {
 	struct nuq_qtensor t;
+	struct nuq_qmat m8;
+	double f8;
 	int ret;
 
 	ret = nuq_quantize_tensor(a, rows, cols, o->gran, o->group_size, &o->q, &t);
 	if (ret)
 		return ret;
-	ret = nuq_qmat_from_qtensor(&t, bits, cbw, m, fixed);
+	ret = nuq_qmat_from_qtensor(&t, bits, *cbw ? *cbw : 16, m, fixed);
+	if (!ret && !*cbw && !nuq_qmethod_is_asd(o->q.method)) {
+		*cbw = 16;
+		ret = nuq_qmat_from_qtensor(&t, bits, 8, &m8, &f8);
+		if (!ret && qmat_mse(a, &m8, o->q.method, bits) <=
+			    qmat_mse(a, m, o->q.method, bits) * (1 + CB8_MAX_EXTRA_ERR)) {
+			nuq_qmat_free(m);
+			*m = m8;
+			*fixed = f8;
+			*cbw = 8;
+		} else if (!ret) {
+			nuq_qmat_free(&m8);
+		}
+	}
 	nuq_qtensor_free(&t);
 	return ret;
 }
@@ -49,7 +87,7 @@ static int quantize_svd(const float *mat, const struct nuq_layer_opts *o, struct
 	size_t rows = l->rows, cols = l->cols, k = rows < cols ? rows : cols, i;
 	double *sigma = malloc(k * sizeof(*sigma)), f2;
 	float *u = malloc(rows * k * sizeof(*u)), *vt = malloc(k * cols * sizeof(*vt)), *lr;
-	unsigned int rank;
+	unsigned int rank, cbw;
 	int ret = -ENOMEM;
 
 	if (!sigma || !u || !vt)
@@ -68,10 +106,12 @@ static int quantize_svd(const float *mat, const struct nuq_layer_opts *o, struct
 	for (i = 0; i < rows; i++)
 		memcpy(lr + i * rank, u + i * k, rank * sizeof(*lr));
 	l->rank = rank;
-	ret = quantize_mat(lr, rows, rank, o, l->bits, l->cb_width, &l->mat[0], fixed);
+	/* both factors share the layer's entry width: the first one picks it */
+	ret = quantize_mat(lr, rows, rank, o, l->bits, &l->cb_width, &l->mat[0], fixed);
 	free(lr);
+	cbw = l->cb_width;
 	if (!ret)
-		ret = quantize_mat(vt, rank, cols, o, l->bits, l->cb_width, &l->mat[1], &f2);
+		ret = quantize_mat(vt, rank, cols, o, l->bits, &cbw, &l->mat[1], &f2);
 	if (!ret)
 		*fixed = fmax(*fixed, f2);
 out:
@@ -103,7 +143,7 @@ int nuq_qlayer_quantize(const struct nuq_onnx_weight *w, const float *mat,
 	l->method = o->q.method;
 	l->gran = o->gran;
 	l->bits = asd ? 0 : o->q.bits;
-	l->cb_width = asd ? 0 : o->cb_width ? o->cb_width : 16;
+	l->cb_width = asd ? 0 : o->cb_width;	/* 0: quantize_mat() picks */
 	l->layout = w->layout;
 	l->ndims = w->ndims;
 	memcpy(l->dims, w->dims, sizeof(l->dims));
@@ -117,7 +157,8 @@ int nuq_qlayer_quantize(const struct nuq_onnx_weight *w, const float *mat,
 		nuq_qmat_free(&l->mat[0]);
 		nuq_qmat_free(&l->mat[1]);
 		l->rank = 0;
-		ret = quantize_mat(mat, l->rows, l->cols, o, l->bits, l->cb_width, &l->mat[0],
+		l->cb_width = asd ? 0 : o->cb_width;
+		ret = quantize_mat(mat, l->rows, l->cols, o, l->bits, &l->cb_width, &l->mat[0],
 				   &st->fixed_err);
 	}
 	if (ret) {

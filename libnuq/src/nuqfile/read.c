@@ -30,6 +30,7 @@ struct cursor {
 	char *msg;
 	size_t msglen;
 	const char *where;	/* "section 3 (name)" */
+	unsigned int version;	/* of the file */
 };
 
 static int need(struct cursor *c, size_t n, const char *what)
@@ -58,10 +59,34 @@ static uint32_t get32(struct cursor *c)
 
 #define bad(c, ...) nuq_fail((c)->msg, (c)->msglen, -EBADMSG, __VA_ARGS__)
 
+/* NUQ_GRAN_CHANNEL_SCALED: a float32 base scale and a float16 ratio per group. */
+static int read_ratios(struct cursor *c, struct nuq_qmat *m, const char *which)
+{
+	uint32_t u = get32(c);
+	size_t g;
+
+	memcpy(&m->base_scale, &u, 4);
+	if (!isfinite(m->base_scale) || m->base_scale < 0)
+		return bad(c, "%s: %s has base scale %g, not a finite value >= 0", c->where, which,
+			   m->base_scale);
+	m->ratio16 = malloc(m->ngroups * sizeof(*m->ratio16));
+	if (!m->ratio16)
+		return -ENOMEM;
+	for (g = 0; g < m->ngroups; g++) {
+		m->ratio16[g] = get16(c);
+		/* float16 0 to 1.0: no sign, no inf or nan */
+		if (m->ratio16[g] > 0x3c00)
+			return bad(c, "%s: %s group %zu has scale ratio 0x%04x, not a float16 in [0, 1]",
+				   c->where, which, g, m->ratio16[g]);
+		m->scales[g] = nuq_qmat_group_scale(m, g);
+	}
+	return 0;
+}
+
 static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qmat *m,
 		     uint32_t rows, uint32_t cols, const char *which)
 {
-	int asd = nuq_qmethod_is_asd(l->method);
+	int asd = nuq_qmethod_is_asd(l->method), scaled = l->gran == NUQ_GRAN_CHANNEL_SCALED;
 	size_t e = (size_t)1 << l->bits, n, per_row, g, i, r, ngroups, row_bytes;
 	uint64_t need_bytes;
 	int ret;
@@ -83,6 +108,7 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 		ret = m->group_size != n;
 		break;
 	case NUQ_GRAN_CHANNEL:
+	case NUQ_GRAN_CHANNEL_SCALED:
 		ngroups = rows;
 		ret = m->group_size != cols;
 		break;
@@ -97,9 +123,10 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 			   c->where, which, m->group_size, m->ngroups);
 
 	/* Size everything from the header before allocating anything. */
+	m->ncodebooks = scaled ? 1 : ngroups;
 	row_bytes = ((size_t)cols * l->bits + 7) / 8;
-	need_bytes = 4ULL * ngroups + (asd ? 2ULL * n :
-		     ngroups * (2 + e * (l->cb_width / 8)) + (uint64_t)rows * row_bytes);
+	need_bytes = (scaled ? 4 + 2ULL * ngroups : 4ULL * ngroups) + (asd ? 2ULL * n :
+		     m->ncodebooks * (2 + e * (l->cb_width / 8)) + (uint64_t)rows * row_bytes);
 	ret = need(c, need_bytes, which);
 	if (ret)
 		return ret;
@@ -107,7 +134,12 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 	m->scales = malloc(ngroups * sizeof(*m->scales));
 	if (!m->scales)
 		return -ENOMEM;
-	for (g = 0; g < ngroups; g++) {
+	if (scaled) {
+		ret = read_ratios(c, m, which);
+		if (ret)
+			return ret;
+	}
+	for (g = 0; g < ngroups && !scaled; g++) {
 		uint32_t u = get32(c);
 
 		memcpy(&m->scales[g], &u, 4);
@@ -129,16 +161,16 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 		return 0;
 	}
 
-	m->nlevels = malloc(ngroups * sizeof(*m->nlevels));
-	m->entries = calloc(ngroups * e, sizeof(*m->entries));
+	m->nlevels = malloc(m->ncodebooks * sizeof(*m->nlevels));
+	m->entries = calloc(m->ncodebooks * e, sizeof(*m->entries));
 	m->idx = malloc(n);
 	if (!m->nlevels || !m->entries || !m->idx)
 		return -ENOMEM;
-	for (g = 0; g < ngroups; g++) {
+	for (g = 0; g < m->ncodebooks; g++) {
 		m->nlevels[g] = get16(c);
 		if (m->nlevels[g] < 1 || m->nlevels[g] > e)
-			return bad(c, "%s: %s group %zu has %u levels, must be 1 to %zu", c->where,
-				   which, g, m->nlevels[g], e);
+			return bad(c, "%s: %s codebook %zu has %u levels, must be 1 to %zu",
+				   c->where, which, g, m->nlevels[g], e);
 		for (i = 0; i < e; i++) {
 			int16_t v = l->cb_width == 16 ? (int16_t)get16(c) : (int8_t)*c->p;
 
@@ -147,7 +179,7 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 				c->left--;
 			}
 			if (i >= m->nlevels[g] && v)
-				return bad(c, "%s: %s group %zu has a non-zero unused entry %zu",
+				return bad(c, "%s: %s codebook %zu has a non-zero unused entry %zu",
 					   c->where, which, g, i);
 			m->entries[g * e + i] = v;
 		}
@@ -161,7 +193,7 @@ static int read_qmat(struct cursor *c, const struct nuq_qlayer *l, struct nuq_qm
 			return bad(c, "%s: %s row %zu has non-zero padding bits", c->where, which,
 				   r);
 		for (i = 0; i < cols; i++) {
-			g = l->gran == NUQ_GRAN_LAYER ? 0 : l->gran == NUQ_GRAN_CHANNEL ? r :
+			g = l->gran == NUQ_GRAN_LAYER || scaled ? 0 : l->gran == NUQ_GRAN_CHANNEL ? r :
 			    r * ((cols + m->group_size - 1) / m->group_size) + i / m->group_size;
 			if (idx[i] >= m->nlevels[g])
 				return bad(c, "%s: %s weight (%zu, %zu) has index %u, but its codebook has %u levels",
@@ -251,8 +283,14 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 		return bad(c, "%s: reserved bytes after the layer header are not zero", c->where);
 	if (l->method >= NUQ_Q_COUNT)
 		return bad(c, "%s: unknown method %u", c->where, l->method);
-	if (l->gran > NUQ_GRAN_GROUP)
+	if (l->gran >= NUQ_GRAN_COUNT)
 		return bad(c, "%s: unknown granularity %u", c->where, l->gran);
+	if (l->gran == NUQ_GRAN_CHANNEL_SCALED && c->version < 2)
+		return bad(c, "%s: granularity %u (shared codebook, channel scales) needs file version 2, the file is version %u",
+			   c->where, l->gran, c->version);
+	if (l->gran == NUQ_GRAN_CHANNEL_SCALED && nuq_qmethod_is_asd(l->method))
+		return bad(c, "%s: %s has no codebook to share across channels", c->where,
+			   nuq_qmethod_name(l->method));
 	if (nuq_qmethod_is_asd(l->method) ? l->bits || l->cb_width :
 	    l->bits < 1 || l->bits > 8 || (l->cb_width != 8 && l->cb_width != 16))
 		return bad(c, "%s: %s with %u bits and %u-bit codebook entries is not a valid combination",
@@ -310,10 +348,11 @@ int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *ms
 	version = get16(&c);
 	hdr = get16(&c);
 	n = get32(&c);
-	if (version != NUQ_FILE_VERSION)
+	if (version < NUQ_FILE_VERSION_MIN || version > NUQ_FILE_VERSION)
 		return nuq_fail(msg, msglen, -EPROTONOSUPPORT,
-				"file header: version %u, this libnuq reads version %d", version,
-				NUQ_FILE_VERSION);
+				"file header: version %u, this libnuq reads versions %d to %d",
+				version, NUQ_FILE_VERSION_MIN, NUQ_FILE_VERSION);
+	c.version = version;
 	if (hdr != NUQ_FILE_HEADER_BYTES || get32(&c))
 		return bad(&c, "file header: unexpected header size or flags");
 	total = get32(&c);
@@ -387,6 +426,7 @@ int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *ms
 		goto fail;
 	}
 	f->nlayers = n;
+	f->version = version;
 	return 0;
 fail:
 	nuq_file_free(f);

@@ -41,11 +41,17 @@ static uint8_t *putf(uint8_t *p, float f)
 
 static size_t qmat_bytes(const struct nuq_qmat *m, const struct nuq_qlayer *l)
 {
-	size_t n = (size_t)m->rows * m->cols, b = 16 + 4 * (size_t)m->ngroups;
+	size_t n = (size_t)m->rows * m->cols, b = 16, ncb = m->ngroups;
 
+	if (l->gran == NUQ_GRAN_CHANNEL_SCALED) {
+		b += 4 + 2 * (size_t)m->ngroups;	/* base scale, float16 ratios */
+		ncb = 1;
+	} else {
+		b += 4 * (size_t)m->ngroups;
+	}
 	if (nuq_qmethod_is_asd(l->method))
 		return b + 2 * n;
-	return b + m->ngroups * (2 + ((size_t)1 << l->bits) * (l->cb_width / 8)) +
+	return b + ncb * (2 + ((size_t)1 << l->bits) * (l->cb_width / 8)) +
 	       (size_t)m->rows * (((size_t)m->cols * l->bits + 7) / 8);
 }
 
@@ -66,19 +72,26 @@ size_t nuq_qlayer_file_bytes(const struct nuq_qlayer *l)
 
 static uint8_t *put_qmat(uint8_t *p, const struct nuq_qmat *m, const struct nuq_qlayer *l)
 {
-	size_t e = (size_t)1 << l->bits, g, i, r;
+	size_t e = (size_t)1 << l->bits, g, i, r, ncb = m->ngroups;
 
 	p = put32(p, m->rows);
 	p = put32(p, m->cols);
 	p = put32(p, m->group_size);
 	p = put32(p, m->ngroups);
-	for (g = 0; g < m->ngroups; g++)
-		p = putf(p, m->scales[g]);
+	if (l->gran == NUQ_GRAN_CHANNEL_SCALED) {
+		p = putf(p, m->base_scale);
+		for (g = 0; g < m->ngroups; g++)
+			p = put16(p, m->ratio16[g]);
+		ncb = 1;
+	} else {
+		for (g = 0; g < m->ngroups; g++)
+			p = putf(p, m->scales[g]);
+	}
 	if (nuq_qmethod_is_asd(l->method)) {
 		memcpy(p, m->digits, 2 * (size_t)m->rows * m->cols);
 		return p + 2 * (size_t)m->rows * m->cols;
 	}
-	for (g = 0; g < m->ngroups; g++) {
+	for (g = 0; g < ncb; g++) {
 		p = put16(p, m->nlevels[g]);
 		for (i = 0; i < e; i++) {
 			if (l->cb_width == 16)
@@ -96,11 +109,30 @@ static int layer_ok(const struct nuq_qlayer *l)
 {
 	size_t len = strlen(l->name);
 
-	if (!len || len > NUQ_NAME_MAX || l->ndims > NUQ_ONNX_MAX_DIMS || !l->rows || !l->cols)
+	if (!len || len > NUQ_NAME_MAX || l->ndims > NUQ_ONNX_MAX_DIMS || !l->rows || !l->cols ||
+	    (unsigned int)l->gran >= NUQ_GRAN_COUNT)
+		return 0;
+	if (l->gran == NUQ_GRAN_CHANNEL_SCALED &&
+	    (nuq_qmethod_is_asd(l->method) || !l->mat[0].ratio16 ||
+	     (l->rank && !l->mat[1].ratio16)))
 		return 0;
 	if (nuq_qmethod_is_asd(l->method))
 		return l->bits == 0 && l->cb_width == 0;
 	return l->bits >= 1 && l->bits <= 8 && (l->cb_width == 8 || l->cb_width == 16);
+}
+
+/*
+ * The oldest version that holds @layers: files without the version-2
+ * layout stay readable by older libnuq.
+ */
+static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (layers[i].gran == NUQ_GRAN_CHANNEL_SCALED)
+			return 2;
+	return 1;
 }
 
 int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len)
@@ -118,7 +150,7 @@ int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, 
 	if (!out)
 		return -ENOMEM;
 	memcpy(out, NUQ_FILE_MAGIC, 4);
-	p = put16(out + 4, NUQ_FILE_VERSION);
+	p = put16(out + 4, file_version(layers, n));
 	p = put16(p, NUQ_FILE_HEADER_BYTES);
 	p = put32(p, n);
 	p = put32(p, 0);

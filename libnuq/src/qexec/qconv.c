@@ -65,7 +65,7 @@ static void write_weights(struct qnode *qn, int indices)
 				d[i] ^= d[i] ? 0x80 : 0;	/* flip the sign bit */
 		} else {
 			int16_t *cb = (int16_t *)(qn->map + qn->off_cb) + (oc << b);
-			const int16_t *src = m->entries + ((m->ngroups == 1 ? 0 : oc) << b);
+			const int16_t *src = m->entries + (nuq_qmat_codebook(m, (size_t)oc) << b);
 
 			if (indices)
 				nuq_pack_indices(m->idx + oc * K, (size_t)K, b,
@@ -106,9 +106,14 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	 * weights negated instead; a shared codebook then becomes per-channel
 	 * copies.
 	 */
-	per_layer = m->ngroups == 1;
+	/*
+	 * One codebook for the layer (with one scale, or a scale per channel
+	 * that the requantization multiplier absorbs) runs as a per-layer
+	 * codebook job.
+	 */
+	per_layer = m->ngroups == 1 || m->ncodebooks == 1;
 	for (oc = 0; oc < O; oc++)
-		if (m->scales[per_layer ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) < 0)
+		if (m->scales[m->ngroups == 1 ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) < 0)
 			per_layer = 0;
 	if (asd) {
 		for (i = 0; i < O * K; i++) {
@@ -120,7 +125,7 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 			return 1;
 		wbytes = 2 * (uint64_t)(O * K);
 	} else {
-		for (i = 0; i < (int64_t)m->ngroups << b; i++)
+		for (i = 0; i < (int64_t)(m->ncodebooks ? m->ncodebooks : m->ngroups) << b; i++)
 			maxabs = llabs(m->entries[i]) > maxabs ? llabs(m->entries[i]) : maxabs;
 		/* Negating -32768 needs one more bit. */
 		maxabs = maxabs < 32767 ? maxabs : 32768;

@@ -23,6 +23,16 @@ const char *nuq_qmethod_name(enum nuq_qmethod m)
 	return (unsigned int)m < NUQ_Q_COUNT ? names[m] : "unknown";
 }
 
+const char *nuq_gran_name(enum nuq_granularity g)
+{
+	static const char *const gnames[NUQ_GRAN_COUNT] = {
+		[NUQ_GRAN_LAYER] = "layer", [NUQ_GRAN_CHANNEL] = "channel",
+		[NUQ_GRAN_GROUP] = "group", [NUQ_GRAN_CHANNEL_SCALED] = "shared",
+	};
+
+	return (unsigned int)g < NUQ_GRAN_COUNT ? gnames[g] : "unknown";
+}
+
 int nuq_qmethod_parse(const char *name, enum nuq_qmethod *m)
 {
 	int i;

@@ -26,5 +26,7 @@ int nuq_q_kde(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_
 int nuq_q_minifloat(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g);
 int nuq_q_asd(const float *x, size_t n, const struct nuq_qparams *p, struct nuq_qgroup *g,
 	      uint8_t *digits);
+/* NUQ_GRAN_CHANNEL_SCALED: t sized (rows, cols, one group, idx) by the caller. */
+int nuq_quantize_scaled(const float *w, const struct nuq_qparams *p, struct nuq_qtensor *t);
 
 #endif

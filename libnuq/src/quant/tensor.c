@@ -22,6 +22,7 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 		group_size = n;
 		break;
 	case NUQ_GRAN_CHANNEL:
+	case NUQ_GRAN_CHANNEL_SCALED:
 		group_size = cols;
 		break;
 	case NUQ_GRAN_GROUP:
@@ -31,13 +32,15 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 	default:
 		return -EINVAL;
 	}
+	if (gran == NUQ_GRAN_CHANNEL_SCALED && nuq_qmethod_is_asd(p->method))
+		return -EINVAL;	/* ASD has no codebook to share */
 	/* groups never straddle channels */
 	per_row = gran == NUQ_GRAN_LAYER ? 1 : (cols + group_size - 1) / group_size;
 	t->rows = rows;
 	t->cols = cols;
 	t->group_size = group_size;
 	t->gran = gran;
-	t->ngroups = gran == NUQ_GRAN_LAYER ? 1 : rows * per_row;
+	t->ngroups = gran == NUQ_GRAN_LAYER || gran == NUQ_GRAN_CHANNEL_SCALED ? 1 : rows * per_row;
 	t->method = p->method;
 	t->groups = calloc(t->ngroups, sizeof(*t->groups));
 	if (nuq_qmethod_is_asd(p->method))
@@ -47,6 +50,12 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 	if (!t->groups || (!t->digits && !t->idx)) {
 		nuq_qtensor_free(t);
 		return -ENOMEM;
+	}
+	if (gran == NUQ_GRAN_CHANNEL_SCALED) {
+		ret = nuq_quantize_scaled(w, p, t);
+		if (ret)
+			nuq_qtensor_free(t);
+		return ret;
 	}
 	for (g = 0; g < t->ngroups; g++) {
 		size_t start = gran == NUQ_GRAN_LAYER ? 0 : (g / per_row) * cols + (g % per_row) * group_size;
@@ -67,8 +76,13 @@ int nuq_quantize_tensor(const float *w, size_t rows, size_t cols, enum nuq_granu
 
 void nuq_qtensor_dequantize(const struct nuq_qtensor *t, float *out)
 {
-	size_t per_row = t->ngroups == 1 ? 1 : t->ngroups / t->rows, g;
+	size_t per_row = t->ngroups == 1 ? 1 : t->ngroups / t->rows, g, i;
 
+	if (t->gran == NUQ_GRAN_CHANNEL_SCALED) {
+		for (i = 0; i < t->rows * t->cols; i++)
+			out[i] = t->row_scales[i / t->cols] * t->groups[0].levels[t->idx[i]];
+		return;
+	}
 	for (g = 0; g < t->ngroups; g++) {
 		size_t start = t->ngroups == 1 ? 0 :
 			       (g / per_row) * t->cols + (g % per_row) * t->group_size;
@@ -87,5 +101,7 @@ void nuq_qtensor_free(struct nuq_qtensor *t)
 	free(t->groups);
 	free(t->idx);
 	free(t->digits);
+	free(t->row_scales);
+	free(t->row_ratio16);
 	memset(t, 0, sizeof(*t));
 }
