@@ -111,6 +111,22 @@ static void print_nodes(const Onnx__GraphProto *g)
 	}
 }
 
+/* The tensors nuq would quantize (Conv, ConvTranspose, Gemm, MatMul weights). */
+static void print_weights(struct nuq_onnx *m)
+{
+	const struct nuq_onnx_weight *w;
+	size_t n, i, total = 0;
+	char msg[256];
+
+	if (nuq_onnx_weights(m, &w, &n, msg, sizeof(msg))) {
+		printf("weights: %s\n", msg);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		total += w[i].rows * w[i].cols;
+	printf("weights %zu in %zu tensors (%.2f MB as fp32)\n", total, n, total * 4 / 1e6);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -184,6 +200,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < g->n_output; i++)
 		print_value("output", g->output[i]);
 	printf("nodes %zu, initializers %zu\n", g->n_node, g->n_initializer);
+	print_weights(m);
 
 	ops = calloc(g->n_node + 1, sizeof(*ops));
 	if (!ops) {
