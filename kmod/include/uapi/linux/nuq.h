@@ -403,7 +403,9 @@ struct nuq_submit {
  * @timeout_ns: in, how long to wait: 0 only polls, negative waits forever
  * @status: out, the job's result: 0, or -ETIMEDOUT (the job ran past its
  *	timeout), -ECANCELED (cancelled, e.g. by a device reset), -EIO
- *	(the backend failed)
+ *	(the backend failed), -EINVAL (malformed tensor contents, see
+ *	%NUQ_JOB_E_REQUANT), -ENOMEM (no memory to start the job: the
+ *	software backend's scratch, the NPU's mappings of its BOs)
  * @flags: in, must be 0
  * @rsvd: in, must be 0
  *
