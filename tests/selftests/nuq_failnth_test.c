@@ -259,16 +259,22 @@ static int errno_allowed(const struct failnth_op *op, int err)
 	return 0;
 }
 
+/*
+ * N = 1, 2, ... until the call gets through without a fault, twice at the
+ * same N: a call whose path varies (the NPU fills its rings in the
+ * submitter's call, or in its worker when that is busy) may reach more
+ * points the second time.
+ */
 static void run_op(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *self,
 		   const struct failnth_op *op)
 {
-	unsigned int n, points = 0;
+	unsigned int n = 1, points = 0, clean = 0;
 	char what[96];
 	int ret, fired;
 
 	if (_metadata->skip)
 		return;
-	for (n = 1;; n++) {
+	while (clean < 2) {
 		snprintf(what, sizeof(what), "%s@%s, fault point %u", op->name, self->name, n);
 		ASSERT_GE(FAILNTH_MAX_POINTS, n) TH_LOG("%s: the call never got through", what);
 		if (op->prepare)
@@ -278,7 +284,6 @@ static void run_op(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *sel
 		fired = failnth_fired(&self->fn);
 		ASSERT_LE(0, fired) TH_LOG("reading %s: %s", FAILNTH_PATH, strerror(-fired));
 		if (fired) {
-			points++;
 			EXPECT_TRUE(!ret || errno_allowed(op, -ret))
 				TH_LOG("%s: failed with %s", what, strerror(-ret));
 		} else {
@@ -289,8 +294,15 @@ static void run_op(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *sel
 		op->finish(_metadata, self, ret, what);
 		expect_device_sane(_metadata, self, what);
 		/* One broken fault point is enough to look at; the rest would repeat it. */
-		if (!fired || !_metadata->passed)
+		if (!_metadata->passed)
 			break;
+		if (fired) {
+			points++;
+			n++;
+			clean = 0;
+		} else {
+			clean++;
+		}
 	}
 	ksft_print_msg("failnth: %s@%s points=%u\n", op->name, self->name, points);
 	fflush(stdout);		/* the harness's child ends with _exit() */
@@ -1037,6 +1049,101 @@ TEST(fault_knob_interval_and_probability)
 
 	fault_set("none", "-1", "10");
 	EXPECT_EQ(0, knob_run(_metadata, fd, &dj, ref, out, 3, NULL));
+	dev_job_release(fd, &dj);
+	close(fd);
+	free(ref);
+	test_job_free(&tj);
+}
+
+/* --- the software backend's own allocation: a job's scratch ---------------- */
+
+/* The pid of the kernel thread named @comm, or -1. */
+static pid_t kthread_pid(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *de;
+	pid_t pid = -1;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -1;
+	while (pid < 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (!failnth_read(path, name, sizeof(name)) && !strcmp(name, comm))
+			pid = atoi(de->d_name);
+	}
+	closedir(d);
+	return pid;
+}
+
+#define FAILSLAB(name)	FAILNTH_DBG "failslab/" name
+
+/*
+ * The backend thread allocates a job's scratch when the job starts, so
+ * fail-nth (the caller's allocations) never reaches it: failslab's task
+ * filter makes the thread's next slab allocation fail instead.  After a
+ * reload the thread has no scratch, so that is the first job's.  The job
+ * must end -ENOMEM (struct nuq_wait), and the next one run normally.
+ */
+TEST(scratch_allocation_fails)
+{
+	static const char *const knobs[] = {
+		"task-filter", "probability", "interval", "times", "verbose", "ignore-gfp-wait",
+	};
+	char saved[6][32], path[96], times[16] = "";
+	const char *why = failnth_unsupported();
+	struct test_job tj;
+	struct dev_job dj;
+	uint8_t *ref;
+	uint64_t seq;
+	unsigned int i;
+	pid_t pid;
+	int fd, status;
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, nuq_reload(NULL));
+	pid = kthread_pid("nuq-sw0");
+	ASSERT_LT(0, pid) TH_LOG("no nuq-sw0 thread");
+	ASSERT_EQ(0, small_job(&tj, NUQ_WFMT_INT8, 8, 0x5c7a));
+	ref = malloc(tj.size[NUQ_T_OUTPUT]);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, conv_ref(&tj.job, tj.buf, ref));
+	fd = open(NUQ_DEV0, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, dev_job_upload(fd, &tj, &dj));
+
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "%s%s", FAILSLAB(""), knobs[i]);
+		ASSERT_EQ(0, failnth_read(path, saved[i], sizeof(saved[i]))) TH_LOG("%s", path);
+	}
+	failnth_write(FAILSLAB("verbose"), "0");
+	failnth_write(FAILSLAB("ignore-gfp-wait"), "N");
+	failnth_write(FAILSLAB("task-filter"), "Y");
+	failnth_write(FAILSLAB("interval"), "1");
+	failnth_write(FAILSLAB("times"), "1");
+	failnth_write(FAILSLAB("probability"), "100");
+	snprintf(path, sizeof(path), "/proc/%d/make-it-fail", pid);
+	ASSERT_EQ(0, failnth_write(path, "1"));
+
+	ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+	status = wait_job(fd, seq, -1);
+
+	failnth_write(path, "0");
+	failnth_read(FAILSLAB("times"), times, sizeof(times));
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), "%s%s", FAILSLAB(""), knobs[i]);
+		failnth_write(path, saved[i]);
+	}
+	EXPECT_STREQ("0", times) TH_LOG("the thread made no allocation");
+	EXPECT_EQ(-ENOMEM, status);
+
+	memset(dj.map[NUQ_T_OUTPUT], 0x5a, tj.size[NUQ_T_OUTPUT]);
+	ASSERT_EQ(0, submit(fd, &dj.job, 1, &seq, NULL));
+	EXPECT_EQ(0, wait_job(fd, seq, -1));
+	EXPECT_EQ(0, memcmp(dj.map[NUQ_T_OUTPUT], ref, tj.size[NUQ_T_OUTPUT]));
 	dev_job_release(fd, &dj);
 	close(fd);
 	free(ref);
