@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_selftest.h"
 
 TEST(open_close)

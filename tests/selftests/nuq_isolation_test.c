@@ -30,7 +30,7 @@
 
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu.h"
 
 #define PARAM(name)	"/sys/module/nuq/parameters/" name

@@ -10,7 +10,7 @@
 
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_jobs.h"
 
 /* Results from the device equal libnuq's CPU core, bit for bit. */

@@ -6,7 +6,7 @@
  */
 #include <nuq/nuq.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "device_job.h"
 #include "nuq_jobs.h"
 

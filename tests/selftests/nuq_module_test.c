@@ -4,7 +4,7 @@
  * reload, parameters and their validation.  Leaves the module loaded with
  * default parameters for the suites that follow.
  */
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_selftest.h"
 
 FIXTURE(module) {
@@ -37,7 +37,7 @@ TEST_F(module, unload_refused_while_open)
 	/* The open file still works after the refused unload. */
 	EXPECT_EQ(0, nuq_get_info(fd, &info));
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(0, nuq_unload());
+	EXPECT_EQ(0, nuq_unload_settled());
 	EXPECT_FALSE(nuq_loaded());
 	EXPECT_EQ(-1, open(NUQ_DEV0, O_RDWR));
 	EXPECT_EQ(ENOENT, errno);
@@ -65,7 +65,7 @@ TEST_F(module, unload_refused_while_child_holds_fd)
 	EXPECT_NE(0, nuq_unload());
 	close(p[1]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, nuq_unload());
+	EXPECT_EQ(0, nuq_unload_settled());
 	ASSERT_EQ(0, nuq_load(NULL));
 }
 
@@ -127,7 +127,7 @@ TEST_F(module, bad_parameters_refuse_to_load)
 		"max_jobs_in_flight=0", "max_jobs_in_flight=100000",
 	};
 
-	ASSERT_EQ(0, nuq_unload());
+	ASSERT_EQ(0, nuq_unload_settled());
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		EXPECT_EQ(-EINVAL, nuq_load(bad[i])) TH_LOG("%s", bad[i]);
 		EXPECT_FALSE(nuq_loaded());

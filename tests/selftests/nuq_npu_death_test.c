@@ -9,7 +9,7 @@
  * in-flight job ends with a defined error, every submitter then gets
  * -ENODEV and exits, the death is counted, and rmmod works afterwards.
  */
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu_removal.h"
 
 TEST(emulator_dies_under_load)
@@ -48,7 +48,7 @@ TEST(emulator_dies_under_load)
 	EXPECT_EQ(0, close(fd));
 	test_job_free(&tj);
 
-	EXPECT_EQ(0, nuq_unload());
+	EXPECT_EQ(0, nuq_unload_settled());
 	EXPECT_EQ(0, nuq_load(NULL));
 }
 

@@ -8,7 +8,7 @@
  */
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu.h"
 
 FIXTURE(npu) {

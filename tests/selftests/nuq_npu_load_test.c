@@ -11,7 +11,7 @@
 
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu.h"
 
 #define LOAD_PROCS	4

@@ -10,7 +10,7 @@
 
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu.h"
 
 static const struct { uint32_t wfmt, bits; } fmts[] = {

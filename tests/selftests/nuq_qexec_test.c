@@ -13,7 +13,7 @@
 #include <nuq/nuqfile.h>
 #include <nuq/qexec.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "gauss.h"
 #include "graph_build.h"
 #include "onnx.pb-c.h"

@@ -11,7 +11,7 @@
 
 #include <nuq/conv.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_jobs.h"
 
 #define FAULT_OFF() fault_set("none", "-1", "10")

@@ -30,6 +30,26 @@ static inline const char *nuq_test_dev(void)
 	return d && *d ? d : NUQ_DEV0;
 }
 
+/*
+ * $NUQ_TEST_TIMEOUT_SCALE: how many times slower than the production
+ * kernel under TCG this kernel runs (tests/vm/init.sh sets it on the debug
+ * kernel).  Tests multiply their harness timeouts (nuq_harness.h) and the
+ * latency bounds they assert by it: those bound promptness, which KASAN
+ * slows down as much as everything else.
+ */
+static inline int nuq_timeout_scale(void)
+{
+	const char *s = getenv("NUQ_TEST_TIMEOUT_SCALE");
+	int v = s ? atoi(s) : 1;
+
+	return v >= 1 && v <= 100 ? v : 1;
+}
+
+static inline long long nuq_scaled_ms(long long ms)
+{
+	return ms * nuq_timeout_scale();
+}
+
 static inline const char *nuq_ko_path(void)
 {
 	const char *p = getenv("NUQ_KO");
@@ -59,6 +79,24 @@ static inline int nuq_unload(void)
 	return 0;
 }
 
+/*
+ * rmmod once the module's last user is gone: a file may still be held for
+ * a moment after its last close() returned in this process, e.g. by an
+ * io_uring ring of a killed test whose teardown runs in a kernel worker.
+ * Retries -EWOULDBLOCK for up to 5 s (scaled); returns 0 or -errno.
+ */
+static inline int nuq_unload_settled(void)
+{
+	long long left = nuq_scaled_ms(5000);
+	int ret;
+
+	while ((ret = nuq_unload()) == -EWOULDBLOCK && left > 0) {
+		usleep(20000);
+		left -= 20;
+	}
+	return ret;
+}
+
 static inline int nuq_loaded(void)
 {
 	struct stat st;
@@ -72,7 +110,7 @@ static inline int nuq_reload(const char *params)
 	int ret;
 
 	if (nuq_loaded()) {
-		ret = nuq_unload();
+		ret = nuq_unload_settled();
 		if (ret)
 			return ret;
 	}

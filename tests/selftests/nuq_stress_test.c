@@ -8,7 +8,7 @@
  */
 #include <sys/wait.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_npu.h"
 #include "../stress/stress.h"
 

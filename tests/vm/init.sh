@@ -7,6 +7,7 @@
 #   nuq_tests=a,b              run only the selftests whose name contains a or b
 #   nuq_skip=c,d               and none whose name contains c or d
 #   nuq_params="..."           module parameters for the first insmod
+#   nuq_timeout_scale=N        NUQ_TEST_TIMEOUT_SCALE on the debug kernel (default 8)
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
@@ -52,6 +53,21 @@ if ! insmod "$NUQ_KO" ${nuq_params:-}; then
 fi
 
 rc=0
+# The debug kernel (KASAN, lockdep, ... under TCG) is several times slower:
+# the selftests scale their timeouts and latency bounds by this.
+case "$(uname -r)" in
+*nuq-debug*) export NUQ_TEST_TIMEOUT_SCALE=${nuq_timeout_scale:-8} ;;
+esac
+
+# A suite that failed half-way may leave nuq.ko unloaded; load it again so
+# that one failure does not fail every suite after it.
+ensure_loaded() {
+	[ -d /sys/module/nuq ] && return 0
+	echo "# init: $1 left nuq.ko unloaded; loading it again" >"$out"
+	# shellcheck disable=SC2086
+	insmod "$NUQ_KO" ${nuq_params:-}
+}
+
 # Suites that take their device from $NUQ_TEST_DEVICE.
 per_device="nuq_job_test"
 case "${nuq_mode:-test}" in
@@ -75,6 +91,7 @@ test)
 		r=$?
 		echo "NUQ-TAP-END $name $r" >"$out"
 		[ "$r" -eq 0 ] || rc=1
+		ensure_loaded "$name"
 		# Device-neutral suites run again on every other device (the NPU).
 		case " $per_device " in *" $name "*) ;; *) continue ;; esac
 		for d in /dev/nuq*; do
@@ -85,6 +102,7 @@ test)
 			r=$?
 			echo "NUQ-TAP-END $name@${d#/dev/} $r" >"$out"
 			[ "$r" -eq 0 ] || rc=1
+			ensure_loaded "$name@${d#/dev/}"
 		done
 	done
 	;;
