@@ -18,8 +18,8 @@ mkdir -p "$out/models" "$out/usr/share/common-licenses" \
 	"$out/usr/share/doc/opencv-doc/examples/data"
 for f in ch_PP-OCRv4_det_infer ch_ppocr_mobile_v2.0_cls_infer ch_PP-OCRv4_rec_infer; do
 	cp "$models/$f.onnx" "$out/models/"
-	"$nuq" quantize "$models/$f.onnx" -o "$out/models/$f.nuq" --method knq --bits 4 \
-		--per-channel -q
+	# the default: 4-bit knq, layout and width chosen per layer (nuq quantize --help)
+	"$nuq" quantize "$models/$f.onnx" -o "$out/models/$f.nuq" -q
 done
 cp "$models/ppocr_keys_v1.txt" "$out/models/"
 echo "$NUQ_DEMO_REGION" >"$out/models/demo-region"

@@ -35,13 +35,37 @@ inspect_ok() {
 }
 check "inspect verifies every CRC" inspect_ok
 
-budget() {
-	"$nuq" quantize "$rec" -o "$tmp/mp.nuq" --budget-bits 3.5 -q 2>/dev/null || return 1
-	bits=$("$nuq" inspect "$tmp/mp.nuq" | sed -n 's/.*(\([0-9.]*\) bits per weight).*/\1/p')
-	# 3.5 index bits; per-layer codebooks and headers add a little.
-	awk -v b="$bits" 'BEGIN { exit !(b <= 3.6 && b > 3.0) }'
+# "bits per weight, all included" is 8 x (file bytes + bytes kept in the
+# ONNX file) / weights, and at most MAX.  quantize_size OUT MAX ARGS...
+quantize_size() {
+	out=$1 max=$2
+	shift 2
+	"$nuq" quantize "$@" -o "$out" -q >"$tmp/q" 2>/dev/null || return 1
+	cat "$tmp/q"
+	weights=$(sed -n 's/.* layers, \([0-9]*\) weights: .*/\1/p' "$tmp/q")
+	file=$(sed -n 's/.*: .nuq file \([0-9]*\) bytes.*/\1/p' "$tmp/q")
+	kept=$(sed -n 's/.*kept in the ONNX file \([0-9]*\) bytes.*/\1/p' "$tmp/q")
+	bits=$(sed -n 's/^bits per weight, all included: \([0-9.]*\) .*/\1/p' "$tmp/q")
+	[ "$file" -eq "$(stat -c %s "$out")" ] || { echo "file $file bytes, on disk $(stat -c %s "$out")"; return 1; }
+	[ "$kept" -gt 0 ] || return 1
+	awk -v w="$weights" -v f="$file" -v k="$kept" -v b="$bits" -v max="$max" 'BEGIN {
+		want = 8 * (f + k) / w
+		if (want - b > 0.0001 || b - want > 0.0001) { print "printed " b ", computed " want; exit 1 }
+		if (b > max) { print b " bits per weight, more than " max; exit 1 }
+	}'
 }
-check "mixed precision averages --budget-bits 3.5 index bits" budget
+
+budget() {
+	quantize_size "$tmp/mp.nuq" 3.5 "$rec" --budget-bits 3.5
+}
+check "--budget-bits 3.5: at most 3.5 bits per weight, all included" budget
+
+default_size() {	# the default at 4 bits: at most 4.5 bits per weight, all included
+	quantize_size "$tmp/rec4.nuq" 4.5 "$rec" &&
+		"$nuq" inspect "$tmp/rec4.nuq" | grep -q 'nuq file version 2' &&
+		quantize_size "$tmp/rec8.nuq" 8.42 "$rec" --bits 8
+}
+check "default layout: rec at 4 bits <= 4.5 and 8 bits <= 8.42 bits per weight, all included" default_size
 
 svd() {
 	"$nuq" quantize "$rec" -o "$tmp/svd.nuq" --svd 0.95 >"$tmp/s" 2>/dev/null || return 1

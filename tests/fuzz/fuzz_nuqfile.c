@@ -4,8 +4,8 @@
  * valid CRCs, so for inputs whose first byte is odd the target first
  * rewrites the header CRC and every section CRC it can find: the fuzzer
  * then reaches the payload parser, where the interesting checks are.
- * Whatever decodes is also dequantized and encoded again, which must
- * reproduce the input exactly.
+ * Whatever decodes is also dequantized and encoded again in the file's
+ * version, which must reproduce the input exactly.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				nuq_qlayer_dequantize(l, out);
 			free(out);
 		}
-		if (!nuq_file_encode(f.layers, f.nlayers, &again, &len)) {
+		if (!nuq_file_encode_version(f.layers, f.nlayers, f.version, &again, &len)) {
 			if (len != size - 1 || memcmp(again, buf, len))
 				abort();
 			free(again);

@@ -146,6 +146,20 @@ static void v1_layouts_write_version_1(void **state)
 	assert_same_values(&l, &f.layers[0]);
 	nuq_file_free(&f);
 	free(buf);
+	/* the same layer in a version 2 file reads back the same */
+	assert_int_equal(nuq_file_encode_version(&l, 1, 2, &buf, &len), 0);
+	assert_int_equal(buf[4], 2);
+	assert_int_equal(nuq_file_decode(buf, len, &f, NULL, 0), 0);
+	assert_int_equal(f.version, 2);
+	assert_same_values(&l, &f.layers[0]);
+	nuq_file_free(&f);
+	free(buf);
+	assert_int_equal(nuq_file_encode_version(&l, 1, 3, &buf, &len), -EINVAL);
+	nuq_qlayer_free(&l);
+	/* a shared-codebook layer does not fit version 1 */
+	quantize(&l, &w, NUQ_Q_KNQ, 3, NUQ_GRAN_CHANNEL_SCALED, 0, 0);
+	assert_int_equal(nuq_file_encode_version(&l, 1, 1, &buf, &len), -EINVAL);
+	assert_null(buf);
 	nuq_qlayer_free(&l);
 }
 

@@ -47,7 +47,13 @@ static inline double bits_per_weight(size_t file_bytes, size_t kept_bytes, size_
 	return weights ? 8.0 * ((double)file_bytes + kept_bytes) / weights : 0;
 }
 
-/* @budget: average bits per weight for mixed precision, or 0. */
+/*
+ * @budget: 0 quantizes every layer as @o says; > 0 chooses a layout and
+ * width (2-8) per layer for that many bits per weight, all included;
+ * QUANT_RD_AUTO chooses among o->q.bits - 1 to + 2 for o->q.bits + 0.5
+ * (the default of nuq quantize, run and eval).
+ */
+#define QUANT_RD_AUTO	(-1.0)
 int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
 		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen);
 void qmodel_free(struct qmodel *m);

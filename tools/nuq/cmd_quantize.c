@@ -26,14 +26,16 @@ static void usage(FILE *f)
 		"  -m, --method M        uniform-sym, uniform-affine, dbc, enq, knq, kde, opt,\n"
 		"                        minifloat, asd, asd1, csd (default knq)\n"
 		"  -b, --bits B          1-8 index bits for codebook methods (default 4)\n"
-		"  Layout (default --shared):\n"
+		"  Layout: by default each layer gets the layout and width (bits-1 to bits+2)\n"
+		"  that costs the model least error within bits + 0.5 bits per weight, all\n"
+		"  included (never below every layer --shared at --bits); or one for all:\n"
 		"      --shared          one codebook per layer over the weights divided by a\n"
 		"                        per-channel scale (a float16 per channel; free at run time)\n"
 		"      --per-channel     one codebook and scale per output channel\n"
 		"      --per-layer       one codebook and one scale per layer\n"
 		"      --group G         one codebook per G weights of a channel\n"
-		"      --budget-bits X   mixed precision: choose 2-8 bits per layer so the\n"
-		"                        weights average X index bits (codebooks on top)\n"
+		"      --budget-bits X   choose the layout and width (2-8 bits) of each layer for\n"
+		"                        X bits per weight, all included\n"
 		"      --svd KEEP        factor FC and 1x1 conv layers, keeping KEEP (0-1) of\n"
 		"                        the singular-value energy, when that saves space\n"
 		"      --cb-width W      codebook entries of 8 or 16 bits (default: 8 per layer\n"
@@ -98,7 +100,7 @@ int cmd_quantize(int argc, char **argv)
 	};
 	struct nuq_layer_opts o = NUQ_DEFAULT_LAYER_OPTS;
 	const char *out = NULL, *in;
-	double budget = 0;
+	double budget = QUANT_RD_AUTO;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int jobs = ncpu > 0 ? ncpu : 1;
 	int quiet = 0, c, ret = 1, asd;
@@ -124,12 +126,15 @@ int cmd_quantize(int argc, char **argv)
 			break;
 		case 'C':
 			o.gran = NUQ_GRAN_CHANNEL;
+			budget = budget > 0 ? budget : 0;
 			break;
 		case 'L':
 			o.gran = NUQ_GRAN_LAYER;
+			budget = budget > 0 ? budget : 0;
 			break;
 		case 'H':
 			o.gran = NUQ_GRAN_CHANNEL_SCALED;
+			budget = budget > 0 ? budget : 0;
 			break;
 		case 'G':
 			if (parse_uint(optarg, 1UL << 30, &v) || !v) {
@@ -138,11 +143,12 @@ int cmd_quantize(int argc, char **argv)
 			}
 			o.gran = NUQ_GRAN_GROUP;
 			o.group_size = v;
+			budget = 0;
 			break;
 		case 'B':
 			budget = strtod(optarg, NULL);
-			if (!(budget >= 2 && budget <= 16)) {
-				fprintf(stderr, "nuq quantize: --budget-bits must be 2 to 16\n");
+			if (!(budget >= 1 && budget <= 32)) {
+				fprintf(stderr, "nuq quantize: --budget-bits must be 1 to 32\n");
 				return 2;
 			}
 			break;
@@ -198,7 +204,9 @@ int cmd_quantize(int argc, char **argv)
 	asd = o.q.method == NUQ_Q_ASD || o.q.method == NUQ_Q_ASD1 || o.q.method == NUQ_Q_CSD;
 	if (asd && o.gran == NUQ_GRAN_CHANNEL_SCALED)
 		o.gran = NUQ_GRAN_CHANNEL;	/* no codebook to share: a scale per channel */
-	if (budget && asd) {
+	if (asd && budget == QUANT_RD_AUTO)
+		budget = 0;
+	if (budget > 0 && asd) {
 		fprintf(stderr, "nuq quantize: --budget-bits needs a codebook method, not %s\n",
 			nuq_qmethod_name(o.q.method));
 		return 2;

@@ -36,7 +36,9 @@ static void usage(FILE *f)
 		"                        otherwise the models are quantized now with:\n"
 		"  -m, --method M        quantization method (default knq)\n"
 		"  -b, --bits B          bits per weight index (default 4)\n"
-		"      --shared          one codebook per layer over channel-scaled weights (default)\n"
+		"  (default: each layer's layout and width chosen within bits + 0.5 bits per\n"
+		"   weight, all included, as nuq quantize does; or one layout for all:)\n"
+		"      --shared          one codebook per layer over channel-scaled weights\n"
 		"      --per-channel     one codebook and scale per output channel\n"
 		"      --per-layer       one codebook and one scale per layer\n"
 		"      --no-bias-correction  keep the biases as quantization left them\n"
@@ -194,7 +196,7 @@ int cmd_run(int argc, char **argv)
 		{}
 	};
 	struct quant_setup s = {
-		.opts = NUQ_DEFAULT_LAYER_OPTS,
+		.opts = NUQ_DEFAULT_LAYER_OPTS, .budget = QUANT_RD_AUTO,
 		.qe = { .calib = NUQ_CALIB_PERCENTILE },
 		.calib_lines = 48, .calib_pages = 2, .jobs = 2, .progress = 1,
 	};
@@ -229,12 +231,15 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'L':
 			s.opts.gran = NUQ_GRAN_LAYER;
+			s.budget = 0;
 			break;
 		case 'C':
 			s.opts.gran = NUQ_GRAN_CHANNEL;
+			s.budget = 0;
 			break;
 		case 'H':
 			s.opts.gran = NUQ_GRAN_CHANNEL_SCALED;
+			s.budget = 0;
 			break;
 		case 'c':
 			if (opt_calib("run", optarg, &s.qe.calib))
@@ -357,7 +362,8 @@ int cmd_run(int argc, char **argv)
 		else
 			printf("weights %s %u-bit, layout %s, activations %s-calibrated:\n",
 			       nuq_qmethod_name(s.opts.q.method), s.opts.q.bits,
-			       nuq_gran_name(s.opts.gran), nuq_calib_name(s.qe.calib));
+			       s.budget ? "chosen per layer" : nuq_gran_name(s.opts.gran),
+			       nuq_calib_name(s.qe.calib));
 		print_stats(&m, &qz, s.qe.device);
 	}
 done:

@@ -2,10 +2,21 @@
 /*
  * nuq: quantize every weight of a model, spread over threads; shared by
  * nuq quantize (which writes the result) and nuq eval / nuq run (which
- * execute it).  With a bit budget each layer is quantized at every width
- * from 2 to 8 and nuq_mixed_precision() picks one per layer so that the
- * index bits average the budget (codebooks and scales come on top, and
- * the table reports the true size).
+ * execute it).
+ *
+ * The rate-distortion choice: each layer is quantized in several
+ * candidate layouts (a shared codebook with channel scales, or one
+ * codebook per channel) and widths, each giving (bytes of its section,
+ * metadata included; noise-to-signal ratio), and nuq_mixed_precision()
+ * picks one per layer that minimises the summed noise-to-signal ratio of
+ * the layers within a byte budget.  The budget is in bits per weight,
+ * all included: the file header and what the model still reads from its
+ * ONNX file (nuq_onnx_kept_bytes) are taken off it first.  With
+ * QUANT_RD_AUTO the candidates are the widths b to b+2 for --bits b (7 and
+ * 8 for 8; per channel only up to b) and the budget b + 0.5 (at most 8.4,
+ * 3.8x smaller than fp32), raised to the smallest candidates if they do not
+ * fit (a model whose ONNX leftovers alone eat the half bit still gets
+ * b-bit quality); an explicit budget tries every width 2-8.
  */
 #include <errno.h>
 #include <math.h>
@@ -22,7 +33,14 @@
 #include "cli.h"
 
 #define MP_MIN_BITS	2
-#define MP_OPTS		7	/* 2..8 bits */
+#define MP_MAX_OPTS	14	/* 2..8 bits x 2 layouts */
+#define RD_AUTO_SLACK	0.5	/* bits per weight over --bits, all included */
+#define RD_AUTO_MAX	8.4	/* and 8 bits at least 3.8x smaller than fp32 */
+
+struct cand {
+	unsigned int bits;
+	enum nuq_granularity gran;
+};
 
 struct task {
 	const struct nuq_onnx_weight *w;
@@ -84,34 +102,104 @@ static void run_pool(struct pool *p, unsigned int jobs, int show)
 	}
 }
 
-/* Pick one width per layer within the budget; index into the pool's tasks. */
-static int choose_widths(const struct pool *pool, size_t nw, size_t weights, double budget,
-			 size_t *pick, char *msg, size_t msglen)
+static int is_codebook(enum nuq_qmethod m)
 {
-	double *err = calloc(nw * MP_OPTS, sizeof(*err));
-	double *bytes = calloc(nw * MP_OPTS, sizeof(*bytes));
-	unsigned int *choice = calloc(nw, sizeof(*choice)), b;
+	return m != NUQ_Q_ASD && m != NUQ_Q_ASD1 && m != NUQ_Q_CSD;
+}
+
+/* The candidate layouts and widths; returns how many. */
+static unsigned int candidates(const struct nuq_layer_opts *o, double budget, struct cand *c)
+{
+	unsigned int lo = MP_MIN_BITS, hi = 8, b, n = 0;
+
+	if (budget == 0) {
+		c[0].bits = o->q.bits;
+		c[0].gran = o->gran;
+		return 1;
+	}
+	if (budget == QUANT_RD_AUTO) {
+		/*
+		 * Never below --bits (one starved layer - the recogniser's
+		 * 6625-way output at 3 bits - ruins a model while the summed
+		 * error hardly shows it), except at 8 bits, where 7-bit layers
+		 * make room for the metadata.
+		 */
+		lo = o->q.bits < 8 ? o->q.bits : 7;
+		hi = o->q.bits + 2 < 8 ? o->q.bits + 2 : 8;
+	}
+	for (b = lo; b <= hi; b++) {
+		c[n].bits = b;
+		c[n++].gran = NUQ_GRAN_CHANNEL_SCALED;
+		/*
+		 * A codebook per channel pays off only on small channels, at
+		 * widths up to --bits (beyond, the shared layout one bit wider
+		 * is smaller and as good); skipping the rest halves the work.
+		 */
+		if (budget != QUANT_RD_AUTO || b <= o->q.bits) {
+			c[n].bits = b;
+			c[n++].gran = NUQ_GRAN_CHANNEL;
+		}
+	}
+	return n;
+}
+
+struct rd_opt {
+	double err, bytes;
+	size_t task;
+};
+
+static int cmp_rd_opt(const void *a, const void *b)
+{
+	const struct rd_opt *x = a, *y = b;
+
+	return (x->bytes > y->bytes) - (x->bytes < y->bytes);
+}
+
+/*
+ * Pick one candidate per layer within @budget_bytes for the sections;
+ * pick[i] is the chosen task of layer i.  Candidates are sorted by size
+ * per layer, as nuq_mixed_precision() wants them.
+ */
+static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc,
+			  double budget_bytes, int raise, size_t *pick, char *msg, size_t msglen)
+{
+	struct rd_opt *opt = calloc(nw * nc, sizeof(*opt));
+	double *err = calloc(nw * nc, sizeof(*err)), *bytes = calloc(nw * nc, sizeof(*bytes));
+	unsigned int *choice = calloc(nw, sizeof(*choice)), k;
+	double smallest = 0;
 	size_t i;
 	int ret = -ENOMEM;
 
-	if (err && bytes && choice) {
-		/* error as noise-to-signal ratio, so small and large layers weigh alike */
-		for (i = 0; i < nw; i++)
-			for (b = 0; b < MP_OPTS; b++) {
-				const struct task *t = &pool->tasks[b * nw + i];
+	if (!opt || !err || !bytes || !choice)
+		goto out;
+	for (i = 0; i < nw; i++) {
+		struct rd_opt *o = opt + i * nc;
 
-				err[i * MP_OPTS + b] = pow(10, -t->st.sqnr_db / 10);
-				/* The budget is in index bits; codebooks come on top. */
-				bytes[i * MP_OPTS + b] = (double)t->w->rows * t->w->cols *
-							 (MP_MIN_BITS + b) / 8.0;
-			}
-		ret = nuq_mixed_precision(nw, MP_OPTS, err, bytes, budget * weights / 8, choice);
-		for (i = 0; !ret && i < nw; i++)
-			pick[i] = choice[i] * nw + i;
-		if (ret)
-			snprintf(msg, msglen, "--budget-bits %.2f is below what %d-bit layers need",
-				 budget, MP_MIN_BITS);
+		for (k = 0; k < nc; k++) {
+			const struct task *t = &pool->tasks[k * nw + i];
+
+			/* noise-to-signal ratio, so small and large layers weigh alike */
+			o[k].err = pow(10, -t->st.sqnr_db / 10);
+			o[k].bytes = (double)t->st.bytes;
+			o[k].task = k * nw + i;
+		}
+		qsort(o, nc, sizeof(*o), cmp_rd_opt);
+		smallest += o[0].bytes;
+		for (k = 0; k < nc; k++) {
+			err[i * nc + k] = o[k].err;
+			bytes[i * nc + k] = o[k].bytes;
+		}
 	}
+	if (raise && budget_bytes < smallest)
+		budget_bytes = smallest;
+	ret = nuq_mixed_precision(nw, nc, err, bytes, budget_bytes, choice);
+	if (ret)
+		snprintf(msg, msglen, "the budget leaves %.0f bytes for the weights, the smallest layouts need %.0f",
+			 budget_bytes, smallest);
+	for (i = 0; !ret && i < nw; i++)
+		pick[i] = opt[i * nc + choice[i]].task;
+out:
+	free(opt);
 	free(err);
 	free(bytes);
 	free(choice);
@@ -122,6 +210,9 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen)
 {
 	const struct nuq_onnx_weight *w;
+	struct cand cand[MP_MAX_OPTS];
+	unsigned int nc;
+	uint64_t kept;
 	struct pool pool = { 0 };
 	float **mats = NULL;
 	size_t nw = 0, i, *pick = NULL;
@@ -141,7 +232,8 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 	out->layers = calloc(nw, sizeof(*out->layers));
 	out->stats = calloc(nw, sizeof(*out->stats));
 	out->weights_of = calloc(nw, sizeof(*out->weights_of));
-	pool.ntasks = nw * (budget ? MP_OPTS : 1);
+	nc = candidates(o, is_codebook(o->q.method) ? budget : 0, cand);
+	pool.ntasks = nw * nc;
 	pool.tasks = calloc(pool.ntasks, sizeof(*pool.tasks));
 	if (!mats || !pick || !out->layers || !out->stats || !out->weights_of || !pool.tasks) {
 		snprintf(msg, msglen, "out of memory");
@@ -161,8 +253,8 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		t->w = &w[i % nw];
 		t->mat = mats[i % nw];
 		t->opts = *o;
-		if (budget)
-			t->opts.q.bits = MP_MIN_BITS + i / nw;
+		t->opts.q.bits = cand[i / nw].bits;
+		t->opts.gran = cand[i / nw].gran;
 	}
 	run_pool(&pool, jobs, show);
 	for (i = 0; i < pool.ntasks; i++) {
@@ -174,8 +266,28 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 	}
 	for (i = 0; i < nw; i++)
 		pick[i] = i;
-	if (budget) {
-		ret = choose_widths(&pool, nw, out->weights, budget, pick, msg, msglen);
+	{
+		/* the layer names are the same in every candidate */
+		struct nuq_qlayer *names = calloc(nw, sizeof(*names));
+
+		ret = -ENOMEM;
+		if (names) {
+			for (i = 0; i < nw; i++)
+				strcpy(names[i].name, pool.tasks[i].layer.name);
+			ret = nuq_onnx_kept_bytes(model, names, nw, &kept, msg, msglen);
+		}
+		free(names);
+	}
+	if (ret)
+		goto out;
+	out->kept_bytes = kept;
+	if (nc > 1) {
+		double bpw = budget == QUANT_RD_AUTO ? fmin(o->q.bits + RD_AUTO_SLACK, RD_AUTO_MAX) :
+			     budget;
+
+		ret = choose_layouts(&pool, nw, nc,
+				     bpw * out->weights / 8 - (double)kept - NUQ_FILE_HEADER_BYTES,
+				     budget == QUANT_RD_AUTO, pick, msg, msglen);
 		if (ret)
 			goto out;
 	}
@@ -189,12 +301,7 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		memset(&t->layer, 0, sizeof(t->layer));
 	}
 	out->n = nw;
-	{
-		uint64_t kept;
-
-		ret = nuq_onnx_kept_bytes(model, out->layers, nw, &kept, msg, msglen);
-		out->kept_bytes = kept;
-	}
+	ret = 0;
 out:
 	for (i = 0; pool.tasks && i < pool.ntasks; i++)
 		nuq_qlayer_free(&pool.tasks[i].layer);

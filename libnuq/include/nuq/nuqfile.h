@@ -152,7 +152,11 @@ struct nuq_file {
 	struct nuq_section_info *sections;
 };
 
+/* In the oldest version that holds @layers (1 unless a layer is NUQ_GRAN_CHANNEL_SCALED). */
 int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len);
+/* In @version; -EINVAL if it cannot hold @layers. */
+int nuq_file_encode_version(const struct nuq_qlayer *layers, uint32_t n, unsigned int version,
+			    uint8_t **buf, size_t *len);
 int nuq_file_write(const char *path, const struct nuq_qlayer *layers, uint32_t n,
 		   char *msg, size_t msglen);
 int nuq_file_decode(const uint8_t *buf, size_t len, struct nuq_file *f, char *msg,

@@ -137,10 +137,18 @@ static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
 
 int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len)
 {
+	return nuq_file_encode_version(layers, n, file_version(layers, n), buf, len);
+}
+
+int nuq_file_encode_version(const struct nuq_qlayer *layers, uint32_t n, unsigned int version,
+			    uint8_t **buf, size_t *len)
+{
 	size_t total = NUQ_FILE_HEADER_BYTES, i;
 	uint8_t *p, *out;
 
 	*buf = NULL;
+	if (version < file_version(layers, n) || version > NUQ_FILE_VERSION)
+		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if (!layer_ok(&layers[i]) || payload_bytes(&layers[i]) > NUQ_SECTION_MAX_BYTES)
 			return -EINVAL;
@@ -150,7 +158,7 @@ int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, 
 	if (!out)
 		return -ENOMEM;
 	memcpy(out, NUQ_FILE_MAGIC, 4);
-	p = put16(out + 4, file_version(layers, n));
+	p = put16(out + 4, version);
 	p = put16(p, NUQ_FILE_HEADER_BYTES);
 	p = put32(p, n);
 	p = put32(p, 0);
