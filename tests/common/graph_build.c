@@ -89,6 +89,57 @@ void gb_output(struct gb *b, const char *name)
 	b->outs[b->g.n_output++] = value_info(b, name);
 }
 
+static Onnx__ValueInfoProto *typed_info(struct gb *b, const char *name, int elem_type,
+					int ndims, const int64_t *dims, const char *const *params)
+{
+	Onnx__ValueInfoProto *v = value_info(b, name);
+	Onnx__TypeProto *tp = gb_alloc(b, sizeof(*tp));
+	Onnx__TypeProto__Tensor *tt = gb_alloc(b, sizeof(*tt));
+	Onnx__TensorShapeProto *sp;
+	int d;
+
+	onnx__type_proto__init(tp);
+	onnx__type_proto__tensor__init(tt);
+	tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	tp->tensor_type = tt;
+	tt->has_elem_type = 1;
+	tt->elem_type = elem_type;
+	v->type = tp;
+	if (ndims < 0)
+		return v;
+	sp = gb_alloc(b, sizeof(*sp));
+	onnx__tensor_shape_proto__init(sp);
+	sp->n_dim = (size_t)ndims;
+	sp->dim = gb_alloc(b, (size_t)ndims * sizeof(*sp->dim));
+	for (d = 0; d < ndims; d++) {
+		Onnx__TensorShapeProto__Dimension *dim = gb_alloc(b, sizeof(*dim));
+
+		onnx__tensor_shape_proto__dimension__init(dim);
+		if (params && params[d]) {
+			dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+			dim->dim_param = gb_strdup(b, params[d]);
+		} else {
+			dim->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+			dim->dim_value = dims[d];
+		}
+		sp->dim[d] = dim;
+	}
+	tt->shape = sp;
+	return v;
+}
+
+void gb_input_typed(struct gb *b, const char *name, int elem_type, int ndims,
+		    const int64_t *dims, const char *const *params)
+{
+	b->ins[b->g.n_input++] = typed_info(b, name, elem_type, ndims, dims, params);
+}
+
+void gb_output_typed(struct gb *b, const char *name, int elem_type, int ndims,
+		     const int64_t *dims, const char *const *params)
+{
+	b->outs[b->g.n_output++] = typed_info(b, name, elem_type, ndims, dims, params);
+}
+
 static Onnx__TensorProto *tensor(struct gb *b, const char *name, unsigned int ndims,
 				 const int64_t *dims, size_t *count)
 {

@@ -17,6 +17,15 @@ void gb_free(struct gb *b);
 /* The graph input and output (their shapes are not recorded: nuq infers them). */
 void gb_input(struct gb *b, const char *name);
 void gb_output(struct gb *b, const char *name);
+/*
+ * An input or output with a declared tensor type: @elem_type (ONNX
+ * TensorProto.DataType) and @ndims dims, dim d static @dims[d] or, when
+ * @params and @params[d] are set, symbolic; no shape at all when @ndims < 0.
+ */
+void gb_input_typed(struct gb *b, const char *name, int elem_type, int ndims,
+		    const int64_t *dims, const char *const *params);
+void gb_output_typed(struct gb *b, const char *name, int elem_type, int ndims,
+		     const int64_t *dims, const char *const *params);
 void gb_init_f(struct gb *b, const char *name, unsigned int ndims, const int64_t *dims,
 	       const float *data);
 void gb_init_i(struct gb *b, const char *name, unsigned int ndims, const int64_t *dims,

@@ -698,6 +698,188 @@ static void clear_errors(void **state)
 	expect_refusal(b, -EINVAL, "output");
 }
 
+/* Import @b (without running it) into @r. */
+static void import_only(struct gb *b, struct run *r)
+{
+	size_t len;
+	const uint8_t *buf = gb_pack(b, &len);
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(nuq_onnx_load_mem(buf, len, &r->m, r->msg, sizeof(r->msg)), 0);
+	if (nuq_graph_import(r->m, &r->g, r->msg, sizeof(r->msg)))
+		fail_msg("import: %s", r->msg);
+}
+
+/*
+ * Two inputs, three outputs (one of them the input itself), fed in the
+ * other order than declared: every output comes back, in declared order.
+ */
+static void two_inputs_two_outputs(void **state)
+{
+	float a[6], bv[6];
+	struct nuq_tensor at = tensor4(a, 2, 3, 0, 0, 2), bt = tensor4(bv, 2, 3, 0, 0, 2);
+	struct nuq_graph_feed feeds[2] = { { "b", &bt }, { "a", &at } };
+	struct nuq_tensor y[3], one;
+	struct gb *b = gb_new(13);
+	struct run r;
+	size_t i, k;
+
+	(void)state;
+	fill(a, 6);
+	fill(bv, 6);
+	gb_input(b, "a");
+	gb_input(b, "b");
+	gb_output(b, "sum");
+	gb_output(b, "prod");
+	gb_output(b, "a");
+	gb_node(b, "Add", "add", "a,b", "sum");
+	gb_node(b, "Mul", "mul", "a,b", "prod");
+	import_only(b, &r);
+	assert_int_equal(nuq_graph_ninputs(r.g), 2);
+	assert_int_equal(nuq_graph_noutputs(r.g), 3);
+	assert_string_equal(nuq_graph_input_info(r.g, 1)->name, "b");
+	assert_string_equal(nuq_graph_output_info(r.g, 1)->name, "prod");
+	assert_null(nuq_graph_input_info(r.g, 2));
+	assert_int_equal(nuq_graph_find_input(r.g, "b"), 1);
+	assert_int_equal(nuq_graph_find_input(r.g, "sum"), -1);
+	/* Twice: the input kept as an output must not be consumed by the first run. */
+	for (k = 0; k < 2; k++) {
+		if (nuq_graph_run_all(r.g, feeds, 2, y, r.msg, sizeof(r.msg)))
+			fail_msg("run: %s", r.msg);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(y[i].ndims, 2);
+			assert_int_equal(y[i].dims[0], 2);
+			assert_int_equal(y[i].dims[1], 3);
+		}
+		for (i = 0; i < 6; i++) {
+			assert_true(y[0].f[i] == a[i] + bv[i]);
+			assert_true(y[1].f[i] == a[i] * bv[i]);
+			assert_true(y[2].f[i] == a[i]);
+		}
+		for (i = 0; i < 3; i++)
+			nuq_tensor_free(&y[i]);
+	}
+	/* The one-input call cannot feed this graph, and says so. */
+	assert_int_equal(nuq_graph_run(r.g, &at, &one, r.msg, sizeof(r.msg)), -EINVAL);
+	assert_non_null(strstr(r.msg, "input 'b' was not given"));
+	assert_null(one.f);
+	run_free(&r);
+	gb_free(b);
+}
+
+/* Declared element types and dims, static and symbolic, and runs on any symbolic size. */
+static void io_metadata(void **state)
+{
+	static const char *const params[4] = { "batch", NULL, NULL, NULL };
+	const struct nuq_graph_io *in, *out;
+	float x[2 * 3 * 5 * 8];
+	struct nuq_tensor xt = tensor4(x, 2, 3, 5, 8, 4), y;
+	struct gb *b = gb_new(13);
+	struct run r;
+	size_t i;
+
+	(void)state;
+	/* dim 2 is neither static nor named: undeclared (dim_value 0). */
+	gb_input_typed(b, "x", 1, 4, (int64_t[]){ 0, 3, 0, 8 }, params);
+	gb_output_typed(b, "y", 1, -1, NULL, NULL);
+	gb_node(b, "Relu", "", "x", "y");
+	import_only(b, &r);
+	in = nuq_graph_input_info(r.g, 0);
+	out = nuq_graph_output_info(r.g, 0);
+	assert_string_equal(in->name, "x");
+	assert_int_equal(in->elem_type, 1);
+	assert_string_equal(nuq_graph_dtype_name(in->elem_type), "float32");
+	assert_string_equal(nuq_graph_dtype_name(9), "bool");
+	assert_true(in->has_shape);
+	assert_int_equal(in->ndims, 4);
+	assert_int_equal(in->dims[0], -1);
+	assert_string_equal(in->dim_params[0], "batch");
+	assert_int_equal(in->dims[1], 3);
+	assert_null(in->dim_params[1]);
+	assert_int_equal(in->dims[2], -1);
+	assert_null(in->dim_params[2]);
+	assert_int_equal(in->dims[3], 8);
+	assert_string_equal(out->name, "y");
+	assert_int_equal(out->elem_type, 1);
+	assert_false(out->has_shape);
+	fill(x, sizeof(x) / sizeof(x[0]));
+	assert_int_equal(nuq_graph_run(r.g, &xt, &y, r.msg, sizeof(r.msg)), 0);
+	for (i = 0; i < sizeof(x) / sizeof(x[0]); i++)
+		assert_true(y.f[i] == (x[i] > 0 ? x[i] : 0));
+	nuq_tensor_free(&y);
+	run_free(&r);
+	gb_free(b);
+}
+
+/* Expect run_all on @feeds to fail with -EINVAL, saying @says. */
+static void expect_bad_feed(struct run *r, const struct nuq_graph_feed *feeds, size_t n,
+			    const char *says)
+{
+	struct nuq_tensor y[2];
+
+	r->msg[0] = 0;
+	assert_int_equal(nuq_graph_run_all(r->g, feeds, n, y, r->msg, sizeof(r->msg)), -EINVAL);
+	if (!strstr(r->msg, says))
+		fail_msg("\"%s\" does not say \"%s\"", r->msg, says);
+	assert_null(y[0].f);
+	assert_null(y[1].f);
+}
+
+/* A wrong name, a missing or repeated input, a wrong type or shape: refused, named. */
+static void bad_inputs_refused(void **state)
+{
+	static const char *const params[2] = { "n", NULL };
+	float x[12] = { 0 };
+	int64_t iv[4] = { 0 };
+	struct nuq_tensor ok = tensor4(x, 3, 4, 0, 0, 2), wide = tensor4(x, 2, 6, 0, 0, 2);
+	struct nuq_tensor flat = tensor4(x, 12, 0, 0, 0, 1);
+	struct nuq_tensor ints = { .dtype = NUQ_DT_INT64, .ndims = 2, .dims = { 1, 4 }, .i = iv };
+	struct gb *b = gb_new(13);
+	struct Onnx__NodeProto *n;
+	struct run r;
+
+	(void)state;
+	gb_input_typed(b, "a", 1, 2, (int64_t[]){ 0, 4 }, params);
+	gb_input_typed(b, "b", 1, 2, (int64_t[]){ 0, 4 }, params);
+	gb_output(b, "y");
+	gb_output(b, "z");
+	gb_node(b, "Add", "add", "a,b", "y");
+	gb_node(b, "Relu", "relu", "a", "z");
+	import_only(b, &r);
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &ok }, { "c", &ok } }, 2,
+			"the graph has no input called 'c' (its inputs: 'a', 'b')");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &ok } }, 1,
+			"input 'b' was not given");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &ok }, { "a", &ok } }, 2,
+			"input 'a' is given twice");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &ok }, { "b", &wide } }, 2,
+			"input 'b' must have shape [n,4], the tensor given is [2,6]");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &flat }, { "b", &ok } }, 2,
+			"input 'a' must have shape [n,4], the tensor given is [12]");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { "a", &ok }, { "b", &ints } }, 2,
+			"input 'b' is float32, the tensor given is int64");
+	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { NULL, &ok }, { "b", &ok } }, 2,
+			"no input called '(null)'");
+	run_free(&r);
+	gb_free(b);
+
+	/* An unnamed node is named by its index in the model, its op and its output. */
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Relu", "", "x", "r");
+	n = gb_node(b, "Relu", "", "r", "y");
+	gb_attr_i(b, n, "fancy", 1);
+	expect_refusal(b, -EOPNOTSUPP, "node #1 (Relu, output 'y'): attribute 'fancy'");
+
+	/* An input of a type the executor lacks is refused at the run, by name. */
+	b = gb_new(13);
+	gb_input_typed(b, "x", 9, -1, NULL, NULL);
+	gb_output(b, "y");
+	gb_node(b, "Identity", "id", "x", "y");
+	expect_refusal(b, -EOPNOTSUPP, "input 'x' is bool");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +895,9 @@ int main(void)
 		cmocka_unit_test(resize_modes),
 		cmocka_unit_test(lockstep_runs),
 		cmocka_unit_test(clear_errors),
+		cmocka_unit_test(two_inputs_two_outputs),
+		cmocka_unit_test(io_metadata),
+		cmocka_unit_test(bad_inputs_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

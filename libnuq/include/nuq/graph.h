@@ -11,9 +11,14 @@
  * import: an op or an attribute the executor does not implement is an
  * error naming the node, never a silently wrong answer.
  *
- * nuq_graph_run() executes the graph on one input; shapes are inferred
- * node by node from the actual input, so models with dynamic height and
- * width (text detection, recognition) run on any size.
+ * nuq_graph_run_all() executes the graph on a set of named inputs and
+ * returns every graph output; nuq_graph_run() is the one-input,
+ * first-output form.  Shapes are inferred node by node from the actual
+ * inputs, so models with dynamic height and width (text detection,
+ * recognition) run on any size.  nuq_graph_input_info() and
+ * nuq_graph_output_info() describe what the model declares (names,
+ * element types, static and symbolic dims), so that a tool can build
+ * inputs for a model it has never seen.
  *
  * Tensors are dense, row-major, in ONNX's own layouts (NCHW).
  */
@@ -69,9 +74,56 @@ const char *nuq_graph_input_name(const struct nuq_graph *graph);
 const char *nuq_graph_output_name(const struct nuq_graph *graph);
 
 /*
- * Run the graph on @input (float, the shape the model expects); the
- * first graph output is moved into @output, which the caller frees with
- * nuq_tensor_free().  Shape errors name the node.
+ * A graph input or output as the model declares it.  Inputs are the
+ * graph inputs that are not initializers, in the model's order; outputs
+ * are all graph outputs, in order.  A dim is static (>= 1), or -1 when
+ * it is symbolic (then @dim_params names it: "batch", "height") or
+ * undeclared; a declared 0 is also taken as unknown, since exporters
+ * write it for dynamic axes.  @has_shape is 0 when even the rank is not
+ * declared.  The strings live as long as the graph and its model.
+ */
+struct nuq_graph_io {
+	const char *name;
+	int elem_type;		/* ONNX TensorProto.DataType; 0 when undeclared */
+	int has_shape;
+	unsigned int ndims;
+	int64_t dims[NUQ_ONNX_MAX_DIMS];
+	const char *dim_params[NUQ_ONNX_MAX_DIMS];	/* NULL for static dims */
+};
+
+size_t nuq_graph_ninputs(const struct nuq_graph *graph);
+size_t nuq_graph_noutputs(const struct nuq_graph *graph);
+/* Entry @i, or NULL when out of range. */
+const struct nuq_graph_io *nuq_graph_input_info(const struct nuq_graph *graph, size_t i);
+const struct nuq_graph_io *nuq_graph_output_info(const struct nuq_graph *graph, size_t i);
+/* The index of the input called @name, or -1. */
+int nuq_graph_find_input(const struct nuq_graph *graph, const char *name);
+/* "float32", "int64", "uint8", ... for an ONNX element type ("type N" if unknown). */
+const char *nuq_graph_dtype_name(int elem_type);
+
+/* One input of a run: the graph input called @name gets a copy of @tensor. */
+struct nuq_graph_feed {
+	const char *name;
+	const struct nuq_tensor *tensor;
+};
+
+/*
+ * Run the graph on @nfeeds named inputs: every graph input exactly once,
+ * in any order.  A name the graph does not have, a missing or repeated
+ * input, an element type other than the declared one (FLOAT inputs take
+ * NUQ_DT_FLOAT tensors, INT64 and INT32 ones NUQ_DT_INT64) and a rank or
+ * static dim other than the declared one are refused with -EINVAL and a
+ * message naming the input.  On success @outputs[i] (an array of
+ * nuq_graph_noutputs() tensors) holds graph output i; the caller frees
+ * each with nuq_tensor_free().  On failure they are all empty.
+ */
+int nuq_graph_run_all(struct nuq_graph *graph, const struct nuq_graph_feed *feeds,
+		      size_t nfeeds, struct nuq_tensor *outputs, char *msg, size_t msglen);
+
+/*
+ * Run the graph on @input, fed to its first input (the graph must have
+ * only one); the first graph output is moved into @output, which the
+ * caller frees with nuq_tensor_free().  Shape errors name the node.
  */
 int nuq_graph_run(struct nuq_graph *graph, const struct nuq_tensor *input,
 		  struct nuq_tensor *output, char *msg, size_t msglen);
@@ -91,6 +143,7 @@ void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void
  * can so adjust a node from what the nodes before it produced (sequential
  * calibration).  The outputs are dropped; all live values of all inputs
  * are held at once.  A non-zero return from @before stops the run.
+ * Like nuq_graph_run(), for graphs with one input.
  */
 typedef int (*nuq_graph_before_node)(void *ctx, size_t node);
 int nuq_graph_run_lockstep(struct nuq_graph *graph, const struct nuq_tensor *inputs,

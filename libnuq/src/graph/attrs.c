@@ -65,6 +65,7 @@ int nuq_node_fail(const struct nuq_node *n, char *msg, size_t msglen, int err,
 		  const char *fmt, ...)
 {
 	char reason[192];
+	const char *op;
 	va_list ap;
 
 	if (!msg || !msglen)
@@ -72,8 +73,14 @@ int nuq_node_fail(const struct nuq_node *n, char *msg, size_t msglen, int err,
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	snprintf(msg, msglen, "node '%s' (%s): %s",
-		 n->proto->name && *n->proto->name ? n->proto->name : "(unnamed)",
-		 n->proto->op_type ? n->proto->op_type : "?", reason);
+	op = n->proto->op_type ? n->proto->op_type : "?";
+	if (n->proto->name && *n->proto->name)
+		snprintf(msg, msglen, "node '%s' (%s): %s", n->proto->name, op, reason);
+	else if (n->proto->n_output && n->proto->output[0] && *n->proto->output[0])
+		/* Exporters often leave nodes unnamed: the index and output still find it. */
+		snprintf(msg, msglen, "node #%zu (%s, output '%s'): %s", n->index, op,
+			 n->proto->output[0], reason);
+	else
+		snprintf(msg, msglen, "node #%zu (%s): %s", n->index, op, reason);
 	return err;
 }

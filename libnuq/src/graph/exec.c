@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "graph_priv.h"
@@ -24,20 +25,64 @@ static void release_runtime(struct nuq_graph *g)
 	}
 }
 
-static int set_input(struct nuq_graph *g, const struct nuq_tensor *x, char *msg, size_t msglen)
+/* Graph input @k gets a copy of @x, once @x matches what the model declares. */
+static int set_input(struct nuq_graph *g, size_t k, const struct nuq_tensor *x, char *msg,
+		     size_t msglen)
 {
-	struct nuq_value *v = &g->values[g->input];
+	struct nuq_value *v = &g->values[g->inputs[k]];
 	size_t n;
 	int ret;
 
-	if (x->dtype != NUQ_DT_FLOAT || !x->f)
-		return nuq_fail(msg, msglen, -EINVAL, "input '%s' must be a float tensor", v->name);
-	ret = nuq_tensor_alloc(&v->t, NUQ_DT_FLOAT, x->ndims, x->dims);
+	ret = nuq_graph_check_input(g, k, x, msg, msglen);
+	if (ret)
+		return ret;
+	ret = nuq_tensor_alloc(&v->t, x->dtype, x->ndims, x->dims);
 	if (ret)
 		return nuq_fail(msg, msglen, ret, "input '%s': bad shape", v->name);
 	n = nuq_tensor_count(x);
-	memcpy(v->t.f, x->f, n * sizeof(float));
+	if (n)
+		memcpy(x->dtype == NUQ_DT_FLOAT ? (void *)v->t.f : (void *)v->t.i,
+		       x->dtype == NUQ_DT_FLOAT ? (void *)x->f : (void *)x->i,
+		       n * (x->dtype == NUQ_DT_FLOAT ? sizeof(float) : sizeof(int64_t)));
 	v->live = 1;
+	return 0;
+}
+
+/* Every graph input given exactly once, by a name the graph has. */
+static int set_inputs(struct nuq_graph *g, const struct nuq_graph_feed *feeds, size_t nfeeds,
+		      char *msg, size_t msglen)
+{
+	size_t i, k;
+	int ret;
+
+	for (i = 0; i < nfeeds; i++) {
+		int idx = nuq_graph_find_input(g, feeds[i].name);
+
+		if (idx < 0) {
+			char names[160] = "";
+			size_t len = 0;
+
+			for (k = 0; k < g->ninputs && len < sizeof(names); k++)
+				len += (size_t)snprintf(names + len, sizeof(names) - len, "%s'%s'",
+							k ? ", " : "", g->in_info[k].name);
+			return nuq_fail(msg, msglen, -EINVAL,
+					"the graph has no input called '%s' (its inputs: %s)",
+					feeds[i].name ? feeds[i].name : "(null)", names);
+		}
+		if (g->values[g->inputs[idx]].live)
+			return nuq_fail(msg, msglen, -EINVAL, "input '%s' is given twice",
+					feeds[i].name);
+		if (!feeds[i].tensor)
+			return nuq_fail(msg, msglen, -EINVAL, "input '%s' has no tensor",
+					feeds[i].name);
+		ret = set_input(g, (size_t)idx, feeds[i].tensor, msg, msglen);
+		if (ret)
+			return ret;
+	}
+	for (k = 0; k < g->ninputs; k++)
+		if (!g->values[g->inputs[k]].live)
+			return nuq_fail(msg, msglen, -EINVAL, "input '%s' was not given",
+					g->in_info[k].name);
 	return 0;
 }
 
@@ -123,28 +168,83 @@ static void start_run(struct nuq_graph *g)
 		g->values[i].left = g->values[i].uses;
 }
 
-int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_tensor *y,
-		  char *msg, size_t msglen)
+/*
+ * Output @k's tensor into @y: moved out of the graph, or copied when the
+ * value must stay (a constant, an input, a value listed twice).
+ */
+static int take_output(struct nuq_graph *g, size_t k, struct nuq_tensor *y)
+{
+	struct nuq_value *v = &g->values[g->outputs[k]];
+	size_t j, n;
+	int ret, keep = v->is_const;
+
+	for (j = k + 1; j < g->noutputs; j++)
+		keep |= g->outputs[j] == g->outputs[k];
+	for (j = 0; j < g->ninputs; j++)
+		keep |= g->inputs[j] == g->outputs[k];
+	ret = nuq_tensor_need_float(&v->t);
+	if (ret)
+		return ret;
+	if (!keep) {
+		*y = v->t;
+		memset(&v->t, 0, sizeof(v->t));
+		v->live = 0;
+		return 0;
+	}
+	ret = nuq_tensor_alloc(y, v->t.dtype, v->t.ndims, v->t.dims);
+	if (ret)
+		return ret;
+	n = nuq_tensor_count(&v->t);
+	if (n)
+		memcpy(y->dtype == NUQ_DT_FLOAT ? (void *)y->f : (void *)y->i,
+		       y->dtype == NUQ_DT_FLOAT ? (void *)v->t.f : (void *)v->t.i,
+		       n * (y->dtype == NUQ_DT_FLOAT ? sizeof(float) : sizeof(int64_t)));
+	return 0;
+}
+
+int nuq_graph_run_all(struct nuq_graph *g, const struct nuq_graph_feed *feeds, size_t nfeeds,
+		      struct nuq_tensor *y, char *msg, size_t msglen)
 {
 	size_t i;
 	int ret;
 
-	memset(y, 0, sizeof(*y));
+	for (i = 0; i < g->noutputs; i++)
+		memset(&y[i], 0, sizeof(y[i]));
 	start_run(g);
-	ret = set_input(g, x, msg, msglen);
+	ret = set_inputs(g, feeds, nfeeds, msg, msglen);
 	for (i = 0; !ret && i < g->nnodes; i++)
 		ret = run_node(g, i, msg, msglen);
-	if (!ret) {
-		struct nuq_tensor *o = &g->values[g->output].t;
-
-		ret = nuq_tensor_need_float(o);
-		if (!ret) {
-			*y = *o;
-			memset(o, 0, sizeof(*o));
-			g->values[g->output].live = 0;
-		}
+	for (i = 0; !ret && i < g->noutputs; i++) {
+		ret = take_output(g, i, &y[i]);
+		if (ret)
+			nuq_fail(msg, msglen, ret, "output '%s': out of memory",
+				 g->values[g->outputs[i]].name);
 	}
+	if (ret)
+		for (i = 0; i < g->noutputs; i++)
+			nuq_tensor_free(&y[i]);
 	release_runtime(g);
+	return ret;
+}
+
+int nuq_graph_run(struct nuq_graph *g, const struct nuq_tensor *x, struct nuq_tensor *y,
+		  char *msg, size_t msglen)
+{
+	struct nuq_graph_feed feed = { g->in_info[0].name, x };
+	struct nuq_tensor *all;
+	size_t i;
+	int ret;
+
+	memset(y, 0, sizeof(*y));
+	all = calloc(g->noutputs, sizeof(*all));
+	if (!all)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	ret = nuq_graph_run_all(g, &feed, 1, all, msg, msglen);
+	if (!ret)
+		*y = all[0];
+	for (i = ret ? 0 : 1; i < g->noutputs; i++)
+		nuq_tensor_free(&all[i]);
+	free(all);
 	return ret;
 }
 
@@ -197,7 +297,8 @@ int nuq_graph_run_lockstep(struct nuq_graph *g, const struct nuq_tensor *x, size
 	/* Every input's state starts as a fresh run's, with its input set. */
 	for (k = 0; k < count && !ret; k++) {
 		start_run(g);
-		ret = set_input(g, &x[k], msg, msglen);
+		ret = g->ninputs == 1 ? set_input(g, 0, &x[k], msg, msglen) :
+		      nuq_fail(msg, msglen, -EINVAL, "lockstep runs take graphs with one input");
 		for (v = 0; v < g->nvalues; v++)
 			if (!g->values[v].is_const)
 				swap_state(&g->values[v], &st[k * g->nvalues + v]);

@@ -52,6 +52,7 @@ int nuq_node_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor *
 
 struct nuq_node {
 	const Onnx__NodeProto *proto;
+	size_t index;			/* in the model's node list (errors name it) */
 	const struct nuq_op *op;
 	unsigned int nin, nout;
 	int in[NUQ_NODE_MAX_IO];	/* value ids; -1 for an omitted optional input */
@@ -81,7 +82,11 @@ struct nuq_graph {
 	size_t nvalues, cap_values;
 	struct nuq_node *nodes;		/* topological order */
 	size_t nnodes;
-	int input, output;
+	/* Graph inputs (not initializers) and outputs: value ids and declarations. */
+	int *inputs, *outputs;
+	struct nuq_graph_io *in_info, *out_info;
+	size_t ninputs, noutputs;
+	int input, output;		/* the first of each */
 	int64_t opset;			/* of the default domain */
 	nuq_graph_observer observe;
 	void *observe_ctx;
@@ -95,6 +100,13 @@ struct nuq_graph {
 };
 
 const struct nuq_op *nuq_op_find(const char *name);
+
+/* @vi's declaration into @io (@what is "input" or "output", for errors). */
+int nuq_graph_describe(struct nuq_graph_io *io, const Onnx__ValueInfoProto *vi,
+		       const char *name, const char *what, char *msg, size_t msglen);
+/* Check @t against input @i's declaration; -EINVAL with a message naming it. */
+int nuq_graph_check_input(const struct nuq_graph *g, size_t i, const struct nuq_tensor *t,
+			  char *msg, size_t msglen);
 
 /* Attribute helpers (prepare() side). */
 const Onnx__AttributeProto *nuq_attr(const struct nuq_node *n, const char *name);
@@ -110,7 +122,10 @@ const char *nuq_attr_string(const struct nuq_node *n, const char *name, const ch
 const struct nuq_tensor *nuq_const_input(const struct nuq_graph *g, const struct nuq_node *n,
 					 unsigned int i);
 
-/* Error helper: "node 'NAME' (OP): reason". */
+/*
+ * Error helper: "node 'NAME' (OP): reason", or for a node without a name
+ * "node #INDEX (OP, output 'OUT'): reason".
+ */
 int nuq_node_fail(const struct nuq_node *n, char *msg, size_t msglen, int err,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -164,6 +164,7 @@ static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__Grap
 			continue;
 		n = &g->nodes[g->nnodes];
 		n->proto = np;
+		n->index = i;
 		if (!np->op_type)
 			return nuq_fail(msg, msglen, -EBADMSG, "node %zu has no op_type", i);
 		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx"))
@@ -449,6 +450,10 @@ static int import_values(struct nuq_graph *g, struct name_map *m, const Onnx__Gr
 			return ret;
 	}
 	g->input = -1;
+	g->inputs = calloc(gp->n_input + 1, sizeof(*g->inputs));
+	g->in_info = calloc(gp->n_input + 1, sizeof(*g->in_info));
+	if (!g->inputs || !g->in_info)
+		return -ENOMEM;
 	for (i = 0; i < gp->n_input; i++) {
 		if (!gp->input[i]->name)
 			return nuq_fail(msg, msglen, -EBADMSG, "graph input %zu has no name", i);
@@ -457,11 +462,47 @@ static int import_values(struct nuq_graph *g, struct name_map *m, const Onnx__Gr
 		id = add_value(g, m, gp->input[i]->name, msg, msglen);
 		if (id < 0)
 			return id;
-		if (g->input < 0)
-			g->input = id;
+		ret = nuq_graph_describe(&g->in_info[g->ninputs], gp->input[i], g->values[id].name,
+					 "input", msg, msglen);
+		if (ret)
+			return ret;
+		g->inputs[g->ninputs++] = id;
 	}
-	if (g->input < 0)
+	if (!g->ninputs)
 		return nuq_fail(msg, msglen, -EINVAL, "the graph has no (non-constant) input");
+	g->input = g->inputs[0];
+	return 0;
+}
+
+/* Every graph output must be a value the graph has: a node's, an input or a constant. */
+static int import_outputs(struct nuq_graph *g, struct name_map *m, const Onnx__GraphProto *gp,
+			  char *msg, size_t msglen)
+{
+	size_t i;
+	int id, ret;
+
+	if (!gp->n_output)
+		return nuq_fail(msg, msglen, -EINVAL, "the graph has no output");
+	g->outputs = calloc(gp->n_output, sizeof(*g->outputs));
+	g->out_info = calloc(gp->n_output, sizeof(*g->out_info));
+	if (!g->outputs || !g->out_info)
+		return -ENOMEM;
+	for (i = 0; i < gp->n_output; i++) {
+		const char *name = gp->output[i]->name;
+
+		id = name ? map_find(m, g, name) : -1;
+		if (id < 0)
+			return nuq_fail(msg, msglen, -EINVAL,
+					"the graph's output '%s' is not produced by any node",
+					name ? name : "");
+		ret = nuq_graph_describe(&g->out_info[i], gp->output[i], g->values[id].name,
+					 "output", msg, msglen);
+		if (ret)
+			return ret;
+		g->values[id].is_output = 1;
+		g->outputs[g->noutputs++] = id;
+	}
+	g->output = g->outputs[0];
 	return 0;
 }
 
@@ -502,17 +543,9 @@ int nuq_graph_import(const struct nuq_onnx *model, struct nuq_graph **graph, cha
 	ret = build_nodes(g, &map, gp, msg, msglen);
 	if (ret)
 		goto fail;
-	if (!gp->n_output || !gp->output[0]->name ||
-	    (g->output = map_find(&map, g, gp->output[0]->name)) < 0) {
-		ret = nuq_fail(msg, msglen, -EINVAL, "the graph's output is not produced by any node");
+	ret = import_outputs(g, &map, gp, msg, msglen);
+	if (ret)
 		goto fail;
-	}
-	for (i = 0; i < gp->n_output; i++) {
-		int id = gp->output[i]->name ? map_find(&map, g, gp->output[i]->name) : -1;
-
-		if (id >= 0)
-			g->values[id].is_output = 1;
-	}
 	ret = topo_sort(g, msg, msglen);
 	if (ret)
 		goto fail;
@@ -564,6 +597,10 @@ void nuq_graph_free(struct nuq_graph *g)
 	}
 	free(g->values);
 	free(g->nodes);
+	free(g->inputs);
+	free(g->outputs);
+	free(g->in_info);
+	free(g->out_info);
 	free(g);
 }
 
