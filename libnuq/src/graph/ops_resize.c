@@ -63,8 +63,16 @@ static float src_coord(int coord, int64_t o, float scale, int64_t in, int64_t ou
 	switch (coord) {
 	case C_ASYMMETRIC:
 		return (float)o / scale;
-	case C_ALIGN_CORNERS:
-		return out > 1 ? (float)o * (float)(in - 1) / (float)(out - 1) : 0.0f;
+	case C_ALIGN_CORNERS: {
+		/*
+		 * ONNX's resized length is in * scale, not the rounded output
+		 * size: they differ when scales (not sizes) are given.
+		 */
+		float len = (float)in * scale;
+
+		(void)out;
+		return len > 1.0f ? (float)o * (float)(in - 1) / (len - 1.0f) : 0.0f;
+	}
 	case C_PYTORCH_HALF_PIXEL:
 		return out > 1 ? ((float)o + 0.5f) / scale - 0.5f : 0.0f;
 	default:
