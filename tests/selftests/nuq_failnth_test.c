@@ -54,6 +54,7 @@ FIXTURE(failnth) {
 	uint8_t *ref;
 	struct dev_job dj;		/* the check job in fd's BOs */
 	long long base_contexts, base_bo_bytes;
+	long long base_ctx_bo_count, base_ctx_bo_bytes;	/* fd's quota charge */
 	uint32_t next_handle;		/* the handle fd's next BO gets (lowest free) */
 	/* What the call under test works on, set by its prepare step. */
 	int ofd;			/* a fresh context, or -1 */
@@ -168,6 +169,11 @@ static void expect_device_sane(struct __test_metadata *_metadata, FIXTURE_DATA(f
 {
 	EXPECT_EQ(self->base_contexts, dstat(self, "contexts")) TH_LOG("%s", what);
 	EXPECT_EQ(self->base_bo_bytes, dstat(self, "bo_bytes")) TH_LOG("%s", what);
+	/* A refused BO_CREATE gives its quota charge back. */
+	EXPECT_EQ(self->base_ctx_bo_count, ctx_state(self, self->ctx_id, "bo_count"))
+		TH_LOG("%s", what);
+	EXPECT_EQ(self->base_ctx_bo_bytes, ctx_state(self, self->ctx_id, "bo_bytes"))
+		TH_LOG("%s", what);
 	expect_ctx_idle(_metadata, self, self->ctx_id, what);
 	expect_job_runs(_metadata, self, self->fd, &self->dj, what);
 }
@@ -200,6 +206,8 @@ FIXTURE_SETUP(failnth)
 	for (ret = 0; ret < NUQ_T_COUNT; ret++)
 		if (self->dj.handle[ret] >= self->next_handle)
 			self->next_handle = self->dj.handle[ret] + 1;
+	self->base_ctx_bo_count = ctx_state(self, self->ctx_id, "bo_count");
+	self->base_ctx_bo_bytes = ctx_state(self, self->ctx_id, "bo_bytes");
 	self->base_contexts = dstat(self, "contexts");
 	self->base_bo_bytes = dstat(self, "bo_bytes");
 
@@ -293,11 +301,11 @@ static void run_op(struct __test_metadata *_metadata, FIXTURE_DATA(failnth) *sel
 		self->fired = fired;
 		op->finish(_metadata, self, ret, what);
 		expect_device_sane(_metadata, self, what);
+		points += fired;
 		/* One broken fault point is enough to look at; the rest would repeat it. */
 		if (!_metadata->passed)
 			break;
 		if (fired) {
-			points++;
 			n++;
 			clean = 0;
 		} else {
