@@ -209,6 +209,30 @@ static void shared_codebook_jobs_match_fp32(void **state)
 	assert_false(check_jobs_match(NUQ_Q_KNQ, 4) & NUQ_JOB_F_CODEBOOK_PER_LAYER);
 }
 
+/*
+ * What the executor still reads from the ONNX file: every tensor that is
+ * not a quantized weight, at its stored size (here the bias b2, and w2
+ * too when only w1 is quantized).
+ */
+static void kept_bytes_count_the_rest(void **state)
+{
+	uint64_t kept;
+	struct net n;
+
+	(void)state;
+	net_gran = NUQ_GRAN_CHANNEL_SCALED;
+	net_build(&n, NUQ_Q_KNQ, 4, 0);
+	assert_int_equal(n.nlayers, 2);
+	assert_int_equal(nuq_onnx_kept_bytes(n.m, n.layers, 2, &kept, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(kept, 5 * 4);
+	assert_int_equal(nuq_onnx_kept_bytes(n.m, n.layers, 1, &kept, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(kept, 5 * 4 + (strcmp(n.layers[0].name, "w1") ? 8 * 27 : 5 * 8) * 4);
+	assert_int_equal(nuq_onnx_kept_bytes(n.m, n.layers, 0, &kept, n.msg, sizeof(n.msg)), 0);
+	assert_int_equal(kept, (5 + 8 * 27 + 5 * 8) * 4);
+	net_free(&n);
+	net_gran = NUQ_GRAN_CHANNEL;
+}
+
 /* A MatMul with constant weights runs as a 1x1 conv job over its rows. */
 static void fully_connected_job(void **state)
 {
@@ -470,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(jobs_match_fp32),
 		cmocka_unit_test(shared_codebook_jobs_match_fp32),
+		cmocka_unit_test(kept_bytes_count_the_rest),
 		cmocka_unit_test(fully_connected_job),
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),

@@ -14,9 +14,11 @@
  * ONNX file (nuq_onnx_kept_bytes) are taken off it first.  With
  * QUANT_RD_AUTO the candidates are the widths b to b+2 for --bits b (7 and
  * 8 for 8; per channel only up to b) and the budget b + 0.5 (at most 8.4,
- * 3.8x smaller than fp32), raised to the smallest candidates if they do not
- * fit (a model whose ONNX leftovers alone eat the half bit still gets
- * b-bit quality); an explicit budget tries every width 2-8.
+ * 3.8x smaller than fp32); if even the smallest candidates do not fit (a
+ * model whose ONNX leftovers alone eat the half bit, like the line
+ * classifier's BatchNormalization), the budget becomes the smallest plus
+ * the half bit - without it the classifier turns lines upside down.  An
+ * explicit budget tries every width 2-8 and is a hard limit.
  */
 #include <errno.h>
 #include <math.h>
@@ -156,12 +158,13 @@ static int cmp_rd_opt(const void *a, const void *b)
 }
 
 /*
- * Pick one candidate per layer within @budget_bytes for the sections;
- * pick[i] is the chosen task of layer i.  Candidates are sorted by size
+ * Pick one candidate per layer within @budget_bytes for the sections
+ * (when the smallest candidates need more, within those plus @raise
+ * bytes, if @raise > 0); pick[i] is the chosen task of layer i.  Candidates are sorted by size
  * per layer, as nuq_mixed_precision() wants them.
  */
 static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc,
-			  double budget_bytes, int raise, size_t *pick, char *msg, size_t msglen)
+			  double budget_bytes, double raise, size_t *pick, char *msg, size_t msglen)
 {
 	struct rd_opt *opt = calloc(nw * nc, sizeof(*opt));
 	double *err = calloc(nw * nc, sizeof(*err)), *bytes = calloc(nw * nc, sizeof(*bytes));
@@ -190,8 +193,8 @@ static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc,
 			bytes[i * nc + k] = o[k].bytes;
 		}
 	}
-	if (raise && budget_bytes < smallest)
-		budget_bytes = smallest;
+	if (raise > 0 && budget_bytes < smallest)
+		budget_bytes = smallest + raise;
 	ret = nuq_mixed_precision(nw, nc, err, bytes, budget_bytes, choice);
 	if (ret)
 		snprintf(msg, msglen, "the budget leaves %.0f bytes for the weights, the smallest layouts need %.0f",
@@ -287,7 +290,8 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 
 		ret = choose_layouts(&pool, nw, nc,
 				     bpw * out->weights / 8 - (double)kept - NUQ_FILE_HEADER_BYTES,
-				     budget == QUANT_RD_AUTO, pick, msg, msglen);
+				     budget == QUANT_RD_AUTO ? RD_AUTO_SLACK * out->weights / 8 : 0,
+				     pick, msg, msglen);
 		if (ret)
 			goto out;
 	}
