@@ -7,9 +7,11 @@
 #   make           nuq.ko, libnuq (static + shared) and the tools
 #   make unit      host unit tests, plain and under ASan+UBSan
 #   make fuzz      every libFuzzer target for FUZZ_SECONDS each
+#   make conformance  the ONNX backend test suite on the fp32 executor
 #   make vm-test   kselftests inside a QEMU VM (T=name for a subset)
 #   make vm-shell  the same VM, interactive
-#   make check     static checks + unit + fuzz + vm-test, ends "N passed, N failed"
+#   make check     static checks + unit + conformance + fuzz + vm-test,
+#                  ends "N passed, N failed"
 #   make demo      build, boot the VM with the NPU, read a page on it
 #                  (NUQ_DEMO_DEVICE=/dev/nuq0: on the software backend)
 #   make bench     benchmarks (ratios against references measured in the same run)
@@ -304,6 +306,7 @@ check: deps
 	else echo "not ok 1 - make all failed" >$(B)/results/build.tap; fi
 	-@$(MAKE) --no-print-directory static-check
 	-@$(MAKE) --no-print-directory unit
+	-@$(MAKE) --no-print-directory conformance
 	-@$(MAKE) --no-print-directory fuzz
 	-@$(MAKE) --no-print-directory vm-test
 	@scripts/summary.sh $(B)/results
