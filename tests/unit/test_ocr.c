@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The OCR helpers: CTC decoding, edit distance, box F1, deterministic
- * FreeType rendering, PNG I/O, model inputs, and line finding on the
- * real scanned page from opencv-doc.
+ * FreeType rendering (spacing, rotation, ink and paper levels), PNG I/O,
+ * model inputs, and line finding on the real scanned page from opencv-doc.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -89,6 +89,107 @@ static void rendering(void **state)
 	assert_non_null(strstr(msg, "nonexistent"));
 }
 
+/* Darkest and lightest pixel. */
+static void levels(const struct nuq_image *im, int *lo, int *hi)
+{
+	size_t i;
+
+	*lo = 255;
+	*hi = 0;
+	for (i = 0; i < (size_t)im->w * im->h; i++) {
+		*lo = im->px[i] < *lo ? im->px[i] : *lo;
+		*hi = im->px[i] > *hi ? im->px[i] : *hi;
+	}
+}
+
+/* Spacing, rotation, ink and paper levels do what they say; bad values are refused. */
+static void rendering_styles(void **state)
+{
+	struct nuq_render_opts o = { .font = FONT, .px = 30 };
+	struct nuq_image plain, im, again;
+	const char *text = "Rate: 4.5% (x^2)";
+	char msg[256];
+	int lo, hi;
+
+	(void)state;
+	assert_int_equal(nuq_render_line(text, &o, &plain, msg, sizeof(msg)), 0);
+	levels(&plain, &lo, &hi);
+	assert_int_equal(lo, 0);
+	assert_int_equal(hi, 255);
+	/* Three more pixels after each of the 16 characters. */
+	o.spacing = 3;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), 0);
+	assert_int_equal(im.w, plain.w + 3 * 16);
+	assert_int_equal(im.h, plain.h);
+	nuq_image_free(&im);
+	o.spacing = 0;
+	/* Grey paper 215, ink at half its level: nothing outside [107, 215]. */
+	o.paper_shade = 40;
+	o.contrast = 0.5;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), 0);
+	levels(&im, &lo, &hi);
+	assert_int_equal(hi, 215);
+	assert_true(lo >= 107 && lo <= 110);
+	nuq_image_free(&im);
+	o.paper_shade = 0;
+	o.contrast = 0;
+	/* Turned by 3 degrees: the canvas grows to hold the whole line, deterministically. */
+	o.angle = 3;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), 0);
+	assert_int_equal(nuq_render_line(text, &o, &again, msg, sizeof(msg)), 0);
+	assert_true(im.h > plain.h + plain.w / 30);
+	assert_true(im.w >= plain.w);
+	assert_int_equal(im.w, again.w);
+	assert_memory_equal(im.px, again.px, (size_t)im.w * im.h);
+	/* Counter-clockwise: the left end of the text sits lower than the right end. */
+	{
+		long left = 0, right = 0, nl = 0, nr = 0;
+		int x, y;
+
+		for (y = 0; y < im.h; y++)
+			for (x = 0; x < im.w; x++) {
+				if (im.px[y * im.w + x] > 128)
+					continue;
+				if (x < im.w / 4) {
+					left += y;
+					nl++;
+				} else if (x >= 3 * im.w / 4) {
+					right += y;
+					nr++;
+				}
+			}
+		assert_true(nl && nr);
+		assert_true((double)left / nl > (double)right / nr + 3);
+	}
+	nuq_image_free(&im);
+	nuq_image_free(&again);
+	nuq_image_free(&plain);
+	o.angle = 11;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "angle"));
+	o.angle = 0;
+	o.contrast = 1.5;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "contrast"));
+	o.contrast = 0;
+	o.spacing = -10;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "spacing"));
+	o.spacing = 0;
+	o.paper_shade = 200;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	o.paper_shade = 0;
+	o.noise = -1;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	o.noise = 0;
+	o.blur = 9;
+	assert_int_equal(nuq_render_line(text, &o, &im, msg, sizeof(msg)), -EINVAL);
+	o.blur = 0;
+	/* DejaVu Sans has no CJK: a .notdef box would be a wrong ground truth. */
+	assert_int_equal(nuq_render_line("OCR \xe4\xb8\xad", &o, &im, msg, sizeof(msg)), -EILSEQ);
+	assert_non_null(strstr(msg, "U+4E2D"));
+}
+
 static void images_and_inputs(void **state)
 {
 	char path[] = "/tmp/nuq-png-XXXXXX", msg[256];
@@ -162,6 +263,7 @@ int main(void)
 		cmocka_unit_test(ctc_greedy),
 		cmocka_unit_test(metrics),
 		cmocka_unit_test(rendering),
+		cmocka_unit_test(rendering_styles),
 		cmocka_unit_test(images_and_inputs),
 		cmocka_unit_test(scanned_page_lines),
 	};

@@ -39,13 +39,22 @@ enum nuq_ocr_model { NUQ_OCR_DET, NUQ_OCR_CLS, NUQ_OCR_REC };
 int nuq_ocr_input(enum nuq_ocr_model model, const struct nuq_image *im, int limit,
 		  struct nuq_tensor *x);
 
-/* Text lines rendered with FreeType. */
+/*
+ * Text lines rendered with FreeType.  Zero in every field after @seed is
+ * the plain case: black ink on white paper, upright, the font's spacing.
+ * Every character must have a glyph in the font (-EILSEQ otherwise).
+ */
 struct nuq_render_opts {
 	const char *font;	/* a .ttf/.otf file */
-	int px;			/* font size in pixels */
-	double noise;		/* Gaussian noise sigma, grey levels */
-	int blur;		/* box blur radius, 0 for none */
+	int px;			/* font size in pixels (6-200) */
+	double noise;		/* Gaussian noise sigma, grey levels (0-64) */
+	int blur;		/* box blur radius, 0 for none (0-8) */
 	uint64_t seed;
+	double angle;		/* rotation, degrees counter-clockwise (-10..10) */
+	double contrast;	/* ink darkness as a fraction of the paper's level
+				 * (0-1; 0 means 1, black ink) */
+	int paper_shade;	/* grey levels below white of the paper (0-128) */
+	int spacing;		/* extra pixels after each character (-px/8..px) */
 };
 int nuq_render_line(const char *utf8, const struct nuq_render_opts *o, struct nuq_image *im,
 		    char *msg, size_t msglen);
@@ -85,5 +94,24 @@ size_t nuq_edit_distance(const char *a, const char *b);
 /* F1 of @got against @ref, a match being IoU >= @iou (one-to-one, greedy). */
 double nuq_box_f1(const struct nuq_box *ref, size_t nref, const struct nuq_box *got, size_t ngot,
 		  double iou);
+
+/*
+ * Interval of a ratio estimator sum(num) / sum(den) over @n clustered
+ * samples - text lines, whose characters are not independent of each
+ * other.  @est is the ratio; @lo and @hi the percentile bootstrap
+ * interval at @level (0.95) from @resamples resamples of the lines, drawn
+ * with a fixed generator from @seed (the same data give the same
+ * interval); @se the linearised (delta method) standard error.  Samples
+ * [strata_end[k-1], strata_end[k]) form stratum k and are resampled among
+ * themselves (rendered and scanned lines); NULL and 0 for one stratum.
+ * A paired difference of two systems scored on the same lines is the
+ * same estimator with num = the per-line difference.
+ */
+struct nuq_interval {
+	double est, lo, hi, se;
+};
+int nuq_ratio_interval(const double *num, const double *den, size_t n, const size_t *strata_end,
+		       size_t nstrata, unsigned int resamples, double level, uint64_t seed,
+		       struct nuq_interval *out);
 
 #endif
