@@ -880,6 +880,86 @@ static void bad_inputs_refused(void **state)
 	expect_refusal(b, -EOPNOTSUPP, "input 'x' is bool");
 }
 
+/* Forms of existing ops that older or newer opsets use (also in make conformance). */
+static void op_forms(void **state)
+{
+	float x[6] = { -3, -1, 0, 0.5f, 2, 7 }, hi = 1.5f;
+	struct nuq_tensor xt = tensor4(x, 2, 3, 0, 0, 2), ht = { .dtype = NUQ_DT_FLOAT, .f = &hi };
+	struct nuq_graph_feed feeds[2] = { { "x", &xt }, { "hi", &ht } };
+	struct Onnx__NodeProto *n;
+	struct nuq_tensor y;
+	struct gb *b;
+	struct run r;
+	size_t i;
+
+	(void)state;
+	/* Clip with a constant min and a max that is a graph input. */
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_input(b, "hi");
+	gb_output(b, "y");
+	gb_init_f(b, "lo", 0, NULL, (float[]){ 0 });
+	gb_node(b, "Clip", "clip", "x,lo,hi", "y");
+	import_only(b, &r);
+	assert_int_equal(nuq_graph_run_all(r.g, feeds, 2, &y, r.msg, sizeof(r.msg)), 0);
+	for (i = 0; i < 6; i++)
+		assert_true(y.f[i] == (x[i] < 0 ? 0 : x[i] > hi ? hi : x[i]));
+	nuq_tensor_free(&y);
+	hi = 6;
+	assert_int_equal(nuq_graph_run_all(r.g, feeds, 2, &y, r.msg, sizeof(r.msg)), 0);
+	assert_true(y.f[5] == 6 && y.f[4] == 2);
+	nuq_tensor_free(&y);
+	run_free(&r);
+	gb_free(b);
+
+	/* Shape with start and end (opset 15). */
+	b = one_node("Shape", "x", &n);
+	gb_attr_i(b, n, "start", 1);
+	gb_attr_i(b, n, "end", -1);
+	{
+		float z[16] = { 0 };
+		struct nuq_tensor zt = tensor4(z, 1, 2, 4, 2, 4);
+
+		assert_int_equal(run_graph(b, &zt, &r), 0);
+	}
+	assert_int_equal(r.y.dtype, NUQ_DT_INT64);
+	assert_int_equal(nuq_tensor_count(&r.y), 2);
+	assert_true(r.y.i[0] == 2 && r.y.i[1] == 4);
+	run_free(&r);
+	gb_free(b);
+
+	/* Opset 6 broadcasting: numpy's alignment runs, another axis is refused. */
+	b = gb_new(6);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "c", 1, (int64_t[]){ 3 }, (float[]){ 1, 2, 3 });
+	n = gb_node(b, "Add", "add", "x,c", "y");
+	gb_attr_i(b, n, "broadcast", 1);
+	gb_attr_i(b, n, "axis", 1);
+	assert_int_equal(run_graph(b, &xt, &r), 0);
+	for (i = 0; i < 6; i++)
+		assert_true(r.y.f[i] == x[i] + (float)(i % 3 + 1));
+	run_free(&r);
+	gb_free(b);
+	b = gb_new(6);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "c", 1, (int64_t[]){ 2 }, (float[]){ 1, 2 });
+	n = gb_node(b, "Add", "add", "x,c", "y");
+	gb_attr_i(b, n, "broadcast", 1);
+	gb_attr_i(b, n, "axis", 0);
+	assert_int_equal(run_graph(b, &xt, &r), -EOPNOTSUPP);
+	assert_non_null(strstr(r.msg, "broadcast at axis 0 is not supported"));
+	run_free(&r);
+	gb_free(b);
+
+	/* An opset 6 BatchNormalization in training mode is refused. */
+	b = one_node("BatchNormalization", "x,s,s,s,s", &n);
+	gb_init_f(b, "s", 1, (int64_t[]){ 1 }, (float[]){ 1 });
+	gb_attr_i(b, n, "is_test", 0);
+	expect_refusal(b, -EOPNOTSUPP, "only inference mode");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -898,6 +978,7 @@ int main(void)
 		cmocka_unit_test(two_inputs_two_outputs),
 		cmocka_unit_test(io_metadata),
 		cmocka_unit_test(bad_inputs_refused),
+		cmocka_unit_test(op_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

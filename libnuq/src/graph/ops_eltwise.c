@@ -16,7 +16,9 @@ enum binary { B_ADD, B_SUB, B_MUL, B_DIV, B_POW };
 static const char *const no_attrs[] = { NULL };
 static const char *const hsig_attrs[] = { "alpha", "beta", NULL };
 static const char *const clip_attrs[] = { "min", "max", NULL };
-static const char *const bn_attrs[] = { "epsilon", "momentum", "spatial", NULL };
+static const char *const bn_attrs[] = { "epsilon", "momentum", "spatial", "is_test", NULL };
+/* broadcast and axis: the explicit broadcasting of opsets 1-6. */
+static const char *const binary_attrs[] = { "broadcast", "axis", NULL };
 
 static enum unary unary_kind(const struct nuq_node *n)
 {
@@ -50,10 +52,13 @@ static int unary_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, siz
 	n->a.beta = nuq_attr_float(n, "beta", 0.5f);
 	n->a.min = nuq_attr_float(n, "min", -INFINITY);
 	n->a.max = nuq_attr_float(n, "max", INFINITY);
+	/*
+	 * Bounds that are graph inputs are read at run time; min is then NaN
+	 * here so that nothing fuses this Clip as a fixed clamp.
+	 */
 	if (unary_kind(n) == U_CLIP &&
 	    (scalar_input(g, n, 1, &n->a.min) || scalar_input(g, n, 2, &n->a.max)))
-		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-				     "min and max must be constant scalars");
+		n->a.min = NAN;
 	if (unary_kind(n) != U_CLIP && n->nin != 1)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "takes exactly one input");
 	return 0;
@@ -106,6 +111,20 @@ static int unary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tens
 	case U_CLIP: {
 		float lo = n->a.min, hi = n->a.max;
 
+		for (i = 1; i < 3 && i < n->nin; i++) {
+			if (!in[i])
+				continue;
+			if (in[i]->dtype != NUQ_DT_FLOAT || nuq_tensor_count(in[i]) != 1)
+				return nuq_node_fail(n, msg, msglen, -EINVAL,
+						     "min and max must be float scalars");
+			if (i == 1)
+				lo = in[i]->f[0];
+			else
+				hi = in[i]->f[0];
+		}
+		if (isnan(lo))
+			lo = -INFINITY;	/* only min's input was missing */
+
 		UNARY_LOOP(v < lo ? lo : v > hi ? hi : v);
 		break;
 	}
@@ -138,6 +157,9 @@ static int binary_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, si
 	(void)g;
 	if (n->nin != 2 || n->in[0] < 0 || n->in[1] < 0)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "takes exactly two inputs");
+	/* naxes 1: an opset 1-6 axis, checked against numpy's alignment at run time. */
+	n->a.naxes = nuq_attr(n, "axis") && nuq_attr_int(n, "broadcast", 0) ? 1 : 0;
+	n->a.axis = nuq_attr_int(n, "axis", 0);
 	return 0;
 }
 
@@ -268,6 +290,10 @@ static int binary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 
 	if (a->dtype != b->dtype)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "inputs have different types");
+	if (n->a.naxes && n->a.axis != (int64_t)a->ndims - (int64_t)b->ndims)
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+				     "broadcast at axis %lld is not supported (only B aligned to A's last dims)",
+				     (long long)n->a.axis);
 	if (nuq_broadcast_shape(a, b, &nd, dims))
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "shapes do not broadcast");
 	ret = nuq_tensor_alloc(out[0], a->dtype, nd, dims);
@@ -312,13 +338,15 @@ static int bn_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t
 	unsigned int j;
 
 	n->a.epsilon = nuq_attr_float(n, "epsilon", 1e-5f);
-	if (n->nin != 5 || n->nout != 1)
+	/* Before opset 7, is_test=0 normalises with the batch's own statistics. */
+	if (n->nin != 5 || n->nout != 1 || (nuq_attr(n, "is_test") && !nuq_attr_int(n, "is_test", 0)))
 		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
 				     "only inference mode (5 inputs, 1 output) is supported");
 	for (j = 1; j < 5; j++)
-		if (!nuq_const_input(g, n, j) || nuq_const_input(g, n, j)->dtype != NUQ_DT_FLOAT)
-			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-					     "scale, bias, mean and var must be constant");
+		if (n->in[j] < 0 ||
+		    (nuq_const_input(g, n, j) && nuq_const_input(g, n, j)->dtype != NUQ_DT_FLOAT))
+			return nuq_node_fail(n, msg, msglen, -EINVAL,
+					     "scale, bias, mean and var must be float tensors");
 	return 0;
 }
 
@@ -336,7 +364,7 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 	for (i = 2; i < x->ndims; i++)
 		S *= x->dims[i];
 	for (i = 1; i < 5; i++)
-		if (nuq_tensor_count(in[i]) != (size_t)C)
+		if (in[i]->dtype != NUQ_DT_FLOAT || nuq_tensor_count(in[i]) != (size_t)C)
 			return nuq_node_fail(n, msg, msglen, -EINVAL, "parameters need %lld values",
 					     (long long)C);
 	ret = nuq_tensor_alloc(out[0], NUQ_DT_FLOAT, x->ndims, x->dims);
@@ -356,7 +384,7 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 }
 
 #define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0 }
-#define BINARY(n) { n, no_attrs, binary_prepare, binary_run, 2, 1 }
+#define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 1 }
 
 const struct nuq_op nuq_ops_eltwise[] = {
 	UNARY("Relu", no_attrs), UNARY("Sigmoid", no_attrs), UNARY("HardSigmoid", hsig_attrs),

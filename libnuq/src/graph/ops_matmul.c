@@ -12,7 +12,8 @@ int nuq_broadcast_shape(const struct nuq_tensor *a, const struct nuq_tensor *b,
 			unsigned int *ndims, int64_t *dims);
 
 static const char *const no_attrs[] = { NULL };
-static const char *const gemm_attrs[] = { "alpha", "beta", "transA", "transB", NULL };
+/* broadcast: opsets 1-6 (C always broadcasts to M x N here, as from opset 7). */
+static const char *const gemm_attrs[] = { "alpha", "beta", "transA", "transB", "broadcast", NULL };
 
 /* The batch dims of @t (all but the last two) as a tensor shape. */
 static void batch_shape(const struct nuq_tensor *t, struct nuq_tensor *s)

@@ -8,8 +8,8 @@
 
 #include "graph_priv.h"
 
-static const char *const no_attrs[] = { NULL };
 static const char *const cast_attrs[] = { "to", NULL };
+static const char *const shape_attrs[] = { "start", "end", NULL };
 static const char *const slice_attrs[] = { "starts", "ends", "axes", NULL };
 static const char *const axis_attrs[] = { "axis", NULL };
 static const char *const axes_attrs[] = { "axes", NULL };
@@ -47,12 +47,20 @@ static int norm_axis(int64_t axis, unsigned int nd)
 static int shape_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		     char *msg, size_t msglen)
 {
-	int64_t nd = in[0]->ndims;
-	int ret = nuq_tensor_alloc(out[0], NUQ_DT_INT64, 1, &nd);
+	int64_t rank = in[0]->ndims, nd;
+	/* Opset 15's start and end: negative from the back, clamped to the rank. */
+	int64_t start = nuq_attr_int(n, "start", 0), end = nuq_attr_int(n, "end", rank);
+	int ret;
 
-	(void)n, (void)msg, (void)msglen;
+	(void)msg, (void)msglen;
+	start = start < 0 ? start + rank : start;
+	end = end < 0 ? end + rank : end;
+	start = start < 0 ? 0 : start > rank ? rank : start;
+	end = end < 0 ? 0 : end > rank ? rank : end;
+	nd = end > start ? end - start : 0;
+	ret = nuq_tensor_alloc(out[0], NUQ_DT_INT64, 1, &nd);
 	if (!ret)
-		memcpy(out[0]->i, in[0]->dims, (size_t)nd * sizeof(int64_t));
+		memcpy(out[0]->i, in[0]->dims + start, (size_t)nd * sizeof(int64_t));
 	return ret;
 }
 
@@ -463,7 +471,7 @@ static int gather_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 }
 
 const struct nuq_op nuq_ops_shape[] = {
-	{ "Shape", no_attrs, NULL, shape_run, 1, 1 },
+	{ "Shape", shape_attrs, NULL, shape_run, 1, 1 },
 	{ "Cast", cast_attrs, cast_prepare, cast_run, 1, 1 },
 	{ "Slice", slice_attrs, slice_prepare, slice_run, 1, 1 },
 	{ "Concat", axis_attrs, concat_prepare, concat_run, 1, 1 },
