@@ -20,12 +20,14 @@
 #include <poll.h>
 #include <sys/mman.h>
 
-#include "kselftest_harness.h"
+#include "nuq_harness.h"
 #include "nuq_failnth.h"
 #include "nuq_npu.h"
 
 /* No call has this many fault points; a loop that gets here is stuck. */
 #define FAILNTH_MAX_POINTS	2000
+/* Per call; nuq_harness.h scales it (by 8 on the slow debug kernel). */
+#define OP_TIMEOUT_S		120
 #define BATCH			3
 #define BO_SIZE			(2 * 4096 + 100)	/* three pages */
 
@@ -412,21 +414,21 @@ static void finish_munmap_last(struct __test_metadata *_metadata, FIXTURE_DATA(f
 	memset(&self->oj, 0, sizeof(self->oj));
 }
 
-TEST_F_TIMEOUT(failnth, open, 600)
+TEST_F_TIMEOUT(failnth, open, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("open", NULL, call_open, finish_open);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, close, 600)
+TEST_F_TIMEOUT(failnth, close, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("close", prepare_close, call_close, finish_close);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, munmap_last, 600)
+TEST_F_TIMEOUT(failnth, munmap_last, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("munmap_last", prepare_munmap_last,
 						call_munmap_last, finish_munmap_last);
@@ -523,14 +525,14 @@ static void finish_bo_free(struct __test_metadata *_metadata, FIXTURE_DATA(failn
 	EXPECT_EQ(-ENOENT, bo_info(self->fd, self->handle, &bi)) TH_LOG("%s", what);
 }
 
-TEST_F_TIMEOUT(failnth, get_info, 600)
+TEST_F_TIMEOUT(failnth, get_info, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("get_info", NULL, call_get_info, finish_get_info);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, bo_create, 600)
+TEST_F_TIMEOUT(failnth, bo_create, OP_TIMEOUT_S)
 {
 	/* ENOSPC, a quota, is documented though not expected here. */
 	const struct failnth_op op = FAILNTH_OP("bo_create", prepare_bo_create, call_bo_create,
@@ -539,7 +541,7 @@ TEST_F_TIMEOUT(failnth, bo_create, 600)
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, bo_info, 600)
+TEST_F_TIMEOUT(failnth, bo_info, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("bo_info", prepare_bo_exists, call_bo_info,
 						finish_bo_info);
@@ -547,7 +549,7 @@ TEST_F_TIMEOUT(failnth, bo_info, 600)
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, bo_free, 600)
+TEST_F_TIMEOUT(failnth, bo_free, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("bo_free", prepare_bo_exists, call_bo_free,
 						finish_bo_free);
@@ -615,14 +617,14 @@ static void finish_munmap(struct __test_metadata *_metadata, FIXTURE_DATA(failnt
 	EXPECT_EQ(0, bo_free(self->fd, self->handle)) TH_LOG("%s", what);
 }
 
-TEST_F_TIMEOUT(failnth, mmap, 600)
+TEST_F_TIMEOUT(failnth, mmap, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("mmap", prepare_mmap, call_mmap, finish_mmap);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, munmap, 600)
+TEST_F_TIMEOUT(failnth, munmap, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("munmap", prepare_munmap, call_munmap,
 						finish_munmap);
@@ -750,14 +752,14 @@ static void finish_submit_batch(struct __test_metadata *_metadata, FIXTURE_DATA(
 	finish_submit_n(_metadata, self, ret, what, BATCH);
 }
 
-TEST_F_TIMEOUT(failnth, submit, 600)
+TEST_F_TIMEOUT(failnth, submit, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("submit", prepare_normal, call_submit, finish_submit);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, submit_batch, 600)
+TEST_F_TIMEOUT(failnth, submit_batch, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("submit_batch", prepare_normal, call_submit_batch,
 						finish_submit_batch);
@@ -766,7 +768,7 @@ TEST_F_TIMEOUT(failnth, submit_batch, 600)
 }
 
 /* Realtime priority: the capability check (root in the VM) is in the path too. */
-TEST_F_TIMEOUT(failnth, submit_realtime, 600)
+TEST_F_TIMEOUT(failnth, submit_realtime, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("submit_realtime", prepare_realtime, call_submit,
 						finish_submit);
@@ -823,14 +825,14 @@ static void finish_poll(struct __test_metadata *_metadata, FIXTURE_DATA(failnth)
 	EXPECT_EQ(0, wait_job(self->fd, self->seqnos[0], 0)) TH_LOG("%s", what);
 }
 
-TEST_F_TIMEOUT(failnth, wait, 600)
+TEST_F_TIMEOUT(failnth, wait, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("wait", prepare_finished, call_wait, finish_wait);
 
 	run_op(_metadata, self, &op);
 }
 
-TEST_F_TIMEOUT(failnth, poll, 600)
+TEST_F_TIMEOUT(failnth, poll, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("poll", prepare_finished, call_poll, finish_poll);
 
@@ -937,7 +939,7 @@ static void teardown_ring(FIXTURE_DATA(failnth) *self)
 }
 
 /* io_uring itself may refuse the SQE for want of a request: EAGAIN. */
-TEST_F_TIMEOUT(failnth, uring_submit, 600)
+TEST_F_TIMEOUT(failnth, uring_submit, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("uring_submit", prepare_uring, call_uring,
 						finish_uring, EAGAIN);
@@ -946,7 +948,7 @@ TEST_F_TIMEOUT(failnth, uring_submit, 600)
 	teardown_ring(self);
 }
 
-TEST_F_TIMEOUT(failnth, uring_batch, 600)
+TEST_F_TIMEOUT(failnth, uring_batch, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("uring_batch", prepare_uring_batch, call_uring,
 						finish_uring, EAGAIN);
@@ -978,7 +980,7 @@ static void finish_reset(struct __test_metadata *_metadata, FIXTURE_DATA(failnth
 	self->sysfs_fd = -1;
 }
 
-TEST_F_TIMEOUT(failnth, reset, 600)
+TEST_F_TIMEOUT(failnth, reset, OP_TIMEOUT_S)
 {
 	const struct failnth_op op = FAILNTH_OP("reset", prepare_reset, call_reset, finish_reset);
 
