@@ -15,6 +15,11 @@
  * Prints "# failnth: OP@nuqN points=N" per call and device, and
  * "# failnth: total points=N".  Skips on a kernel without fail-nth (the
  * production kernel); runs on /dev/nuq0 and on the NPU (variant npu).
+ *
+ * Two tests of the job path, which runs in the backends' threads where
+ * fail-nth does not reach: the software thread's scratch allocation made
+ * to fail (failslab's task filter), and the module's fault knob with the
+ * interval and probability no other test sets (runs on every kernel).
  */
 #include <dirent.h>
 #include <poll.h>
