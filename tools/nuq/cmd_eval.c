@@ -3,10 +3,13 @@
  * nuq eval: what accuracy each quantization method keeps on real text.
  *
  * Data (see data/README.rst): text lines rendered with FreeType (ground
- * truth by construction), the lines of a real scanned page from
- * opencv-doc with their transcription, the same lines rotated by 180
- * degrees for the classifier, and for the detector the scanned page, a
- * skewed scan and rendered pages, scored against the fp32 model's boxes.
+ * truth by construction; 2400 by default, --quick the first 60 of them),
+ * the lines of a real scanned page from opencv-doc with their
+ * transcription, the same lines rotated by 180 degrees for the
+ * classifier, and for the detector the scanned page, a skewed scan and
+ * rendered pages, scored against the fp32 model's boxes.  Each accuracy
+ * comes with a 95% interval over lines and the paired difference against
+ * fp32 with its own (eval_report.c).
  *
  * Every configuration quantizes the three models, calibrates their
  * activations on a separate rendered set and runs them on the quantized
@@ -17,51 +20,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nuq/nuq.h>
 
 #include "dataset.h"
+#include "eval.h"
 #include "quantized.h"
 
-#define EVAL_SEED	0xe7a1
 #define MAX_TEXT	1024
-#define MAX_CONFIGS	64
-
-struct config {
-	char name[48];
-	int fp32;
-	enum nuq_qmethod method;
-	unsigned int bits;		/* 0 for ASD variants */
-	double budget;			/* mixed precision */
-	/* results */
-	double rec_char, rec_line, rec_char_scan, cls_acc, det_f1, seconds;
-	size_t bytes, fp32_bytes;
-	unsigned int device_layers, fp32_layers;
-	int ret;
-	char msg[256];
-};
-
-struct eval {
-	const char *models;
-	struct nuq_qexec_opts qe;
-	struct dataset lines;		/* rendered + scanned, for rec and cls */
-	size_t nrendered;
-	struct nuq_image pages[4];
-	size_t npages;
-	/* fp32 boxes per page: the detector's reference */
-	struct nuq_box *ref_boxes[4];
-	size_t nref[4];
-	size_t calib_lines;
-	struct config cfg[MAX_CONFIGS];
-	size_t ncfg;
-	atomic_size_t next, done;
-};
 
 static void usage(FILE *f)
 {
@@ -70,7 +42,8 @@ static void usage(FILE *f)
 		"  Accuracy of the OCR models under every quantization method.\n"
 		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
 		"      --scan-truth F    transcription of the scanned page (default data/imageTextN.txt)\n"
-		"      --lines N         rendered text lines to score (default 20)\n"
+		"      --lines N         rendered text lines to score (default 2400, --quick 60)\n"
+		"      --seed N          another draw of the rendered lines (default 0xe7a1)\n"
 		"      --quick           fp32, uniform 8/4 bits, knq 4/3, kde 4, opt 3, mixed 3.5\n"
 		"      --only LIST       just these configurations (and fp32), comma-separated\n"
 		"                        names as in the table, e.g. --only 'knq 3,opt 3'\n"
@@ -80,7 +53,11 @@ static void usage(FILE *f)
 		"      --calib-lines N   rendered lines to calibrate on (default 48)\n"
 		"  -o, --out DIR         write eval.md, eval.dat and eval.png there (default .)\n"
 		"      --device PATH     run the jobs on a nuq device (default: libnuq's CPU core)\n"
-		"  -j, --jobs N          configurations evaluated at once (default: CPUs)\n");
+		"  -j, --jobs N          configurations evaluated at once (default: CPUs)\n"
+		"      --list-lines      print the text of the calibration and evaluation lines\n"
+		"                        (\"calib\" or \"eval\", a tab, the text) and exit\n"
+		"      --save-lines DIR  write the rendered evaluation lines as DIR/NNNN.png with\n"
+		"                        DIR/lines.txt and exit\n");
 }
 
 static void add_cfg(struct eval *e, const char *name, int fp32, enum nuq_qmethod m,
@@ -163,34 +140,49 @@ static int filter_configs(struct eval *e, const char *list, char *msg, size_t ms
 	return 0;
 }
 
+/* CPU time of the calling thread: a configuration runs on one, whatever the load. */
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int score(struct eval *e, struct ocr_models *m, struct config *c)
 {
-	size_t i, edits = 0, chars = 0, exact = 0, scan_edits = 0, scan_chars = 0, cls_ok = 0;
+	size_t i, exact = 0, scan_edits = 0, scan_chars = 0;
 	double f1 = 0;
 	char text[MAX_TEXT];
 	int ret, r;
 
+	c->edits = calloc(e->lines.n + 1, sizeof(*c->edits));
+	c->cls_ok = calloc(e->lines.n + 1, sizeof(*c->cls_ok));
+	if (!c->edits || !c->cls_ok)
+		return -ENOMEM;
 	for (i = 0; i < e->lines.n; i++) {
 		const struct sample *s = &e->lines.s[i];
 		struct nuq_image flipped;
-		size_t d, len = nuq_utf8_len(s->text);
+		size_t d;
 
 		ret = ocr_recognize(m, &s->im, text, sizeof(text), c->msg, sizeof(c->msg));
 		if (ret)
 			return ret;
 		d = nuq_edit_distance(s->text, text);
-		edits += d;
-		chars += len;
+		c->edits[i] = (double)d;
+		/* What fp32 read, for eval-lines.tsv. */
+		if (c->fp32 && !(e->fp32_read[i] = strdup(text)))
+			return -ENOMEM;
 		exact += d == 0;
 		if (i >= e->nrendered) {
 			scan_edits += d;
-			scan_chars += len;
+			scan_chars += nuq_utf8_len(s->text);
 		}
 		/* The classifier: upright must read 0, upside down 180. */
 		r = ocr_is_rotated(m, &s->im, 0.5f, c->msg, sizeof(c->msg));
 		if (r < 0)
 			return r;
-		cls_ok += r == 0;
+		c->cls_ok[i] += r == 0;
 		ret = nuq_image_crop(&s->im, 0, 0, s->im.w, s->im.h, &flipped);
 		if (ret)
 			return ret;
@@ -199,8 +191,9 @@ static int score(struct eval *e, struct ocr_models *m, struct config *c)
 		nuq_image_free(&flipped);
 		if (r < 0)
 			return r;
-		cls_ok += r == 1;
+		c->cls_ok[i] += r == 1;
 	}
+	c->det_cpu_seconds = thread_cpu_seconds();
 	for (i = 0; i < e->npages; i++) {
 		struct nuq_box *b;
 		size_t nb;
@@ -216,41 +209,56 @@ static int score(struct eval *e, struct ocr_models *m, struct config *c)
 			free(b);
 		}
 	}
-	c->rec_char = 100.0 * (1.0 - (double)edits / (chars ? chars : 1));
+	c->det_cpu_seconds = thread_cpu_seconds() - c->det_cpu_seconds;
 	c->rec_line = 100.0 * exact / (e->lines.n ? e->lines.n : 1);
 	c->rec_char_scan = 100.0 * (1.0 - (double)scan_edits / (scan_chars ? scan_chars : 1));
-	c->cls_acc = 100.0 * cls_ok / (2 * (e->lines.n ? e->lines.n : 1));
 	c->det_f1 = c->fp32 ? 100.0 : 100.0 * f1 / (e->npages ? e->npages : 1);
-	return 0;
+	ret = eval_intervals(e, c);
+	if (ret)
+		snprintf(c->msg, sizeof(c->msg), "confidence intervals: %s", strerror(-ret));
+	return ret;
+}
+
+/* Every weight the models have (what "bits per weight" divides by). */
+static size_t count_weights(struct ocr_models *m)
+{
+	const struct nuq_onnx_weight *w;
+	size_t nw, k, n = 0;
+	int i;
+
+	for (i = 0; i < M_COUNT && !nuq_onnx_weights(m->onnx[i], &w, &nw, NULL, 0); i++)
+		for (k = 0; k < nw; k++)
+			n += w[k].rows * w[k].cols;
+	return n;
 }
 
 static void eval_config(struct eval *e, struct ocr_models *m, struct config *c)
 {
+	/* The layout nuq quantize and nuq run default to (cli.h), at this method and width. */
 	struct quant_setup s = {
-		.opts = { .q = { .method = c->method, .bits = c->bits ? c->bits : 4, .seed = 1 },
-			  .gran = NUQ_GRAN_CHANNEL, .cb_width = 16 },
+		.opts = NUQ_DEFAULT_LAYER_OPTS,
 		.budget = c->budget, .qe = e->qe, .calib_lines = e->calib_lines, .calib_pages = 2,
 		.jobs = 1,
 	};
 	struct quantized qz;
-	double t0 = now_seconds();
+	double t0 = now_seconds(), c0 = thread_cpu_seconds();
 	int i;
 
+	s.opts.q.method = c->method;
+	s.opts.q.bits = c->bits ? c->bits : NUQ_DEFAULT_BITS;
+	c->weights = count_weights(m);
 	if (c->fp32) {
-		const struct nuq_onnx_weight *w;
-		size_t nw, k;
-
+		c->bytes = c->fp32_bytes = 4 * c->weights;
 		c->ret = score(e, m, c);
-		for (i = 0; i < M_COUNT && !nuq_onnx_weights(m->onnx[i], &w, &nw, NULL, 0); i++)
-			for (k = 0; k < nw; k++)
-				c->bytes += 4 * w[k].rows * w[k].cols;
-		c->fp32_bytes = c->bytes;
 		c->seconds = now_seconds() - t0;
+		c->cpu_seconds = thread_cpu_seconds() - c0;
 		return;
 	}
 	c->ret = quantized_setup(m, &s, &qz, c->msg, sizeof(c->msg));
 	if (c->ret)
 		return;
+	c->setup_seconds = now_seconds() - t0;
+	c->setup_cpu_seconds = thread_cpu_seconds() - c0;
 	c->ret = score(e, m, c);
 	for (i = 0; i < M_COUNT; i++) {
 		struct nuq_qexec_stats st;
@@ -258,11 +266,17 @@ static void eval_config(struct eval *e, struct ocr_models *m, struct config *c)
 		nuq_qexec_stats(m->q[i], &st);
 		c->device_layers += st.device_layers;
 		c->fp32_layers += st.fp32_layers;
+		/*
+		 * The size as quantized_setup() counts it (quantize_model()'s
+		 * .nuq bytes, plus what stays in the ONNX file once
+		 * quantized.c adds it): "bits/weight (all)" is 8 * bytes / weights.
+		 */
 		c->bytes += qz.bytes[i];
 		c->fp32_bytes += qz.fp32_bytes[i];
 	}
 	quantized_free(m, &qz);
 	c->seconds = now_seconds() - t0;
+	c->cpu_seconds = thread_cpu_seconds() - c0;
 }
 
 struct worker_arg {
@@ -291,16 +305,18 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int load_data(struct eval *e, const char *truth, size_t nlines, char *msg, size_t msglen)
+static int load_data(struct eval *e, const char *truth, size_t nlines, uint64_t seed, char *msg,
+		     size_t msglen)
 {
 	struct ocr_models m;
 	struct dataset scan;
+	size_t k;
 	int ret, i;
 
 	ret = ocr_models_load(e->models, &m, msg, msglen);
 	if (ret)
 		return ret;
-	ret = dataset_rendered_lines(nlines, EVAL_SEED, &m.dict, &e->lines, msg, msglen);
+	ret = dataset_lines(DATASET_EVAL, nlines, seed, &m.dict, &e->lines, msg, msglen);
 	if (!ret)
 		ret = dataset_scanned_lines(NUQ_SCAN_PAGE, truth, &scan, msg, msglen);
 	if (!ret) {
@@ -317,82 +333,109 @@ static int load_data(struct eval *e, const char *truth, size_t nlines, char *msg
 			free(scan.s);
 		}
 	}
+	e->chars = ret ? NULL : calloc(e->lines.n + 1, sizeof(*e->chars));
+	e->fp32_read = ret ? NULL : calloc(e->lines.n + 1, sizeof(*e->fp32_read));
+	if (!ret && (!e->chars || !e->fp32_read))
+		ret = -ENOMEM;
+	for (k = 0; !ret && k < e->lines.n; k++)
+		e->chars[k] = (double)nuq_utf8_len(e->lines.s[k].text);
 	if (!ret)
 		ret = nuq_image_load_png(NUQ_SCAN_PAGE, &e->pages[e->npages++], msg, msglen);
 	if (!ret)
 		ret = nuq_image_load_png(NUQ_SKEW_PAGE, &e->pages[e->npages++], msg, msglen);
 	for (i = 0; !ret && i < 2; i++)
-		ret = dataset_rendered_page(6, EVAL_SEED + 1 + i, &m.dict, &e->pages[e->npages++],
-					    msg, msglen);
+		ret = dataset_page(DATASET_EVAL, 6, seed + 1 + i, &m.dict, &e->pages[e->npages++],
+				   msg, msglen);
 	ocr_models_free(&m);
 	return ret;
 }
 
-static void print_table(FILE *f, const struct eval *e)
-{
-	size_t i;
-
-	fprintf(f, "| configuration | weights MB | smaller | rec char %% | rec line %% | "
-		   "rec char %% (scan) | cls %% | det F1 %% | jobs/fp32 layers |\n");
-	fprintf(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-	for (i = 0; i < e->ncfg; i++) {
-		const struct config *c = &e->cfg[i];
-
-		if (c->ret) {
-			fprintf(f, "| %s | failed: %s |||||||\n", c->name, c->msg);
-			continue;
-		}
-		fprintf(f, "| %s | %.2f | %.2fx | %.2f | %.1f | %.2f | %.1f | %.1f | %u/%u |\n",
-			c->name, c->bytes / 1e6, c->bytes ? (double)c->fp32_bytes / c->bytes : 0,
-			c->rec_char, c->rec_line, c->rec_char_scan, c->cls_acc, c->det_f1,
-			c->device_layers, c->fp32_layers);
-	}
-}
-
-static int write_outputs(const struct eval *e, const char *dir)
+/* The recogniser's dictionary alone: what the data sets need of the models. */
+static int load_dict(const char *models, struct nuq_ctc_dict *d, char *msg, size_t msglen)
 {
 	char path[1024];
-	FILE *f;
-	size_t i;
 
-	snprintf(path, sizeof(path), "%s/eval.md", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	print_table(f, e);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/eval.dat", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "# method bits rec_char rec_line cls det_f1 mbytes\n");
-	for (i = 0; i < e->ncfg; i++) {
-		const struct config *c = &e->cfg[i];
-		char m[32];
-
-		if (c->ret || c->fp32 || c->budget || !c->bits)
-			continue;
-		snprintf(m, sizeof(m), "%s", c->name);
-		m[strcspn(m, " ")] = 0;
-		if (c->method == NUQ_Q_UNIFORM_SYM)
-			snprintf(m, sizeof(m), "uniform-minmax");
-		fprintf(f, "%s %u %.3f %.3f %.3f %.3f %.4f\n", m, c->bits, c->rec_char, c->rec_line,
-			c->cls_acc, c->det_f1, c->bytes / 1e6);
+	if (!models)
+		models = getenv("NUQ_MODELS_DIR");
+	if (!models) {
+		snprintf(msg, msglen, "no model directory: pass --models DIR or set NUQ_MODELS_DIR");
+		return -ENOENT;
 	}
-	fclose(f);
-	/* The plot: one line per method, fp32 as a reference line. */
-	snprintf(path, sizeof(path),
-		 "gnuplot -e \"set terminal png size 900,560; set output '%s/eval.png';"
-		 "set title 'PP-OCRv4 recogniser: character accuracy vs weight bits';"
-		 "set xlabel 'bits per weight index'; set ylabel 'character accuracy %%';"
-		 "set key bottom right; set grid; set yrange [0:100];"
-		 "plot for [m in 'uniform-minmax dbc enq knq kde opt minifloat'] "
-		 "'< grep \\\"^'.m.' \\\" %s/eval.dat | sort -k2 -n' using 2:3 with linespoints title m,"
-		 " %f title 'fp32' dt 2\" 2>/dev/null",
-		 dir, dir, e->cfg[0].rec_char);
-	if (system(path))
-		fprintf(stderr, "nuq eval: gnuplot failed or is missing; no eval.png\n");
-	return 0;
+	snprintf(path, sizeof(path), "%s/ppocr_keys_v1.txt", models);
+	return nuq_ctc_dict_load(path, d, msg, msglen);
+}
+
+/* --list-lines: the texts of both sets, so that anyone can check they never meet. */
+static int list_lines(const char *models, size_t nlines, uint64_t seed, size_t calib_lines)
+{
+	struct nuq_ctc_dict d;
+	char msg[512], **t;
+	size_t i, n = nlines > calib_lines ? nlines : calib_lines;
+	int ret;
+
+	ret = load_dict(models, &d, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "nuq eval: %s\n", msg);
+		return 1;
+	}
+	t = calloc(n + 1, sizeof(*t));
+	ret = t ? dataset_texts(DATASET_CALIB, calib_lines, DATASET_CALIB_SEED, &d, t, msg,
+				sizeof(msg)) : -ENOMEM;
+	for (i = 0; !ret && i < calib_lines; i++) {
+		printf("calib\t%s\n", t[i]);
+		free(t[i]);
+	}
+	if (!ret)
+		ret = dataset_texts(DATASET_EVAL, nlines, seed, &d, t, msg, sizeof(msg));
+	for (i = 0; !ret && i < nlines; i++) {
+		printf("eval\t%s\n", t[i]);
+		free(t[i]);
+	}
+	if (ret)
+		fprintf(stderr, "nuq eval: %s\n", ret == -ENOMEM ? strerror(ENOMEM) : msg);
+	free(t);
+	nuq_ctc_dict_free(&d);
+	return ret ? 1 : 0;
+}
+
+/* --save-lines DIR: the rendered evaluation lines as PNGs, to look at. */
+static int save_lines(const char *models, const char *dir, size_t nlines, uint64_t seed)
+{
+	struct nuq_ctc_dict d;
+	struct dataset ds = { 0 };
+	char msg[512], path[1200];
+	FILE *f = NULL;
+	size_t i;
+	int ret;
+
+	ret = load_dict(models, &d, msg, sizeof(msg));
+	if (ret) {
+		fprintf(stderr, "nuq eval: %s\n", msg);
+		return 1;
+	}
+	ret = dataset_lines(DATASET_EVAL, nlines, seed, &d, &ds, msg, sizeof(msg));
+	nuq_ctc_dict_free(&d);
+	if (ret) {
+		fprintf(stderr, "nuq eval: %s\n", msg);
+		return 1;
+	}
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/lines.txt", dir);
+	f = fopen(path, "w");
+	for (i = 0; f && i < ds.n; i++) {
+		fprintf(f, "%04zu.png\t%s\n", i, ds.s[i].text);
+		snprintf(path, sizeof(path), "%s/%04zu.png", dir, i);
+		if (nuq_image_save_png(path, &ds.s[i].im))
+			break;
+	}
+	if (!f || i < ds.n) {
+		fprintf(stderr, "nuq eval: cannot write %s: %s\n", path, strerror(errno));
+		ret = 1;
+	}
+	if (f)
+		fclose(f);
+	dataset_free(&ds);
+	return ret ? 1 : 0;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -410,10 +453,13 @@ int cmd_eval(int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "no-bias-correction", no_argument, NULL, 'X' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "list-lines", no_argument, NULL, 'L' },
+		{ "save-lines", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *truth = "data/imageTextN.txt", *out = ".", *only = NULL;
+	const char *truth = "data/imageTextN.txt", *out = ".", *only = NULL, *save = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int jobs = ncpu > 0 ? (unsigned int)ncpu : 1, t, started = 0;
 	struct worker_arg wa[16];
@@ -421,8 +467,9 @@ int cmd_eval(int argc, char **argv)
 	struct progress pr;
 	struct eval *e;
 	unsigned long v;
-	size_t nlines = 20, i;
-	int c, quick = 0, ret = 1;
+	size_t nlines = 0, i;
+	uint64_t seed = DATASET_EVAL_SEED;
+	int c, quick = 0, list = 0, ret = 1;
 	char msg[512];
 
 	e = calloc(1, sizeof(*e));
@@ -486,6 +533,20 @@ int cmd_eval(int argc, char **argv)
 		case 'X':
 			e->qe.flags |= NUQ_QEXEC_NO_BIAS_CORRECTION;
 			break;
+		case 'S':
+			if (parse_uint(optarg, ~0UL, &v)) {
+				fprintf(stderr, "nuq eval: --seed '%s' is not a number\n", optarg);
+				ret = 2;
+				goto out;
+			}
+			seed = v;
+			break;
+		case 'L':
+			list = 1;
+			break;
+		case 'D':
+			save = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			ret = 0;
@@ -502,6 +563,16 @@ int cmd_eval(int argc, char **argv)
 		goto out;
 	}
 	jobs = jobs > 16 ? 16 : jobs;
+	if (!nlines)
+		nlines = quick ? EVAL_QUICK_LINES : EVAL_LINES;
+	if (list) {
+		ret = list_lines(e->models, nlines, seed, e->calib_lines);
+		goto out;
+	}
+	if (save) {
+		ret = save_lines(e->models, save, nlines, seed);
+		goto out;
+	}
 	{
 		/* mkdir -p */
 		char dir[1024], *p;
@@ -521,7 +592,7 @@ int cmd_eval(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	if (load_data(e, truth, nlines, msg, sizeof(msg))) {
+	if (load_data(e, truth, nlines, seed, msg, sizeof(msg))) {
 		fprintf(stderr, "nuq eval: %s\n", msg);
 		goto out;
 	}
@@ -567,15 +638,32 @@ int cmd_eval(int argc, char **argv)
 	for (t = 0; t < started; t++)
 		if (wa[t].ret)
 			fprintf(stderr, "nuq eval: thread %u: %s\n", t, wa[t].msg);
-	print_table(stdout, e);
-	if (write_outputs(e, out))
+	eval_print_table(stdout, e);
+	if (eval_write_outputs(e, out))
 		fprintf(stderr, "nuq eval: cannot write to %s\n", out);
 	ret = 0;
-	for (i = 0; i < e->ncfg; i++)
-		if (e->cfg[i].ret)
+	for (i = 0; i < e->ncfg; i++) {
+		const struct config *k = &e->cfg[i];
+
+		if (k->ret)
 			ret = 1;
+		else
+			/* Quantization runs on a worker thread: only scoring is timed in CPU. */
+			fprintf(stderr, "nuq eval: %s: %.1f s wall (%.1f s before scoring); "
+				"%.3f s CPU per line (rec, cls upright and upside down)\n",
+				k->name, k->seconds, k->setup_seconds, (k->cpu_seconds -
+				k->setup_cpu_seconds - k->det_cpu_seconds) / e->lines.n);
+	}
 out:
 	if (e) {
+		for (i = 0; i < e->ncfg; i++) {
+			free(e->cfg[i].edits);
+			free(e->cfg[i].cls_ok);
+		}
+		for (i = 0; e->fp32_read && i < e->lines.n; i++)
+			free(e->fp32_read[i]);
+		free(e->fp32_read);
+		free(e->chars);
 		dataset_free(&e->lines);
 		for (i = 0; i < e->npages; i++) {
 			nuq_image_free(&e->pages[i]);
