@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <nuq/graph.h>
+#include <nuq/qexec.h>
 
 #include "graph_build.h"
 #include "onnx.pb-c.h"
@@ -960,6 +961,43 @@ static void op_forms(void **state)
 	expect_refusal(b, -EOPNOTSUPP, "only inference mode");
 }
 
+/* The quantized executor takes the same named feeds and returns every output. */
+static void qexec_run_all(void **state)
+{
+	float a[4] = { 1, -2, 3, 0.5f }, bv[4] = { 4, 5, -6, 2 };
+	struct nuq_tensor at = tensor4(a, 4, 0, 0, 0, 1), bt = tensor4(bv, 4, 0, 0, 0, 1);
+	struct nuq_graph_feed feeds[2] = { { "b", &bt }, { "a", &at } };
+	struct nuq_qexec_opts opts = { 0 };
+	struct nuq_tensor y[2];
+	struct nuq_qexec *q;
+	struct gb *b = gb_new(13);
+	struct run r;
+	size_t i;
+
+	(void)state;
+	gb_input(b, "a");
+	gb_input(b, "b");
+	gb_output(b, "d");
+	gb_output(b, "m");
+	gb_node(b, "Sub", "sub", "a,b", "d");
+	gb_node(b, "Mul", "mul", "a,b", "m");
+	import_only(b, &r);
+	if (nuq_qexec_create(r.g, NULL, 0, &opts, &q, r.msg, sizeof(r.msg)))
+		fail_msg("qexec: %s", r.msg);
+	assert_int_equal(nuq_qexec_run_all(q, feeds, 2, y, r.msg, sizeof(r.msg)), 0);
+	for (i = 0; i < 4; i++) {
+		assert_true(y[0].f[i] == a[i] - bv[i]);
+		assert_true(y[1].f[i] == a[i] * bv[i]);
+	}
+	nuq_tensor_free(&y[0]);
+	nuq_tensor_free(&y[1]);
+	assert_int_equal(nuq_qexec_run_all(q, feeds, 1, y, r.msg, sizeof(r.msg)), -EINVAL);
+	assert_non_null(strstr(r.msg, "input 'a' was not given"));
+	nuq_qexec_free(q);
+	run_free(&r);
+	gb_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -979,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(io_metadata),
 		cmocka_unit_test(bad_inputs_refused),
 		cmocka_unit_test(op_forms),
+		cmocka_unit_test(qexec_run_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,12 @@ int nuq_qexec_load_calibration(struct nuq_qexec *q, const char *path, char *msg,
 /* Run on one input; the output is float (caller frees). */
 int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
 		  char *msg, size_t msglen);
+/*
+ * Run on named inputs and get every graph output, as nuq_graph_run_all()
+ * (the same checks of the feeds; @outputs has nuq_graph_noutputs() entries).
+ */
+int nuq_qexec_run_all(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, size_t nfeeds,
+		      struct nuq_tensor *outputs, char *msg, size_t msglen);
 
 void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st);
 

@@ -593,16 +593,40 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 }
 
 
-int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
-		  char *msg, size_t msglen)
+static int check_calibrated(const struct nuq_qexec *q, char *msg, size_t msglen)
 {
-	int ret;
-
 	if (q->st.device_layers && !q->calibrated)
 		return nuq_fail(msg, msglen, -EINVAL,
 				"activation ranges are not calibrated: call nuq_qexec_calibrate first");
+	return 0;
+}
+
+int nuq_qexec_run(struct nuq_qexec *q, const struct nuq_tensor *x, struct nuq_tensor *y,
+		  char *msg, size_t msglen)
+{
+	int ret = check_calibrated(q, msg, msglen);
+
+	if (ret)
+		return ret;
 	q->active = 1;
 	ret = nuq_graph_run(q->g, x, y, msg, msglen);
+	q->active = 0;
+	return ret;
+}
+
+int nuq_qexec_run_all(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, size_t nfeeds,
+		      struct nuq_tensor *outputs, char *msg, size_t msglen)
+{
+	size_t i;
+	int ret = check_calibrated(q, msg, msglen);
+
+	if (ret) {
+		for (i = 0; i < nuq_graph_noutputs(q->g); i++)
+			memset(&outputs[i], 0, sizeof(outputs[i]));
+		return ret;
+	}
+	q->active = 1;
+	ret = nuq_graph_run_all(q->g, feeds, nfeeds, outputs, msg, msglen);
 	q->active = 0;
 	return ret;
 }
