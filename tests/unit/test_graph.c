@@ -954,6 +954,30 @@ static void op_forms(void **state)
 	run_free(&r);
 	gb_free(b);
 
+	/* Pow of an int64 base by a float exponent: computed, then truncated. */
+	{
+		struct nuq_graph_feed pf[2];
+		int64_t base[3] = { 2, 3, -2 };
+		float ex[3] = { 3, 0.5f, 2 };
+		struct nuq_tensor bt = { .dtype = NUQ_DT_INT64, .ndims = 1, .dims = { 3 }, .i = base };
+		struct nuq_tensor et = tensor4(ex, 3, 0, 0, 0, 1);
+
+		b = gb_new(15);
+		gb_input(b, "x");
+		gb_input(b, "e");
+		gb_output(b, "y");
+		gb_node(b, "Pow", "pow", "x,e", "y");
+		import_only(b, &r);
+		pf[0] = (struct nuq_graph_feed){ "x", &bt };
+		pf[1] = (struct nuq_graph_feed){ "e", &et };
+		assert_int_equal(nuq_graph_run_all(r.g, pf, 2, &y, r.msg, sizeof(r.msg)), 0);
+		assert_int_equal(y.dtype, NUQ_DT_INT64);
+		assert_true(y.i[0] == 8 && y.i[1] == 1 && y.i[2] == 4);
+		nuq_tensor_free(&y);
+		run_free(&r);
+		gb_free(b);
+	}
+
 	/* An opset 6 BatchNormalization in training mode is refused. */
 	b = one_node("BatchNormalization", "x,s,s,s,s", &n);
 	gb_init_f(b, "s", 1, (int64_t[]){ 1 }, (float[]){ 1 });

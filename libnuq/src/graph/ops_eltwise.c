@@ -276,10 +276,9 @@ static void bstrides(const struct nuq_tensor *t, unsigned int nd, int64_t *st)
 	}
 }
 
-static int binary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
-		      char *msg, size_t msglen)
+static int binary_same(struct nuq_node *n, const struct nuq_tensor *a,
+		       const struct nuq_tensor *b, struct nuq_tensor **out, char *msg, size_t msglen)
 {
-	const struct nuq_tensor *a = in[0], *b = in[1];
 	int64_t dims[NUQ_ONNX_MAX_DIMS], sa[NUQ_ONNX_MAX_DIMS], sb[NUQ_ONNX_MAX_DIMS];
 	int64_t idx[NUQ_ONNX_MAX_DIMS] = { 0 };
 	enum binary k = binary_kind(n);
@@ -385,6 +384,51 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 
 #define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0 }
 #define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 1 }
+
+/* @t's values as floats in a new tensor @f. */
+static int as_float(const struct nuq_tensor *t, struct nuq_tensor *f)
+{
+	size_t i, cnt = nuq_tensor_count(t);
+	int ret = nuq_tensor_alloc(f, NUQ_DT_FLOAT, t->ndims, t->dims);
+
+	for (i = 0; !ret && i < cnt; i++)
+		f->f[i] = (float)t->i[i];
+	return ret;
+}
+
+/*
+ * Pow's base and exponent may differ in type (opset 12+); the result has
+ * the base's.  An integer base is raised in float, then truncated as
+ * numpy's astype does.
+ */
+static int binary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+		      char *msg, size_t msglen)
+{
+	struct nuq_tensor fa = { 0 }, fb = { 0 }, fy = { 0 }, *py = &fy;
+	size_t i, cnt;
+	int ret;
+
+	if (in[0]->dtype == in[1]->dtype || binary_kind(n) != B_POW)
+		return binary_same(n, in[0], in[1], out, msg, msglen);
+	if (in[0]->dtype == NUQ_DT_FLOAT) {
+		ret = as_float(in[1], &fb);
+		if (!ret)
+			ret = binary_same(n, in[0], &fb, out, msg, msglen);
+		nuq_tensor_free(&fb);
+		return ret;
+	}
+	ret = as_float(in[0], &fa);
+	if (!ret)
+		ret = binary_same(n, &fa, in[1], &py, msg, msglen);
+	if (!ret)
+		ret = nuq_tensor_alloc(out[0], NUQ_DT_INT64, fy.ndims, fy.dims);
+	cnt = ret ? 0 : nuq_tensor_count(&fy);
+	for (i = 0; i < cnt; i++)
+		out[0]->i[i] = isfinite(fy.f[i]) && fabsf(fy.f[i]) < 9.2e18f ? (int64_t)fy.f[i] : 0;
+	nuq_tensor_free(&fa);
+	nuq_tensor_free(&fy);
+	return ret;
+}
 
 const struct nuq_op nuq_ops_eltwise[] = {
 	UNARY("Relu", no_attrs), UNARY("Sigmoid", no_attrs), UNARY("HardSigmoid", hsig_attrs),
