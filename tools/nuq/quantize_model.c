@@ -35,13 +35,14 @@
 #include "cli.h"
 
 #define MP_MIN_BITS	2
-#define MP_MAX_OPTS	14	/* 2..8 bits x 2 layouts */
+#define MP_MAX_OPTS	15	/* 2..8 bits x 2 layouts, and uniform int8 */
 #define RD_AUTO_SLACK	0.5	/* bits per weight over --bits, all included */
 #define RD_AUTO_MAX	8.4	/* and 8 bits at least 3.8x smaller than fp32 */
 
 struct cand {
 	unsigned int bits;
 	enum nuq_granularity gran;
+	enum nuq_qmethod method;
 };
 
 struct task {
@@ -114,6 +115,8 @@ static unsigned int candidates(const struct nuq_layer_opts *o, double budget, st
 {
 	unsigned int lo = MP_MIN_BITS, hi = 8, b, n = 0;
 
+	for (b = 0; b < MP_MAX_OPTS; b++)
+		c[b].method = o->q.method;
 	if (budget == 0) {
 		c[0].bits = o->q.bits;
 		c[0].gran = o->gran;
@@ -141,6 +144,16 @@ static unsigned int candidates(const struct nuq_layer_opts *o, double budget, st
 			c[n].bits = b;
 			c[n++].gran = NUQ_GRAN_CHANNEL;
 		}
+	}
+	/*
+	 * At 8 bits, uniform int8 with a scale per channel (a uniform shared
+	 * codebook: the same size) competes with the method's codebook; the
+	 * lower error wins.
+	 */
+	if (hi == 8 && o->q.method != NUQ_Q_UNIFORM_SYM) {
+		c[n].bits = 8;
+		c[n].gran = NUQ_GRAN_CHANNEL_SCALED;
+		c[n++].method = NUQ_Q_UNIFORM_SYM;
 	}
 	return n;
 }
@@ -258,6 +271,7 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		t->opts = *o;
 		t->opts.q.bits = cand[i / nw].bits;
 		t->opts.gran = cand[i / nw].gran;
+		t->opts.q.method = cand[i / nw].method;
 	}
 	run_pool(&pool, jobs, show);
 	for (i = 0; i < pool.ntasks; i++) {
