@@ -237,7 +237,9 @@ static void eval_config(struct eval *e, struct ocr_models *m, struct config *c)
 	/* The layout nuq quantize and nuq run default to (cli.h), at this method and width. */
 	struct quant_setup s = {
 		.opts = NUQ_DEFAULT_LAYER_OPTS,
-		.budget = c->budget, .qe = e->qe, .calib_lines = e->calib_lines, .calib_pages = 2,
+		/* 0: the rate-distortion choice nuq quantize makes by default */
+		.budget = c->budget ? c->budget : QUANT_RD_AUTO, .qe = e->qe,
+		.calib_lines = e->calib_lines, .calib_pages = 2,
 		.jobs = 1,
 	};
 	struct quantized qz;
