@@ -361,6 +361,15 @@ static void prelu(void **state)
 	gb_init_f(b, "s", 1, (int64_t[]){ 1 }, (float[]){ 0.5f });
 	expect_f(b, &xt, 4, d, (float[]){ -0.5f, 2, -1.5f, 4, -2.5f, 6, -3.5f, 8 }, 0);
 
+	/* From opset 7 a [2] slope broadcasts numpy-style, along the last axis... */
+	b = one_node(9, "PRelu", "x,s", &n);
+	gb_init_f(b, "s", 1, (int64_t[]){ 2 }, (float[]){ 0.5f, 2.0f });
+	expect_f(b, &xt, 4, d, (float[]){ -0.5f, 2, -1.5f, 4, -2.5f, 6, -3.5f, 8 }, 0);
+	/* ...before it, a 1-D slope of C values is per channel (PyTorch 0.3's export). */
+	b = one_node(6, "PRelu", "x,s", &n);
+	gb_init_f(b, "s", 1, (int64_t[]){ 2 }, (float[]){ 0.5f, 2.0f });
+	expect_f(b, &xt, 4, d, want, 0);
+
 	/* A slope that would grow the output is not a PRelu slope. */
 	b = one_node(9, "PRelu", "x,s", &n);
 	gb_init_f(b, "s", 5, (int64_t[]){ 3, 1, 2, 1, 1 }, (float[]){ 1, 2, 3, 4, 5, 6 });

@@ -29,7 +29,8 @@ static int combine_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, s
 {
 	unsigned int j;
 
-	(void)g;
+	/* Before opset 7 a 1-D PRelu slope of C values is per channel (axis 1). */
+	n->a.coerce_2d = combine_kind(n) == C_PRELU && g->opset < 7;
 	if (combine_kind(n) == C_PRELU && n->nin != 2)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "takes exactly two inputs");
 	for (j = 0; j < n->nin; j++)
@@ -83,18 +84,38 @@ static void fold_in(enum combine k, struct nuq_tensor *y, const struct nuq_tenso
 	}
 }
 
-static int combine_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
+/* The legacy per-channel slope as a [C, 1, ...] view of the same values. */
+static const struct nuq_tensor *legacy_slope(const struct nuq_tensor *x,
+					     const struct nuq_tensor *s, struct nuq_tensor *view)
+{
+	unsigned int d;
+
+	if (s->ndims != 1 || x->ndims < 2 || s->dims[0] != x->dims[1] || s->dims[0] == 1)
+		return s;
+	*view = *s;
+	view->ndims = x->ndims - 1;
+	for (d = 0; d < view->ndims; d++)
+		view->dims[d] = d ? 1 : s->dims[0];
+	return view;
+}
+
+static int combine_run(struct nuq_node *n, struct nuq_tensor **in_, struct nuq_tensor **out,
 		       char *msg, size_t msglen)
 {
+	struct nuq_tensor view, *in[NUQ_NODE_MAX_IO];
 	int64_t dims[NUQ_ONNX_MAX_DIMS];
 	enum combine k = combine_kind(n);
-	struct nuq_tensor shape = { .dtype = in[0]->dtype };
+	struct nuq_tensor shape = { .ndims = 0 };
 	unsigned int j;
 	size_t o, cnt;
 	int ret;
 
+	memcpy(in, in_, n->nin * sizeof(in[0]));
+	if (n->a.coerce_2d)
+		in[1] = (struct nuq_tensor *)legacy_slope(in[0], in[1], &view);
 	if (in[0]->dtype != NUQ_DT_FLOAT && (k == C_MEAN || k == C_PRELU))
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "inputs must be float");
+	shape.dtype = in[0]->dtype;
 	shape.ndims = in[0]->ndims;
 	memcpy(shape.dims, in[0]->dims, sizeof(shape.dims));
 	for (j = 1; j < n->nin; j++) {
