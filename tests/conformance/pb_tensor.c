@@ -238,6 +238,12 @@ void pb_tensor_free(struct pb_tensor *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* BOOL, UINT8 and INT8: nuq holds them as themselves (values in t->i). */
+static int nuq_dtype_is_narrow_elem(int et)
+{
+	return et == NUQ_DT_BOOL || et == NUQ_DT_UINT8 || et == NUQ_DT_INT8;
+}
+
 int pb_tensor_to_nuq(const struct pb_tensor *t, struct nuq_tensor *out)
 {
 	enum nuq_dtype dt;
@@ -249,6 +255,8 @@ int pb_tensor_to_nuq(const struct pb_tensor *t, struct nuq_tensor *out)
 	else if (t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
 		 t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
 		dt = NUQ_DT_INT64;
+	else if (nuq_dtype_is_narrow_elem(t->elem_type))
+		dt = (enum nuq_dtype)t->elem_type;
 	else
 		return -EOPNOTSUPP;
 	ret = nuq_tensor_alloc(out, dt, t->ndims, t->dims);

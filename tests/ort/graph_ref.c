@@ -7,6 +7,9 @@
  *   graph_ref input det|cls|cls180|rec PAGE.png LINE OUT.f32   prints the shape
  *   graph_ref run MODEL.onnx IN.f32 D0,D1,D2,D3 OUT.f32
  *   graph_ref cmp REF.f32 OUT.f32 TOLERANCE
+ *   graph_ref runall MODEL.onnx IN.f32 D0,D1,D2,D3 OUTDIR   every output, as
+ *	OUTDIR/NAME.f32 (':' and '/' in NAME become '_', as ort_outputs.js writes)
+ *   graph_ref rcmp REF.f32 OUT.f32 TOLERANCE   max |diff| / max |ref| <= TOLERANCE
  */
 #include <errno.h>
 #include <math.h>
@@ -123,7 +126,59 @@ static int run_model(const char *model, const char *in, const char *shape, const
 	return ret ? 1 : 0;
 }
 
-static int compare(const char *ref, const char *out, double tol)
+/* Every graph output of MODEL on one float32 input, each into OUTDIR. */
+static int run_all(const char *model, const char *in, const char *shape, const char *dir)
+{
+	struct nuq_tensor x = { .dtype = NUQ_DT_FLOAT, .ndims = 4 }, *y = NULL;
+	struct nuq_graph_feed feed;
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	char msg[512], path[400], *c;
+	long long d[4];
+	size_t n, k, no = 0;
+	int ret;
+
+	if (sscanf(shape, "%lld,%lld,%lld,%lld", &d[0], &d[1], &d[2], &d[3]) != 4)
+		return 2;
+	x.dims[0] = d[0], x.dims[1] = d[1], x.dims[2] = d[2], x.dims[3] = d[3];
+	x.f = read_f32(in, &n);
+	if (!x.f || n != nuq_tensor_count(&x)) {
+		fprintf(stderr, "%s: not %s float32 values\n", in, shape);
+		return 1;
+	}
+	ret = nuq_onnx_load(model, &m, msg, sizeof(msg));
+	if (!ret) {
+		ret = nuq_graph_import(m, &g, msg, sizeof(msg));
+		if (!ret) {
+			no = nuq_graph_noutputs(g);
+			y = calloc(no, sizeof(*y));
+			feed.name = nuq_graph_input_name(g);
+			feed.tensor = &x;
+			ret = y ? nuq_graph_run_all(g, &feed, 1, y, msg, sizeof(msg)) : -ENOMEM;
+			for (k = 0; !ret && k < no; k++) {
+				snprintf(path, sizeof(path), "%s/%s.f32", dir, nuq_graph_output_info(g, k)->name);
+				for (c = path + strlen(dir) + 1; *c; c++)
+					if (*c == ':' || *c == '/')
+						*c = '_';
+				ret = y[k].dtype == NUQ_DT_FLOAT ? write_f32(path, y[k].f, nuq_tensor_count(&y[k])) :
+				      -EINVAL;
+				if (ret)
+					snprintf(msg, sizeof(msg), "%.400s: cannot write a float32 output", path);
+			}
+			for (k = 0; y && k < no; k++)
+				nuq_tensor_free(&y[k]);
+			free(y);
+			nuq_graph_free(g);
+		}
+		nuq_onnx_free(m);
+	}
+	free(x.f);
+	if (ret)
+		fprintf(stderr, "%s\n", msg);
+	return ret ? 1 : 0;
+}
+
+static int compare(const char *ref, const char *out, double tol, int relative)
 {
 	size_t na, nb, i;
 	float *a = read_f32(ref, &na), *b = read_f32(out, &nb);
@@ -140,8 +195,9 @@ static int compare(const char *ref, const char *out, double tol)
 		if (isnan(b[i]))
 			md = INFINITY;
 	}
-	printf("%zu values, max |nuq - onnxruntime| = %.3g (max |onnxruntime| = %.3g)\n", na, md, mr);
-	ret = md <= tol ? 0 : 1;
+	printf("%zu values, max |nuq - onnxruntime| = %.3g (max |onnxruntime| = %.3g, relative %.3g)\n",
+	       na, md, mr, mr > 0 ? md / mr : md);
+	ret = (relative ? md <= tol * mr : md <= tol) ? 0 : 1;
 	free(a);
 	free(b);
 	return ret;
@@ -154,7 +210,11 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "run"))
 		return run_model(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 5 && !strcmp(argv[1], "cmp"))
-		return compare(argv[2], argv[3], atof(argv[4]));
+		return compare(argv[2], argv[3], atof(argv[4]), 0);
+	if (argc == 5 && !strcmp(argv[1], "rcmp"))
+		return compare(argv[2], argv[3], atof(argv[4]), 1);
+	if (argc == 6 && !strcmp(argv[1], "runall"))
+		return run_all(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: see tests/ort/graph_ref.c\n");
 	return 2;
 }

@@ -34,6 +34,14 @@ struct nuq_graph;
 enum nuq_dtype {
 	NUQ_DT_FLOAT = 1,	/* ONNX TensorProto.FLOAT */
 	NUQ_DT_INT64 = 7,	/* ONNX TensorProto.INT64 (shapes, indices) */
+	/*
+	 * The narrow integer kinds of masks and shape chains.  Their values
+	 * live in @i as int64 like INT64's (0 or 1 for BOOL), so that every
+	 * op that moves integers moves them too.
+	 */
+	NUQ_DT_UINT8 = 2,	/* ONNX TensorProto.UINT8 */
+	NUQ_DT_INT8 = 3,	/* ONNX TensorProto.INT8 */
+	NUQ_DT_BOOL = 9,	/* ONNX TensorProto.BOOL */
 };
 
 /*

@@ -92,12 +92,20 @@ int nuq_node_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor *
 	unsigned int j;
 
 	for (j = 0; j < n->nin; j++) {
+		enum nuq_dtype dt;
+
 		if (!in[j])
 			continue;
-		if (in[j]->dtype != NUQ_DT_FLOAT && in[j]->dtype != NUQ_DT_INT64)
+		dt = in[j]->dtype;
+		if (dt != NUQ_DT_FLOAT && dt != NUQ_DT_INT64 && !nuq_dtype_narrow(dt))
 			return nuq_node_fail(n, msg, msglen, -EINVAL, "input %u has no value", j);
-		if (j == 0 && !n->op->int_ok && in[j]->dtype != NUQ_DT_FLOAT)
+		if (j == 0 && !n->op->int_ok && dt != NUQ_DT_FLOAT)
 			return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be float");
+		/* Arithmetic on int64 would not wrap or saturate as uint8/int8 must. */
+		if (j == 0 && n->op->int_ok < 2 && nuq_dtype_narrow(dt))
+			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+					     "%s input is not supported (float or int64 only)",
+					     nuq_graph_dtype_name((int)dt));
 	}
 	return n->op->run(n, in, out, msg, msglen);
 }

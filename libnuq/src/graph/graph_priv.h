@@ -40,10 +40,22 @@ struct nuq_op {
 	/* Compute the outputs from the inputs (outputs arrive empty). */
 	int (*run)(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		   char *msg, size_t msglen);
-	/* Inputs that must be present (0 means 1); every op has one output. */
+	/* Inputs that must be present (0 means 1). */
 	unsigned int min_in;
-	/* The op also works on INT64 tensors (shape arithmetic); others need floats. */
+	/*
+	 * 1: the op also works on INT64 tensors (shape arithmetic); 2: on
+	 * every integer kind, BOOL, UINT8 and INT8 included (ops that only
+	 * move or compare elements); 0: floats only.
+	 */
 	int int_ok;
+	/* Outputs run() computes (0 means 1); trailing ones may be absent. */
+	unsigned int max_out;
+	/*
+	 * Further trailing outputs ONNX makes optional (LayerNormalization's
+	 * Mean and InvStdDev) that nuq does not compute: accepted only when
+	 * nothing reads them.
+	 */
+	unsigned int unused_out;
 };
 
 /* Check the inputs' types, then op->run (the executor and constant folding). */
@@ -100,6 +112,12 @@ struct nuq_graph {
 };
 
 const struct nuq_op *nuq_op_find(const char *name);
+
+/* BOOL, UINT8 or INT8: integer kinds held as int64 in t->i. */
+static inline int nuq_dtype_narrow(enum nuq_dtype dt)
+{
+	return dt == NUQ_DT_BOOL || dt == NUQ_DT_UINT8 || dt == NUQ_DT_INT8;
+}
 
 /* @vi's declaration into @io (@what is "input" or "output", for errors). */
 int nuq_graph_describe(struct nuq_graph_io *io, const Onnx__ValueInfoProto *vi,

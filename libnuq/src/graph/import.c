@@ -134,19 +134,40 @@ static int check_attrs(const struct nuq_node *n, char *msg, size_t msglen)
 	return 0;
 }
 
-/* Every op reads its required inputs and writes exactly one output. */
-static int check_io(const struct nuq_node *n, char *msg, size_t msglen)
+/*
+ * Every op reads its required inputs and writes its first output; further
+ * outputs are ones it computes (max_out) or, after those, optional ones it
+ * does not compute (unused_out), which nothing may read.  Those are
+ * dropped from the node.
+ */
+static int check_io(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t msglen)
 {
 	unsigned int need = n->op->min_in ? n->op->min_in : 1, j;
+	unsigned int outs = n->op->max_out ? n->op->max_out : 1;
 
 	if (n->nin < need)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "needs %u inputs, has %u", need, n->nin);
 	for (j = 0; j < need; j++)
 		if (n->in[j] < 0)
 			return nuq_node_fail(n, msg, msglen, -EINVAL, "input %u is empty", j);
-	if (n->nout != 1 || n->out[0] < 0)
-		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-				     "only nodes with exactly one output are supported");
+	if (n->nout < 1 || n->out[0] < 0)
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "has no output");
+	for (j = outs; j < n->nout; j++) {
+		const struct nuq_value *v;
+
+		if (n->out[j] < 0)
+			continue;
+		if (j >= outs + n->op->unused_out)
+			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+					     "has %u outputs; nuq's %s has at most %u", n->nout,
+					     n->op->name, outs + n->op->unused_out);
+		v = &g->values[n->out[j]];
+		if (v->uses || v->is_output)
+			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+					     "output %u ('%s') is read, but nuq does not compute it",
+					     j, v->name);
+		n->out[j] = -1;
+	}
 	return 0;
 }
 
@@ -549,10 +570,12 @@ int nuq_graph_import(const struct nuq_onnx *model, struct nuq_graph **graph, cha
 	ret = topo_sort(g, msg, msglen);
 	if (ret)
 		goto fail;
+	/* check_io() needs to know which outputs have readers. */
+	count_uses(g);
 	for (i = 0; i < g->nnodes; i++) {
 		struct nuq_node *n = &g->nodes[i];
 
-		ret = check_io(n, msg, msglen);
+		ret = check_io(g, n, msg, msglen);
 		if (!ret)
 			ret = check_attrs(n, msg, msglen);
 		if (!ret && n->op->prepare)

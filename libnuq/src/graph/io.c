@@ -127,20 +127,23 @@ int nuq_graph_check_input(const struct nuq_graph *g, size_t i, const struct nuq_
 	unsigned int d;
 
 	if (t->ndims > NUQ_ONNX_MAX_DIMS ||
-	    (t->dtype != NUQ_DT_FLOAT && t->dtype != NUQ_DT_INT64) ||
+	    (t->dtype != NUQ_DT_FLOAT && t->dtype != NUQ_DT_INT64 && !nuq_dtype_narrow(t->dtype)) ||
 	    (nuq_tensor_count(t) && !(t->dtype == NUQ_DT_FLOAT ? (void *)t->f : (void *)t->i)))
 		return nuq_fail(msg, msglen, -EINVAL,
-				"input '%s': not a float or int64 tensor with values", io->name);
+				"input '%s': not a float or integer tensor with values", io->name);
 	if (et && et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
 	    et != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
-	    et != ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
+	    et != ONNX__TENSOR_PROTO__DATA_TYPE__INT32 && !nuq_dtype_narrow((enum nuq_dtype)et))
 		return nuq_fail(msg, msglen, -EOPNOTSUPP,
-				"input '%s' is %s; nuq's executor takes float32, int64 and int32 inputs",
+				"input '%s' is %s; nuq's executor takes float32, int64, int32, bool, uint8 and int8 inputs",
 				io->name, nuq_graph_dtype_name(et));
-	if (et && (et == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) != (t->dtype == NUQ_DT_FLOAT))
+	/* INT32 inputs are given as int64; the narrow kinds as themselves. */
+	if (et && (et == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? t->dtype != NUQ_DT_FLOAT :
+		   nuq_dtype_narrow((enum nuq_dtype)et) ? (int)t->dtype != et :
+		   t->dtype != NUQ_DT_INT64))
 		return nuq_fail(msg, msglen, -EINVAL, "input '%s' is %s, the tensor given is %s",
 				io->name, nuq_graph_dtype_name(et),
-				t->dtype == NUQ_DT_FLOAT ? "float32" : "int64");
+				nuq_graph_dtype_name((int)t->dtype));
 	if (!io->has_shape)
 		return 0;
 	for (d = 0; d < t->ndims && d < io->ndims; d++)

@@ -9,14 +9,15 @@
 extern const struct nuq_op nuq_op_conv, nuq_op_convtranspose;
 extern const struct nuq_op nuq_ops_eltwise[], nuq_ops_shape[], nuq_ops_pool[],
 	nuq_ops_matmul[], nuq_ops_resize[], nuq_ops_unary[], nuq_ops_variadic[],
-	nuq_ops_tensor[], nuq_ops_pad[], nuq_ops_reduce[], nuq_ops_norm[];
+	nuq_ops_tensor[], nuq_ops_pad[], nuq_ops_reduce[], nuq_ops_norm[], nuq_ops_split[],
+	nuq_ops_compare[], nuq_ops_argmax[];
 
 const struct nuq_op *nuq_op_find(const char *name)
 {
 	const struct nuq_op *const tables[] = {
 		nuq_ops_eltwise, nuq_ops_shape, nuq_ops_pool, nuq_ops_matmul, nuq_ops_resize,
 		nuq_ops_unary, nuq_ops_variadic, nuq_ops_tensor, nuq_ops_pad, nuq_ops_reduce,
-		nuq_ops_norm,
+		nuq_ops_norm, nuq_ops_split, nuq_ops_compare, nuq_ops_argmax,
 	};
 	const struct nuq_op *op;
 	size_t t;

@@ -310,7 +310,7 @@ static int convt_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tens
 	return 0;
 }
 
-const struct nuq_op nuq_op_conv = { "Conv", conv_attrs, conv_prepare, conv_run, 2, 0 };
+const struct nuq_op nuq_op_conv = { "Conv", conv_attrs, conv_prepare, conv_run, 2, 0, 0, 0 };
 const struct nuq_op nuq_op_convtranspose = {
-	"ConvTranspose", conv_attrs, conv_prepare, convt_run, 2, 0
+	"ConvTranspose", conv_attrs, conv_prepare, convt_run, 2, 0, 0, 0
 };

@@ -382,8 +382,8 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 	return 0;
 }
 
-#define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0 }
-#define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 1 }
+#define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0, 0, 0 }
+#define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 1, 0, 0 }
 
 /* @t's values as floats in a new tensor @f. */
 static int as_float(const struct nuq_tensor *t, struct nuq_tensor *f)
@@ -433,8 +433,8 @@ static int binary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 const struct nuq_op nuq_ops_eltwise[] = {
 	UNARY("Relu", no_attrs), UNARY("Sigmoid", no_attrs), UNARY("HardSigmoid", hsig_attrs),
 	UNARY("HardSwish", no_attrs), UNARY("Sqrt", no_attrs), UNARY("Clip", clip_attrs),
-	UNARY("Exp", no_attrs), UNARY("Tanh", no_attrs), { "Identity", no_attrs, unary_prepare, unary_run, 1, 1 },
+	UNARY("Exp", no_attrs), UNARY("Tanh", no_attrs), { "Identity", no_attrs, unary_prepare, unary_run, 1, 2, 0, 0 },
 	BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"),
-	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run, 5, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run, 5, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

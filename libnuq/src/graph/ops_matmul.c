@@ -165,7 +165,7 @@ static int gemm_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tenso
 }
 
 const struct nuq_op nuq_ops_matmul[] = {
-	{ "MatMul", no_attrs, NULL, matmul_run, 2, 0 },
-	{ "Gemm", gemm_attrs, gemm_prepare, gemm_run, 2, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "MatMul", no_attrs, NULL, matmul_run, 2, 0, 0, 0 },
+	{ "Gemm", gemm_attrs, gemm_prepare, gemm_run, 2, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

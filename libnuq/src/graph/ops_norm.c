@@ -202,8 +202,8 @@ static int ln_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 }
 
 const struct nuq_op nuq_ops_norm[] = {
-	{ "InstanceNormalization", in_attrs, instnorm_prepare, instnorm_run, 3, 0 },
-	{ "LRN", lrn_attrs, lrn_prepare, lrn_run, 1, 0 },
-	{ "LayerNormalization", ln_attrs, ln_prepare, ln_run, 2, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "InstanceNormalization", in_attrs, instnorm_prepare, instnorm_run, 3, 0, 0, 0 },
+	{ "LRN", lrn_attrs, lrn_prepare, lrn_run, 1, 0, 0, 0 },
+	{ "LayerNormalization", ln_attrs, ln_prepare, ln_run, 2, 0, 1, 2 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

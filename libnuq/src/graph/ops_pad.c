@@ -177,6 +177,6 @@ static int pad_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 }
 
 const struct nuq_op nuq_ops_pad[] = {
-	{ "Pad", pad_attrs, pad_prepare, pad_run, 1, 1 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "Pad", pad_attrs, pad_prepare, pad_run, 1, 1, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

@@ -235,10 +235,10 @@ static int softmax_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_te
 }
 
 const struct nuq_op nuq_ops_pool[] = {
-	{ "MaxPool", pool_attrs, pool_prepare, pool_run, 1, 0 },
-	{ "AveragePool", pool_attrs, pool_prepare, pool_run, 1, 0 },
-	{ "GlobalAveragePool", no_attrs, NULL, gap_run, 1, 0 },
-	{ "ReduceMean", reduce_attrs, reduce_prepare, reduce_run, 1, 0 },
-	{ "Softmax", softmax_attrs, softmax_prepare, softmax_run, 1, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "MaxPool", pool_attrs, pool_prepare, pool_run, 1, 0, 0, 0 },
+	{ "AveragePool", pool_attrs, pool_prepare, pool_run, 1, 0, 0, 0 },
+	{ "GlobalAveragePool", no_attrs, NULL, gap_run, 1, 0, 0, 0 },
+	{ "ReduceMean", reduce_attrs, reduce_prepare, reduce_run, 1, 0, 0, 0 },
+	{ "Softmax", softmax_attrs, softmax_prepare, softmax_run, 1, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

@@ -211,10 +211,10 @@ static int gmp_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 }
 
 const struct nuq_op nuq_ops_reduce[] = {
-	{ "ReduceMax", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1 },
-	{ "ReduceMin", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1 },
-	{ "ReduceSum", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1 },
-	{ "ReduceProd", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1 },
-	{ "GlobalMaxPool", no_attrs, NULL, gmp_run, 1, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "ReduceMax", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1, 0, 0 },
+	{ "ReduceMin", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1, 0, 0 },
+	{ "ReduceSum", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1, 0, 0 },
+	{ "ReduceProd", reduce_attrs, reduce2_prepare, reduce2_run, 1, 1, 0, 0 },
+	{ "GlobalMaxPool", no_attrs, NULL, gmp_run, 1, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

@@ -175,7 +175,7 @@ static int resize_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 }
 
 const struct nuq_op nuq_ops_resize[] = {
-	{ "Resize", resize_attrs, resize_prepare, resize_run, 1, 0 },
-	{ "Upsample", upsample_attrs, resize_prepare, resize_run, 1, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "Resize", resize_attrs, resize_prepare, resize_run, 1, 0, 0, 0 },
+	{ "Upsample", upsample_attrs, resize_prepare, resize_run, 1, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

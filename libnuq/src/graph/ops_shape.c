@@ -4,6 +4,7 @@
  * transposes).  They work on float and INT64 tensors alike.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "graph_priv.h"
@@ -64,24 +65,51 @@ static int shape_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tens
 	return ret;
 }
 
+/* The nuq dtype an ONNX element type is held in, or 0 when there is none. */
+static enum nuq_dtype cast_target(int64_t to)
+{
+	switch (to) {
+	case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+		return NUQ_DT_FLOAT;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+		return NUQ_DT_INT64;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+		return NUQ_DT_BOOL;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+		return NUQ_DT_UINT8;
+	case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+		return NUQ_DT_INT8;
+	default:
+		return (enum nuq_dtype)0;
+	}
+}
+
 static int cast_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t msglen)
 {
 	(void)g;
 	n->a.to = nuq_attr_int(n, "to", 0);
-	if (n->a.to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
-	    n->a.to != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 &&
-	    n->a.to != ONNX__TENSOR_PROTO__DATA_TYPE__INT32)
-		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-				     "cast to type %lld is not supported", (long long)n->a.to);
+	if (!cast_target(n->a.to))
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP, "cast to %s is not supported",
+				     nuq_graph_dtype_name((int)n->a.to));
 	return 0;
+}
+
+/* A value converted to an integer kind: nonzero for BOOL, wrapped for 8 bits. */
+static int64_t cast_int(enum nuq_dtype to, int64_t v)
+{
+	if (to == NUQ_DT_UINT8)
+		return (uint8_t)v;
+	if (to == NUQ_DT_INT8)
+		return (int8_t)v;
+	return v;
 }
 
 static int cast_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		    char *msg, size_t msglen)
 {
 	const struct nuq_tensor *x = in[0];
-	enum nuq_dtype to = n->a.to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? NUQ_DT_FLOAT :
-			    NUQ_DT_INT64;
+	enum nuq_dtype to = cast_target(n->a.to);
 	size_t i, cnt = nuq_tensor_count(x);
 	int ret;
 
@@ -92,8 +120,14 @@ static int cast_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tenso
 	for (i = 0; i < cnt; i++) {
 		if (to == NUQ_DT_FLOAT)
 			out[0]->f[i] = x->dtype == NUQ_DT_FLOAT ? x->f[i] : (float)x->i[i];
+		else if (to == NUQ_DT_BOOL)
+			/* NaN is true, as in C and numpy. */
+			out[0]->i[i] = x->dtype == NUQ_DT_FLOAT ? x->f[i] != 0.0f : x->i[i] != 0;
+		else if (x->dtype == NUQ_DT_FLOAT)
+			out[0]->i[i] = cast_int(to, isfinite(x->f[i]) && fabsf(x->f[i]) < 9.2e18f ?
+						(int64_t)x->f[i] : 0);
 		else
-			out[0]->i[i] = x->dtype == NUQ_DT_FLOAT ? (int64_t)x->f[i] : x->i[i];
+			out[0]->i[i] = cast_int(to, x->i[i]);
 	}
 	return 0;
 }
@@ -471,15 +505,15 @@ static int gather_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 }
 
 const struct nuq_op nuq_ops_shape[] = {
-	{ "Shape", shape_attrs, NULL, shape_run, 1, 1 },
-	{ "Cast", cast_attrs, cast_prepare, cast_run, 1, 1 },
-	{ "Slice", slice_attrs, slice_prepare, slice_run, 1, 1 },
-	{ "Concat", axis_attrs, concat_prepare, concat_run, 1, 1 },
-	{ "Reshape", reshape_attrs, NULL, reshape_run, 2, 1 },
-	{ "Squeeze", axes_attrs, NULL, squeeze_run, 1, 1 },
-	{ "Unsqueeze", axes_attrs, NULL, unsqueeze_run, 1, 1 },
-	{ "Flatten", axis_attrs, NULL, flatten_run, 1, 1 },
-	{ "Transpose", perm_attrs, NULL, transpose_run, 1, 1 },
-	{ "Gather", axis_attrs, NULL, gather_run, 2, 1 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "Shape", shape_attrs, NULL, shape_run, 1, 2, 0, 0 },
+	{ "Cast", cast_attrs, cast_prepare, cast_run, 1, 2, 0, 0 },
+	{ "Slice", slice_attrs, slice_prepare, slice_run, 1, 2, 0, 0 },
+	{ "Concat", axis_attrs, concat_prepare, concat_run, 1, 2, 0, 0 },
+	{ "Reshape", reshape_attrs, NULL, reshape_run, 2, 2, 0, 0 },
+	{ "Squeeze", axes_attrs, NULL, squeeze_run, 1, 2, 0, 0 },
+	{ "Unsqueeze", axes_attrs, NULL, unsqueeze_run, 1, 2, 0, 0 },
+	{ "Flatten", axis_attrs, NULL, flatten_run, 1, 2, 0, 0 },
+	{ "Transpose", perm_attrs, NULL, transpose_run, 1, 2, 0, 0 },
+	{ "Gather", axis_attrs, NULL, gather_run, 2, 2, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

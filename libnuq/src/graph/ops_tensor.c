@@ -300,11 +300,11 @@ static int d2s_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 }
 
 const struct nuq_op nuq_ops_tensor[] = {
-	{ "ConstantOfShape", value_attrs, cos_prepare, cos_run, 1, 1 },
-	{ "Expand", no_attrs, NULL, expand_run, 2, 1 },
-	{ "Tile", no_attrs, NULL, tile_run, 2, 1 },
-	{ "Range", no_attrs, NULL, range_run, 3, 1 },
-	{ "DepthToSpace", d2s_attrs, d2s_prepare, d2s_run, 1, 1 },
-	{ "SpaceToDepth", blocksize_attrs, d2s_prepare, d2s_run, 1, 1 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "ConstantOfShape", value_attrs, cos_prepare, cos_run, 1, 1, 0, 0 },
+	{ "Expand", no_attrs, NULL, expand_run, 2, 2, 0, 0 },
+	{ "Tile", no_attrs, NULL, tile_run, 2, 2, 0, 0 },
+	{ "Range", no_attrs, NULL, range_run, 3, 1, 0, 0 },
+	{ "DepthToSpace", d2s_attrs, d2s_prepare, d2s_run, 1, 1, 0, 0 },
+	{ "SpaceToDepth", blocksize_attrs, d2s_prepare, d2s_run, 1, 1, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

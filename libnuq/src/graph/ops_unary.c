@@ -122,6 +122,14 @@ static int unary2_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 
 	if (x->dtype != NUQ_DT_FLOAT && k != V_NEG && k != V_ABS && k != V_DROPOUT)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be float");
+	/* Inference keeps every element: the optional mask is all true. */
+	if (k == V_DROPOUT && n->nout > 1 && out[1]) {
+		ret = nuq_tensor_alloc(out[1], NUQ_DT_BOOL, x->ndims, x->dims);
+		if (ret)
+			return ret;
+		for (i = 0; i < cnt; i++)
+			out[1]->i[i] = 1;
+	}
 	ret = nuq_tensor_alloc(out[0], x->dtype, x->ndims, x->dims);
 	if (ret)
 		return ret;
@@ -173,13 +181,13 @@ static int unary2_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 	return 0;
 }
 
-#define OP(name, attrs, int_ok) { name, attrs, unary2_prepare, unary2_run, 1, int_ok }
+#define OP(name, attrs, int_ok) { name, attrs, unary2_prepare, unary2_run, 1, int_ok, 0, 0 }
 
 const struct nuq_op nuq_ops_unary[] = {
 	OP("LeakyRelu", alpha_attrs, 0), OP("Elu", alpha_attrs, 0), OP("Selu", selu_attrs, 0),
 	OP("Softplus", no_attrs, 0), OP("Neg", no_attrs, 1), OP("Abs", no_attrs, 1),
 	OP("Reciprocal", no_attrs, 0), OP("Floor", no_attrs, 0), OP("Ceil", no_attrs, 0),
 	OP("Round", no_attrs, 0), OP("Erf", no_attrs, 0), OP("Gelu", gelu_attrs, 0),
-	OP("Dropout", dropout_attrs, 1),
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "Dropout", dropout_attrs, unary2_prepare, unary2_run, 1, 1, 2, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

@@ -143,10 +143,10 @@ static int combine_run(struct nuq_node *n, struct nuq_tensor **in_, struct nuq_t
 }
 
 const struct nuq_op nuq_ops_variadic[] = {
-	{ "Min", no_attrs, combine_prepare, combine_run, 1, 1 },
-	{ "Max", no_attrs, combine_prepare, combine_run, 1, 1 },
-	{ "Mean", no_attrs, combine_prepare, combine_run, 1, 0 },
-	{ "Sum", no_attrs, combine_prepare, combine_run, 1, 1 },
-	{ "PRelu", no_attrs, combine_prepare, combine_run, 2, 0 },
-	{ NULL, NULL, NULL, NULL, 0, 0 },
+	{ "Min", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
+	{ "Max", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
+	{ "Mean", no_attrs, combine_prepare, combine_run, 1, 0, 0, 0 },
+	{ "Sum", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
+	{ "PRelu", no_attrs, combine_prepare, combine_run, 2, 0, 0, 0 },
+	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };
