@@ -333,12 +333,19 @@ static void dropout(void **state)
 	gb_attr_i(b, n, "is_test", 0);
 	expect_refusal(b, &xt, -EOPNOTSUPP, "is_test");
 
-	/* The mask output is not produced: refused, never left empty. */
+	/* The optional mask output is accepted (all true at inference). */
 	b = gb_new(13);
 	gb_input(b, "x");
 	gb_output(b, "y");
 	gb_node(b, "Dropout", "n0", "x", "y,mask");
-	expect_refusal(b, &xt, -EOPNOTSUPP, "output");
+	expect_f(b, &xt, 2, d23, xs6, 0);
+
+	/* Dropout has two outputs; a third is refused, naming the node. */
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "Dropout", "n0", "x", "y,mask,extra");
+	expect_refusal(b, &xt, -EOPNOTSUPP, "at most 2");
 }
 
 static void prelu(void **state)
@@ -910,6 +917,22 @@ static void layer_norm(void **state)
 	b = one_node(17, "LayerNormalization", "x,s", &n);
 	gb_init_f(b, "s", 1, (int64_t[]){ 3 }, (float[]){ 1, 1, 1 });
 	expect_refusal(b, &xt, -EINVAL, "scale and B");
+	/* The optional Mean and InvStdDev outputs, per row. */
+	b = gb_new(17);
+	gb_input(b, "x");
+	gb_output(b, "isd");
+	gb_output(b, "mean");
+	gb_output(b, "y");
+	gb_node(b, "LayerNormalization", "n0", "x,s", "y,mean,isd");
+	gb_init_f(b, "s", 0, NULL, (float[]){ 1 });
+	expect_f(b, &xt, 2, (int64_t[]){ 2, 1 }, (float[]){ r1, r4 / 2 }, 1e-6f);
+	b = gb_new(17);
+	gb_input(b, "x");
+	gb_output(b, "mean");
+	gb_output(b, "y");
+	gb_node(b, "LayerNormalization", "n0", "x,s", "y,mean");
+	gb_init_f(b, "s", 0, NULL, (float[]){ 1 });
+	expect_f(b, &xt, 2, (int64_t[]){ 2, 1 }, (float[]){ 2, 2 }, 1e-6f);
 	b = one_node(17, "LayerNormalization", "x,s", &n);
 	gb_attr_i(b, n, "stash_type", 10);
 	gb_init_f(b, "s", 1, (int64_t[]){ 2 }, (float[]){ 1, 1 });

@@ -51,8 +51,8 @@ struct nuq_op {
 	/* Outputs run() computes (0 means 1); trailing ones may be absent. */
 	unsigned int max_out;
 	/*
-	 * Further trailing outputs ONNX makes optional (LayerNormalization's
-	 * Mean and InvStdDev) that nuq does not compute: accepted only when
+	 * Further trailing outputs ONNX makes optional (BatchNormalization's
+	 * training statistics) that nuq does not compute: accepted only when
 	 * nothing reads them.
 	 */
 	unsigned int unused_out;

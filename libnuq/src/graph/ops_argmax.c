@@ -39,7 +39,7 @@ static int arg_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 {
 	const struct nuq_tensor *x = in[0];
 	int axis = nuq_norm_axis(n->a.axis, x->ndims), is_max = !strcmp(n->op->name, "ArgMax");
-	int64_t dims[NUQ_ONNX_MAX_DIMS], len;
+	int64_t dims[NUQ_ONNX_MAX_DIMS] = { 0 }, len;
 	size_t outer = 1, inner = 1, o, p, k;
 	unsigned int d, nd = 0;
 	int ret;

@@ -338,7 +338,8 @@ static int bn_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t
 
 	n->a.epsilon = nuq_attr_float(n, "epsilon", 1e-5f);
 	/* Before opset 7, is_test=0 normalises with the batch's own statistics. */
-	if (n->nin != 5 || n->nout != 1 || (nuq_attr(n, "is_test") && !nuq_attr_int(n, "is_test", 0)))
+	/* Training statistics outputs were accepted by check_io() only when unread. */
+	if (n->nin != 5 || (nuq_attr(n, "is_test") && !nuq_attr_int(n, "is_test", 0)))
 		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
 				     "only inference mode (5 inputs, 1 output) is supported");
 	for (j = 1; j < 5; j++)
@@ -435,6 +436,6 @@ const struct nuq_op nuq_ops_eltwise[] = {
 	UNARY("HardSwish", no_attrs), UNARY("Sqrt", no_attrs), UNARY("Clip", clip_attrs),
 	UNARY("Exp", no_attrs), UNARY("Tanh", no_attrs), { "Identity", no_attrs, unary_prepare, unary_run, 1, 2, 0, 0 },
 	BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"),
-	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run, 5, 0, 0, 0 },
+	{ "BatchNormalization", bn_attrs, bn_prepare, bn_run, 5, 0, 1, 4 },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };

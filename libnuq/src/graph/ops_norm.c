@@ -174,6 +174,19 @@ static int ln_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 	ret = nuq_tensor_alloc(out[0], NUQ_DT_FLOAT, x->ndims, x->dims);
 	if (ret)
 		return ret;
+	/* The optional Mean and InvStdDev: x's dims with the normalised ones 1. */
+	for (d = 1; d < 3 && d < n->nout; d++) {
+		int64_t sd[NUQ_ONNX_MAX_DIMS];
+		unsigned int k;
+
+		if (!out[d])
+			continue;
+		for (k = 0; k < x->ndims; k++)
+			sd[k] = (int)k < axis ? x->dims[k] : 1;
+		ret = nuq_tensor_alloc(out[d], NUQ_DT_FLOAT, x->ndims, sd);
+		if (ret)
+			return ret;
+	}
 	so = block_offsets(sc, bnd, x->dims + axis, inner);
 	bo = bi ? block_offsets(bi, bnd, x->dims + axis, inner) : NULL;
 	if (!so || (bi && !bo)) {
@@ -193,6 +206,10 @@ static int ln_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 			var += (xr[i] - mean) * (xr[i] - mean);
 		var /= (double)(inner ? inner : 1);
 		inv = 1.0 / sqrt(var + n->a.epsilon);
+		if (n->nout > 1 && out[1])
+			out[1]->f[o] = (float)mean;
+		if (n->nout > 2 && out[2])
+			out[2]->f[o] = (float)inv;
 		for (i = 0; i < inner; i++)
 			yr[i] = (float)((xr[i] - mean) * inv * sc->f[so[i]] + (bi ? bi->f[bo[i]] : 0));
 	}
@@ -204,6 +221,6 @@ static int ln_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 const struct nuq_op nuq_ops_norm[] = {
 	{ "InstanceNormalization", in_attrs, instnorm_prepare, instnorm_run, 3, 0, 0, 0 },
 	{ "LRN", lrn_attrs, lrn_prepare, lrn_run, 1, 0, 0, 0 },
-	{ "LayerNormalization", ln_attrs, ln_prepare, ln_run, 2, 0, 1, 2 },
+	{ "LayerNormalization", ln_attrs, ln_prepare, ln_run, 2, 0, 3, 0 },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };
