@@ -7,11 +7,11 @@
  * each by its own scale lets one codebook serve them all, so a layer
  * pays for one codebook and one 16-bit scale per channel instead of a
  * codebook per channel.  The scale starts as the channel's max |w| (the
- * codebook then sees values in [-1, 1]); a few alternating steps then
- * refit each channel's scale by least squares for its indices and, for
- * the clustering methods, the levels as centroids in the weights' own
- * units (a channel with a large scale weighs more), keeping a step only
- * if it lowers the layer's squared error.  Scales are rounded to what the
+ * codebook then sees values in [-1, 1]); for the clustering methods (knq,
+ * kde, opt) a few alternating steps then refit each channel's scale by
+ * least squares for its indices and the levels as centroids in the
+ * weights' own units (a channel with a large scale weighs more), keeping
+ * a step only if it lowers the layer's squared error.  Scales are rounded to what the
  * file stores (a float32 base times a float16 ratio) before the indices
  * are chosen, so the indices fit the stored scales.
  */
@@ -158,7 +158,12 @@ int nuq_quantize_scaled(const float *w, const struct nuq_qparams *p, struct nuq_
 	if (ret)
 		goto out;
 	best = sse(w, t);
-	for (it = 0; it < SCALED_ITERATIONS && best > 0; it++) {
+	/*
+	 * Only the clustering methods refit: for the grid methods a scale
+	 * fitted by least squares clips the largest weights, which is not
+	 * what their clipping option (min-max by default) asks for.
+	 */
+	for (it = 0; it < SCALED_ITERATIONS && best > 0 && refits_levels(p->method); it++) {
 		double e;
 
 		keep_g = t->groups[0];
