@@ -33,3 +33,13 @@ models-ref: $(MODEL_INPUT) $(ONNX_INFO)
 	@tests/ort/models_ref.sh $(MODEL_INPUT) $(ONNX_INFO) $(abspath $(CACHE))/ort/node_modules \
 		$(abspath $(NUQ_EXTRA_MODELS)) $(B)/models-ref >$(B)/results/models-ref.tap 2>&1; \
 		rc=$$?; sed 's/^/    /' $(B)/results/models-ref.tap; exit $$rc
+
+# nuq's fp32 executor against onnxruntime on those models, every output
+# (part of make check): results/models-fp32.tap.
+.PHONY: models-fp32
+models-fp32: $(MODEL_INPUT) $(B)/tests/graph_ref
+	@mkdir -p $(B)/results
+	@tests/ort/models_fp32.sh $(MODEL_INPUT) $(B)/tests/graph_ref \
+		$(abspath $(CACHE))/ort/node_modules $(abspath $(NUQ_EXTRA_MODELS)) \
+		>$(B)/results/models-fp32.tap 2>&1; \
+		rc=$$?; sed 's/^/    /' $(B)/results/models-fp32.tap; exit $$rc

@@ -939,6 +939,48 @@ static void layer_norm(void **state)
 	expect_refusal(b, &xt, -EOPNOTSUPP, "stash_type 10");
 }
 
+/*
+ * A conv whose im2col scratch (18 x 1000 x 1000 floats) exceeds one band:
+ * all-ones 3x3 weights over 2 channels of ones with pads 1 give 18
+ * inside, 12 on the edges and 8 in the corners, across the band seams.
+ */
+static void conv_banded(void **state)
+{
+	const int64_t hw = 1000, d[4] = { 1, 2, 1000, 1000 }, dy[4] = { 1, 1, 1000, 1000 };
+	size_t i, cnt = (size_t)(2 * hw * hw);
+	float *x = malloc(cnt * sizeof(float)), w[18];
+	struct nuq_tensor xt = ft(x, 4, d);
+	struct Onnx__NodeProto *n;
+	struct run r;
+	struct gb *b;
+	int64_t oy, ox;
+
+	(void)state;
+	assert_non_null(x);
+	for (i = 0; i < cnt; i++)
+		x[i] = 1;
+	for (i = 0; i < 18; i++)
+		w[i] = 1;
+	b = one_node(13, "Conv", "x,w", &n);
+	gb_init_f(b, "w", 4, (int64_t[]){ 1, 2, 3, 3 }, w);
+	gb_attr_ints(b, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+	if (run_graph(b, &xt, &r))
+		fail_msg("run: %s", r.msg);
+	check_shape(&r.y, 4, dy);
+	for (oy = 0; oy < hw; oy++)
+		for (ox = 0; ox < hw; ox++) {
+			int ey = oy == 0 || oy == hw - 1, ex = ox == 0 || ox == hw - 1;
+			float want = 2.0f * (3 - ey) * (3 - ex);
+
+			if (r.y.f[oy * hw + ox] != want)
+				fail_msg("(%lld,%lld): %g, expected %g", (long long)oy, (long long)ox,
+					 r.y.f[oy * hw + ox], want);
+		}
+	run_free(&r);
+	gb_free(b);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(instance_norm),
 		cmocka_unit_test(lrn),
 		cmocka_unit_test(layer_norm),
+		cmocka_unit_test(conv_banded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

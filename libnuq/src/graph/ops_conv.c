@@ -141,16 +141,19 @@ static void conv_depthwise(const struct nuq_attrs *a, const float *x, int64_t ih
 	}
 }
 
-/* Columns for one group: rows (c, ky, kx), columns output pixels. */
+/* Scratch of one im2col band, in floats (64 MiB). */
+#define NUQ_IM2COL_BUDGET	(16ULL << 20)
+
+/* Columns for one group: rows (c, ky, kx), columns output pixels of rows [oy0, oy1). */
 static void im2col(const struct nuq_attrs *a, const float *x, int64_t c, int64_t ih,
-		   int64_t iw, int64_t oh, int64_t ow, float *col)
+		   int64_t iw, int64_t oy0, int64_t oy1, int64_t ow, float *col)
 {
 	int64_t ci, ky, kx, oy, ox;
 
 	for (ci = 0; ci < c; ci++)
 		for (ky = 0; ky < a->kernel[0]; ky++)
 			for (kx = 0; kx < a->kernel[1]; kx++) {
-				for (oy = 0; oy < oh; oy++) {
+				for (oy = oy0; oy < oy1; oy++) {
 					int64_t iy = oy * a->strides[0] - a->pads[0] +
 						     ky * a->dilations[0];
 					const float *xr = x + (ci * ih + iy) * iw;
@@ -171,7 +174,7 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 		   char *msg, size_t msglen)
 {
 	const struct nuq_attrs *a = &n->a;
-	int64_t N, C, H, W, O = w->dims[0], cg, og, oh, ow, kk, bn, gi, oc;
+	int64_t N, C, H, W, O = w->dims[0], cg, og, oh, ow, kk, bn, gi, oc, band, r0;
 	int pointwise;
 	float *col = NULL;
 	int ret;
@@ -198,10 +201,18 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 	kk = cg * a->kernel[0] * a->kernel[1];
 	pointwise = a->kernel[0] == 1 && a->kernel[1] == 1 && a->strides[0] == 1 &&
 		    a->strides[1] == 1 && !a->pads[0] && !a->pads[1] && !a->pads[2] && !a->pads[3];
+	/*
+	 * im2col goes by bands of output rows, so that the scratch stays
+	 * within NUQ_IM2COL_BUDGET elements however large the image.
+	 */
+	band = oh;
 	if (!(cg == 1 && og == 1) && !pointwise) {
-		if ((uint64_t)kk * (uint64_t)(oh * ow) > nuq_tensor_max_count())
+		if ((uint64_t)kk * (uint64_t)ow > NUQ_IM2COL_BUDGET)
 			return nuq_node_fail(n, msg, msglen, -E2BIG, "im2col scratch too large");
-		col = malloc((size_t)kk * (size_t)(oh * ow) * sizeof(float));
+		band = (int64_t)(NUQ_IM2COL_BUDGET / ((uint64_t)kk * (uint64_t)ow));
+		if (band > oh)
+			band = oh;
+		col = malloc((size_t)kk * (size_t)(band * ow) * sizeof(float));
 		if (!col)
 			return -ENOMEM;
 	}
@@ -215,10 +226,17 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 				conv_depthwise(a, xg, H, W, wg, b ? b->f[gi] : 0.0f, yg, oh, ow);
 				continue;
 			}
-			if (!pointwise)
-				im2col(a, xg, cg, H, W, oh, ow, col);
-			nuq_sgemm((size_t)og, (size_t)(oh * ow), (size_t)kk, wg, (size_t)kk,
-				  pointwise ? xg : col, (size_t)(oh * ow), yg, (size_t)(oh * ow), 0);
+			if (pointwise)
+				nuq_sgemm((size_t)og, (size_t)(oh * ow), (size_t)kk, wg, (size_t)kk,
+					  xg, (size_t)(oh * ow), yg, (size_t)(oh * ow), 0);
+			for (r0 = 0; !pointwise && r0 < oh; r0 += band) {
+				int64_t r1 = r0 + band < oh ? r0 + band : oh;
+
+				im2col(a, xg, cg, H, W, r0, r1, ow, col);
+				nuq_sgemm((size_t)og, (size_t)((r1 - r0) * ow), (size_t)kk, wg,
+					  (size_t)kk, col, (size_t)((r1 - r0) * ow), yg + r0 * ow,
+					  (size_t)(oh * ow), 0);
+			}
 			if (b)
 				for (oc = 0; oc < og; oc++) {
 					float bv = b->f[gi * og + oc], *yr = yg + oc * oh * ow;
