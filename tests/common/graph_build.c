@@ -186,6 +186,20 @@ void gb_init_i(struct gb *b, const char *name, unsigned int ndims, const int64_t
 	b->inits[b->g.n_initializer++] = t;
 }
 
+void gb_init_bytes(struct gb *b, const char *name, int elem_type, unsigned int ndims,
+		   const int64_t *dims, const uint8_t *data)
+{
+	size_t n;
+	Onnx__TensorProto *t = tensor(b, name, ndims, dims, &n);
+
+	t->data_type = elem_type;
+	t->has_raw_data = 1;
+	t->raw_data.len = n;
+	t->raw_data.data = gb_alloc(b, n ? n : 1);
+	memcpy(t->raw_data.data, data, n);
+	b->inits[b->g.n_initializer++] = t;
+}
+
 /* Split "a,b,,c" into names ("" kept). */
 static char **split(struct gb *b, const char *s, size_t *n)
 {

@@ -30,6 +30,9 @@ void gb_init_f(struct gb *b, const char *name, unsigned int ndims, const int64_t
 	       const float *data);
 void gb_init_i(struct gb *b, const char *name, unsigned int ndims, const int64_t *dims,
 	       const int64_t *data);
+/* A one-byte-per-element initializer (BOOL, UINT8, INT8) in raw_data. */
+void gb_init_bytes(struct gb *b, const char *name, int elem_type, unsigned int ndims,
+		   const int64_t *dims, const uint8_t *data);
 /* A node; @ins and @outs are comma-separated value names ("" for an omitted input). */
 struct Onnx__NodeProto *gb_node(struct gb *b, const char *op, const char *name, const char *ins,
 				const char *outs);

@@ -453,6 +453,45 @@ static void bool_input(void **state)
 	gb_free(b);
 }
 
+/* BOOL, UINT8 and INT8 initializers (raw bytes), read as their own types. */
+static void narrow_initializers(void **state)
+{
+	struct nuq_tensor xt = ft(x23, 2, d23);
+	struct gb *b;
+
+	(void)state;
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_init_f(b, "z", 0, NULL, (float[]){ -1 });
+	gb_init_bytes(b, "c", 9, 1, (int64_t[]){ 3 }, (const uint8_t[]){ 1, 0, 2 });
+	gb_node(b, "Where", "n0", "c,x,z", "y");
+	expect(b, &xt, NUQ_DT_FLOAT, 2, d23, (double[]){ 0, -1, 2, 3, -1, 5 });
+	/* uint8 200 and int8 -56 (the same byte), added to x = {10, 20}. */
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_output(b, "z");
+	gb_init_bytes(b, "u", 2, 1, (int64_t[]){ 2 }, (const uint8_t[]){ 200, 7 });
+	gb_init_bytes(b, "s", 3, 1, (int64_t[]){ 2 }, (const uint8_t[]){ 200, 7 });
+	gb_attr_i(b, gb_node(b, "Cast", "c0", "u", "uf"), "to", 1);
+	gb_attr_i(b, gb_node(b, "Cast", "c1", "s", "sf"), "to", 1);
+	gb_node(b, "Add", "n0", "x,uf", "y");
+	gb_node(b, "Add", "n1", "x,sf", "z");
+	{
+		float x2[2] = { 10, 20 };
+		struct nuq_tensor x2t = ft(x2, 1, (int64_t[]){ 2 });
+		struct run r;
+
+		if (run_graph(b, &x2t, &r))
+			fail_msg("run: %s", r.msg);
+		check(&r.y[0], NUQ_DT_FLOAT, 1, (int64_t[]){ 2 }, (double[]){ 210, 27 });
+		check(&r.y[1], NUQ_DT_FLOAT, 1, (int64_t[]){ 2 }, (double[]){ -46, 27 });
+		run_free(&r);
+		gb_free(b);
+	}
+}
+
 static void argmax(void **state)
 {
 	float x[6] = { 1, 5, 5, 7, NAN, 0 };
@@ -497,6 +536,7 @@ int main(void)
 		cmocka_unit_test(where_broadcast),
 		cmocka_unit_test(cast_narrow),
 		cmocka_unit_test(bool_input),
+		cmocka_unit_test(narrow_initializers),
 		cmocka_unit_test(argmax),
 	};
 

@@ -79,6 +79,47 @@ static int add_value(struct nuq_graph *g, struct name_map *m, const char *name, 
 	return (int)g->nvalues++;
 }
 
+/*
+ * A BOOL, UINT8 or INT8 TensorProto's values, as int64: one byte each in
+ * raw_data, or one each in int32_data.  A count other than the dims' is
+ * an error naming the tensor.
+ */
+static int narrow_values(const Onnx__TensorProto *tp, const char *name, int64_t **out,
+			 char *msg, size_t msglen)
+{
+	size_t i, n = 1, have;
+	int64_t *v;
+
+	for (i = 0; i < tp->n_dims; i++) {
+		if (tp->dims[i] < 0 || (tp->dims[i] && n > nuq_tensor_max_count() / (size_t)tp->dims[i]))
+			return nuq_fail(msg, msglen, -EINVAL, "tensor '%s': bad dims", name);
+		n *= (size_t)tp->dims[i];
+	}
+	if (tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+		return nuq_fail(msg, msglen, -EOPNOTSUPP,
+				"tensor '%s': external data of type %s is not supported", name,
+				nuq_graph_dtype_name(tp->data_type));
+	have = tp->has_raw_data ? tp->raw_data.len : tp->n_int32_data;
+	if (have != n)
+		return nuq_fail(msg, msglen, -EBADMSG, "tensor '%s': %zu values for %zu elements",
+				name, have, n);
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		int32_t x = tp->has_raw_data ? (int32_t)tp->raw_data.data[i] : tp->int32_data[i];
+
+		if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+			v[i] = x != 0;
+		else if (tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
+			v[i] = (uint8_t)x;
+		else
+			v[i] = (int8_t)x;
+	}
+	*out = v;
+	return 0;
+}
+
 /* A TensorProto as a constant value. */
 static int load_const(struct nuq_value *v, const Onnx__TensorProto *tp, char *msg, size_t msglen)
 {
@@ -99,10 +140,14 @@ static int load_const(struct nuq_value *v, const Onnx__TensorProto *tp, char *ms
 		   tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
 		ret = nuq_onnx_tensor_int64(tp, &v->t.i, &count, msg, msglen);
 		v->t.dtype = NUQ_DT_INT64;
+	} else if (nuq_dtype_narrow((enum nuq_dtype)tp->data_type)) {
+		ret = narrow_values(tp, v->name, &v->t.i, msg, msglen);
+		v->t.dtype = (enum nuq_dtype)tp->data_type;
 	} else {
 		return nuq_fail(msg, msglen, -EOPNOTSUPP,
-				"tensor '%s': data type %d is not supported (FLOAT, INT64, INT32 are)",
-				v->name, tp->data_type);
+				"tensor '%s': data type %d (%s) is not supported "
+				"(float32, int64, int32, bool, uint8, int8 are)",
+				v->name, tp->data_type, nuq_graph_dtype_name(tp->data_type));
 	}
 	if (ret)
 		return ret;
