@@ -134,6 +134,8 @@ static enum case_result run_child(const char *dir, unsigned int seconds, char *w
 
 		close(fd[0]);
 		alarm(seconds);
+		/* A passing case writes no reason: not the parent's last one. */
+		buf[4] = 0;
 		cr = case_run(dir, buf + 4, sizeof(buf) - 4);
 		/* "N   reason": the verdict in a fixed 4-byte field. */
 		snprintf(buf, 4, "%-3d", (int)cr);
