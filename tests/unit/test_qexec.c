@@ -30,8 +30,9 @@
 
 #define NIN	6
 
-/* The layout net_build() quantizes with. */
+/* The layout and codebook entry width net_build() quantizes with. */
 static enum nuq_granularity net_gran = NUQ_GRAN_CHANNEL;
+static unsigned int net_cbw = 16;
 
 struct net {
 	struct gb *b;
@@ -76,7 +77,7 @@ static void net_build(struct net *n, enum nuq_qmethod method, unsigned int bits,
 	assert_int_equal(nuq_onnx_weights(n->m, &w, &nw, n->msg, sizeof(n->msg)), 0);
 	for (i = 0; i < nw; i++) {
 		struct nuq_layer_opts o = { .q = { .method = method, .bits = bits, .seed = 1 },
-					    .gran = net_gran, .cb_width = 16 };
+					    .gran = net_gran, .cb_width = net_cbw };
 		struct nuq_layer_stats st;
 		float *mat;
 
@@ -205,6 +206,11 @@ static void shared_codebook_jobs_match_fp32(void **state)
 
 			assert_true(flags & NUQ_JOB_F_CODEBOOK_PER_LAYER);
 		}
+	/* 8-bit entries move up into the 16-bit range before any shift */
+	net_cbw = 8;
+	for (bits = 2; bits <= 8; bits += 3)
+		check_jobs_match(NUQ_Q_KNQ, bits);
+	net_cbw = 16;
 	net_gran = NUQ_GRAN_CHANNEL;
 	assert_false(check_jobs_match(NUQ_Q_KNQ, 4) & NUQ_JOB_F_CODEBOOK_PER_LAYER);
 }

@@ -50,7 +50,8 @@ static void write_weights(struct qnode *qn, int indices)
 	uint64_t row = ((uint64_t)K * b + 7) / 8;
 
 	for (oc = 0; oc < O; oc++) {
-		float ws = m->scales[m->ngroups == 1 ? 0 : oc] * ldexpf(1.0f, (int)qn->shift) *
+		float ws = m->scales[m->ngroups == 1 ? 0 : oc] *
+			   ldexpf(1.0f, (int)qn->shift - (int)qn->up) *
 			   (n->folded_bn ? n->bn_s.f[oc] : 1.0f);
 		int neg = ws < 0;
 
@@ -73,7 +74,7 @@ static void write_weights(struct qnode *qn, int indices)
 			if (qn->shared_cb && oc)
 				continue;
 			for (i = 0; i < (1 << b); i++) {
-				int32_t e = round_shift(src[i], qn->shift);
+				int32_t e = round_shift(src[i] * (1 << qn->up), qn->shift);
 
 				cb[i] = (int16_t)(neg ? -e : e);
 			}
@@ -92,7 +93,7 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	int64_t O = fc ? l->rows : n->w.dims[0], Cg = fc ? l->cols : n->w.dims[1];
 	int64_t K = fc ? Cg : Cg * n->w.dims[2] * n->w.dims[3];
 	int asd = l->bits == 0, per_layer, ret;
-	unsigned int shift = 0, b = l->bits;
+	unsigned int shift = 0, up = 0, b = l->bits;
 	uint64_t wbytes, cbbytes = 0, row = 0, size;
 	int64_t maxabs = 0, i, oc;
 	struct nuq_conv_job *j = &qn->job;
@@ -129,6 +130,14 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 			maxabs = llabs(m->entries[i]) > maxabs ? llabs(m->entries[i]) : maxabs;
 		/* Negating -32768 needs one more bit. */
 		maxabs = maxabs < 32767 ? maxabs : 32768;
+		/*
+		 * Small (8-bit) entries move up into the 16-bit range first, so
+		 * that the shifts below take low bits off the scaled value, as
+		 * for 16-bit entries, instead of zeroing 8-bit ones.
+		 */
+		while (maxabs && (maxabs << (up + 1)) <= 32767)
+			up++;
+		maxabs <<= up;
 		/* Drop low entry bits until no input can overflow the accumulator. */
 		while (K * 255 * ((maxabs >> shift) + 1) >= ACC_LIMIT)
 			shift++;
@@ -151,6 +160,7 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 		return nuq_node_fail(n, msg, msglen, ret, "cannot allocate a %llu-byte buffer object",
 				     (unsigned long long)size);
 	qn->shift = shift;
+	qn->up = up;
 	qn->shared_cb = per_layer;
 	write_weights(qn, 1);
 	memset(j, 0, sizeof(*j));

@@ -26,7 +26,8 @@ struct qnode {
 	uint8_t *map;
 	uint64_t off_w, off_cb, off_bias, off_rq;
 	float *wscale;			/* real value of weight 1, per output channel */
-	unsigned int shift;		/* codebook entries lose this many low bits */
+	unsigned int up;		/* codebook entries first move up this many bits */
+	unsigned int shift;		/* then lose this many low bits */
 	int shared_cb;			/* one codebook for all channels */
 	/* Bias correction: the fp32 weights and bias before quantization. */
 	const float *orig_w, *orig_b;
