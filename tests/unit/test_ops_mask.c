@@ -415,13 +415,38 @@ static void cast_narrow(void **state)
 	gb_node(b, "Reshape", "r0", "m,s", "mr");
 	gb_attr_i(b, gb_node(b, "Cast", "n0", "mr", "y"), "to", 1);
 	expect(b, &xt, NUQ_DT_FLOAT, 1, (int64_t[]){ 6 }, (double[]){ 0, 0, 1, 1, 1, 1 });
-	/* Arithmetic on uint8 would not wrap as it must: refused. */
+	/* uint8 arithmetic wraps: {0, 0, 2, 0, 44, 127} * 2 and Sum of three. */
 	b = gb_new(13);
 	gb_input(b, "x");
 	gb_output(b, "y");
 	gb_attr_i(b, gb_node(b, "Cast", "c0", "x", "u"), "to", 2);
 	gb_node(b, "Add", "n0", "u,u", "y");
+	expect(b, &xt, NUQ_DT_UINT8, 2, d23, (double[]){ 0, 0, 4, 0, 88, 254 });
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Cast", "c0", "x", "u"), "to", 3);
+	gb_node(b, "Sum", "n0", "u,u,u", "y");
+	expect(b, &xt, NUQ_DT_INT8, 2, d23, (double[]){ 0, 0, 6, 0, -124, 125 });
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Cast", "c0", "x", "u"), "to", 2);
+	gb_node(b, "Max", "n0", "u,u", "y");
+	expect(b, &xt, NUQ_DT_UINT8, 2, d23, (double[]){ 0, 0, 2, 0, 44, 127 });
+	/* Ops whose int64 form would not wrap or that ONNX gives no 8-bit type: refused. */
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Cast", "c0", "x", "u"), "to", 2);
+	gb_node(b, "Neg", "n0", "u", "y");
 	expect_refusal(b, &xt, -EOPNOTSUPP, "uint8 input is not supported");
+	b = gb_new(13);
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_attr_i(b, gb_node(b, "Cast", "c0", "x", "u"), "to", 9);
+	gb_node(b, "Add", "n0", "u,u", "y");
+	expect_refusal(b, &xt, -EOPNOTSUPP, "bool inputs are not supported");
 	b = one_node(13, "Cast", "x", &n);
 	gb_attr_i(b, n, "to", 10);
 	expect_refusal(b, &xt, -EOPNOTSUPP, "cast to float16 is not supported");

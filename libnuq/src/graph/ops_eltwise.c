@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "graph_priv.h"
+#include "ops_util.h"
 
 enum unary { U_RELU, U_SIGMOID, U_HSIGMOID, U_HSWISH, U_SQRT, U_CLIP, U_EXP, U_TANH,
 	     U_IDENTITY };
@@ -289,6 +289,9 @@ static int binary_same(struct nuq_node *n, const struct nuq_tensor *a,
 
 	if (a->dtype != b->dtype)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "inputs have different types");
+	if (a->dtype == NUQ_DT_BOOL || (nuq_dtype_narrow(a->dtype) && k == B_POW))
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP, "%s inputs are not supported",
+				     nuq_graph_dtype_name((int)a->dtype));
 	if (n->a.naxes && n->a.axis != (int64_t)a->ndims - (int64_t)b->ndims)
 		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
 				     "broadcast at axis %lld is not supported (only B aligned to A's last dims)",
@@ -328,6 +331,9 @@ static int binary_same(struct nuq_node *n, const struct nuq_tensor *a,
 			idx[d] = 0;
 		}
 	}
+	/* uint8/int8 results wrap, as onnxruntime's and numpy's do. */
+	for (o = 0; nuq_dtype_narrow(out[0]->dtype) && o < cnt; o++)
+		out[0]->i[o] = nuq_wrap(out[0]->dtype, out[0]->i[o]);
 	return 0;
 }
 
@@ -384,7 +390,7 @@ static int bn_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor 
 }
 
 #define UNARY(n, attrs) { n, attrs, unary_prepare, unary_run, 1, 0, 0, 0 }
-#define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 1, 0, 0 }
+#define BINARY(n) { n, binary_attrs, binary_prepare, binary_run, 2, 2, 0, 0 }
 
 /* @t's values as floats in a new tensor @f. */
 static int as_float(const struct nuq_tensor *t, struct nuq_tensor *f)

@@ -51,6 +51,16 @@ static inline double nuq_tget(const struct nuq_tensor *t, size_t i)
 	return t->dtype == NUQ_DT_FLOAT ? (double)t->f[i] : (double)t->i[i];
 }
 
+/* @v as a value of integer kind @dt: uint8 and int8 wrap modulo 256 (as numpy's). */
+static inline int64_t nuq_wrap(enum nuq_dtype dt, int64_t v)
+{
+	if (dt == NUQ_DT_UINT8)
+		return (uint8_t)v;
+	if (dt == NUQ_DT_INT8)
+		return (int8_t)v;
+	return v;
+}
+
 /* A 1-D (or scalar) INT64 input of at most @max values into @v; count or -1. */
 int nuq_int_list(const struct nuq_tensor *t, int64_t *v, size_t max);
 

@@ -76,7 +76,7 @@ static void fold_in(enum combine k, struct nuq_tensor *y, const struct nuq_tenso
 
 	nuq_bwalk_init(&w, t, y->ndims, y->dims);
 	for (o = 0; o < cnt; o++, nuq_bwalk_next(&w)) {
-		if (y->dtype == NUQ_DT_INT64)
+		if (y->dtype != NUQ_DT_FLOAT)
 			y->i[o] = first ? t->i[w.off] : icombine(k, y->i[o], t->i[w.off]);
 		else
 			y->f[o] = first ? t->f[w.off] :
@@ -115,6 +115,8 @@ static int combine_run(struct nuq_node *n, struct nuq_tensor **in_, struct nuq_t
 		in[1] = (struct nuq_tensor *)legacy_slope(in[0], in[1], &view);
 	if (in[0]->dtype != NUQ_DT_FLOAT && (k == C_MEAN || k == C_PRELU))
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "inputs must be float");
+	if (in[0]->dtype == NUQ_DT_BOOL)
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP, "bool inputs are not supported");
 	shape.dtype = in[0]->dtype;
 	shape.ndims = in[0]->ndims;
 	memcpy(shape.dims, in[0]->dims, sizeof(shape.dims));
@@ -134,6 +136,10 @@ static int combine_run(struct nuq_node *n, struct nuq_tensor **in_, struct nuq_t
 		return ret;
 	for (j = 0; j < n->nin; j++)
 		fold_in(k, out[0], in[j], j == 0);
+	/* A uint8/int8 Sum wraps; Min and Max stay in range by themselves. */
+	cnt = nuq_dtype_narrow(out[0]->dtype) ? nuq_tensor_count(out[0]) : 0;
+	for (o = 0; o < cnt; o++)
+		out[0]->i[o] = nuq_wrap(out[0]->dtype, out[0]->i[o]);
 	if (k == C_MEAN) {
 		cnt = nuq_tensor_count(out[0]);
 		for (o = 0; o < cnt; o++)
@@ -143,10 +149,10 @@ static int combine_run(struct nuq_node *n, struct nuq_tensor **in_, struct nuq_t
 }
 
 const struct nuq_op nuq_ops_variadic[] = {
-	{ "Min", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
-	{ "Max", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
+	{ "Min", no_attrs, combine_prepare, combine_run, 1, 2, 0, 0 },
+	{ "Max", no_attrs, combine_prepare, combine_run, 1, 2, 0, 0 },
 	{ "Mean", no_attrs, combine_prepare, combine_run, 1, 0, 0, 0 },
-	{ "Sum", no_attrs, combine_prepare, combine_run, 1, 1, 0, 0 },
+	{ "Sum", no_attrs, combine_prepare, combine_run, 1, 2, 0, 0 },
 	{ "PRelu", no_attrs, combine_prepare, combine_run, 2, 0, 0, 0 },
 	{ NULL, NULL, NULL, NULL, 0, 0, 0, 0 },
 };
