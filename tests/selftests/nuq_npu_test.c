@@ -276,11 +276,19 @@ TEST_F(npu, several_processes_at_once)
 	}
 }
 
+/* Jobs that ended one way or another, by the device's counters. */
+static long long jobs_ended(int index)
+{
+	return dev_stat(index, "jobs_completed") + dev_stat(index, "jobs_failed") +
+	       dev_stat(index, "jobs_timed_out") + dev_stat(index, "jobs_cancelled");
+}
+
 /* Closing a file whose jobs are on the device ends them and leaves the device working. */
 TEST_F(npu, close_with_jobs_in_flight)
 {
 	long long contexts = dev_stat(self->index, "contexts");
 	long long cancelled = dev_stat(self->index, "jobs_cancelled");
+	long long ended = jobs_ended(self->index);
 	struct nuq_conv_job jobs[32];
 	uint64_t seq[32];
 	struct test_job tj;
@@ -309,8 +317,15 @@ TEST_F(npu, close_with_jobs_in_flight)
 	EXPECT_EQ(0, dev_stat(self->index, "jobs_running"));
 	EXPECT_EQ(0, dev_stat(self->index, "queue_depth"));
 	EXPECT_EQ(contexts, dev_stat(self->index, "contexts"));
-	/* The queued ones at least were cancelled, not run. */
-	EXPECT_LT(cancelled, dev_stat(self->index, "jobs_cancelled"));
+	/*
+	 * Each job ended exactly once: run to the end, or cancelled if it was
+	 * still queued.  How many were still queued depends on how fast the
+	 * guest submits against the emulator's engines (on the debug kernel
+	 * all 32 of a round may be done before close), so only the sum is
+	 * asserted.
+	 */
+	EXPECT_EQ(ended + 3 * 32, jobs_ended(self->index));
+	TH_LOG("%lld of 96 cancelled by close", dev_stat(self->index, "jobs_cancelled") - cancelled);
 	test_job_free(&tj);
 
 	/* Still healthy. */
@@ -341,8 +356,7 @@ TEST_F(npu, counters_add_up)
 	while (dev_stat(self->index, "jobs_running") && now_s() - t0 < 10)
 		usleep(10000);
 	sub = dev_stat(self->index, "jobs_submitted");
-	done = dev_stat(self->index, "jobs_completed") + dev_stat(self->index, "jobs_failed") +
-	       dev_stat(self->index, "jobs_timed_out") + dev_stat(self->index, "jobs_cancelled");
+	done = jobs_ended(self->index);
 	EXPECT_EQ(sub, done + dev_stat(self->index, "queue_depth"));
 	EXPECT_LE(20, dev_stat(self->index, "jobs_completed"));
 	/* Only this fixture's file is open, and it holds no BO now. */
