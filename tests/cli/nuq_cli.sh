@@ -93,6 +93,17 @@ trunc() {
 }
 fails_with "a truncated file is reported" "truncated" trunc
 
+help_methods() {	# every method --help names is one the parser accepts
+	list=$("$nuq" quantize --help | sed -n '/--method M/,/(default knq)/p' |
+		sed -e 's/.*--method M//' -e 's/(default knq)//' | tr -d ' \n' | tr , ' ')
+	[ -n "$list" ] || return 1
+	for m in $list; do
+		out=$("$nuq" quantize /nonexistent.onnx -o "$tmp/m.nuq" --method "$m" 2>&1)
+		case "$out" in *"unknown method"*) echo "# --help names '$m', which is refused"; return 1 ;; esac
+	done
+}
+check "nuq quantize --help names only methods that exist" help_methods
+
 notonnx() {
 	head -c 5000 /bin/sh >"$tmp/x.onnx"
 	"$nuq" quantize "$tmp/x.onnx" -o "$tmp/x.nuq"

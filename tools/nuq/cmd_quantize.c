@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: nuq quantize MODEL.onnx -o OUT.nuq [options]\n"
-		"  -m, --method M        uniform-sym, uniform-affine, dbc, enq, knq, kde, opt,\n"
+		"  -m, --method M        uniform, affine, dbc, enq, knq, kde, opt,\n"
 		"                        minifloat, asd, asd1, csd (default knq)\n"
 		"  -b, --bits B          1-8 index bits for codebook methods (default 4)\n"
 		"  Layout: by default each layer gets the layout and width (bits-1 to bits+2)\n"
