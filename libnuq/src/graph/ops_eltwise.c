@@ -65,13 +65,6 @@ static int unary_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, siz
 }
 
 #define CLAMP01(e) ({ float _c = (e); _c < 0.0f ? 0.0f : _c > 1.0f ? 1.0f : _c; })
-#define UNARY_LOOP(expr)				\
-	do {						\
-		for (i = 0; i < cnt; i++) {		\
-			float v = x->f[i];		\
-			y[i] = (expr);			\
-		}					\
-	} while (0)
 
 static int unary_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		     char *msg, size_t msglen)

@@ -103,13 +103,6 @@ static int int_run(enum unary2 k, const struct nuq_tensor *x, struct nuq_tensor 
 	return 0;
 }
 
-#define LOOP(expr)					\
-	do {						\
-		for (i = 0; i < cnt; i++) {		\
-			float v = x->f[i];		\
-			y[i] = (expr);			\
-		}					\
-	} while (0)
 
 static int unary2_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		      char *msg, size_t msglen)
@@ -138,41 +131,41 @@ static int unary2_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_ten
 	y = out[0]->f;
 	switch (k) {
 	case V_LEAKY:
-		LOOP(v < 0 ? a * v : v);
+		UNARY_LOOP(v < 0 ? a * v : v);
 		break;
 	case V_ELU:
-		LOOP(v < 0 ? a * expm1f(v) : v);
+		UNARY_LOOP(v < 0 ? a * expm1f(v) : v);
 		break;
 	case V_SELU:
-		LOOP(v > 0 ? gm * v : gm * a * expm1f(v));
+		UNARY_LOOP(v > 0 ? gm * v : gm * a * expm1f(v));
 		break;
 	case V_SOFTPLUS:
-		LOOP(softplus(v));
+		UNARY_LOOP(softplus(v));
 		break;
 	case V_NEG:
-		LOOP(-v);
+		UNARY_LOOP(-v);
 		break;
 	case V_ABS:
-		LOOP(fabsf(v));
+		UNARY_LOOP(fabsf(v));
 		break;
 	case V_RECIP:
-		LOOP(1.0f / v);
+		UNARY_LOOP(1.0f / v);
 		break;
 	case V_FLOOR:
-		LOOP(floorf(v));
+		UNARY_LOOP(floorf(v));
 		break;
 	case V_CEIL:
-		LOOP(ceilf(v));
+		UNARY_LOOP(ceilf(v));
 		break;
 	case V_ROUND:
 		/* Halves to even, as ONNX asks: the default rounding mode. */
-		LOOP(nearbyintf(v));
+		UNARY_LOOP(nearbyintf(v));
 		break;
 	case V_ERF:
-		LOOP(erff(v));
+		UNARY_LOOP(erff(v));
 		break;
 	case V_GELU:
-		LOOP(gelu(v, a != 0.0f));
+		UNARY_LOOP(gelu(v, a != 0.0f));
 		break;
 	case V_DROPOUT:
 		memcpy(y, x->f, cnt * sizeof(float));

@@ -64,4 +64,16 @@ static inline int64_t nuq_wrap(enum nuq_dtype dt, int64_t v)
 /* A 1-D (or scalar) INT64 input of at most @max values into @v; count or -1. */
 int nuq_int_list(const struct nuq_tensor *t, int64_t *v, size_t max);
 
+/*
+ * y[i] = expr for every element of float tensor x, v being x's element:
+ * the loop of every elementwise unary op (needs i, cnt, x, y in scope).
+ */
+#define UNARY_LOOP(expr)				\
+	do {						\
+		for (i = 0; i < cnt; i++) {		\
+			float v = x->f[i];		\
+			y[i] = (expr);			\
+		}					\
+	} while (0)
+
 #endif
