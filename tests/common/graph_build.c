@@ -295,3 +295,25 @@ const uint8_t *gb_pack(struct gb *b, size_t *len)
 	onnx__model_proto__pack(&b->m, b->packed);
 	return b->packed;
 }
+
+int gb_run(struct gb *b, const struct nuq_tensor *x, struct gb_run *r)
+{
+	size_t len;
+	const uint8_t *buf = gb_pack(b, &len);
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = nuq_onnx_load_mem(buf, len, &r->m, r->msg, sizeof(r->msg));
+	if (!ret)
+		ret = nuq_graph_import(r->m, &r->g, r->msg, sizeof(r->msg));
+	if (!ret)
+		ret = nuq_graph_run(r->g, x, &r->y, r->msg, sizeof(r->msg));
+	return ret;
+}
+
+void gb_run_free(struct gb_run *r)
+{
+	nuq_tensor_free(&r->y);
+	nuq_graph_free(r->g);
+	nuq_onnx_free(r->m);
+}

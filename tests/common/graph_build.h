@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nuq/graph.h>
+#include <nuq/onnx.h>
+
 struct gb;
 struct Onnx__NodeProto;
 
@@ -43,5 +46,17 @@ void gb_attr_ints(struct gb *b, struct Onnx__NodeProto *n, const char *name, uns
 		  const int64_t *v);
 /* Serialise; the buffer belongs to the builder. */
 const uint8_t *gb_pack(struct gb *b, size_t *len);
+
+/* A one-input, first-output run of a built graph, for op tests. */
+struct gb_run {
+	struct nuq_onnx *m;
+	struct nuq_graph *g;
+	struct nuq_tensor y;
+	char msg[256];
+};
+
+/* Import @b and run it on @x; the import or run error, its message in r->msg. */
+int gb_run(struct gb *b, const struct nuq_tensor *x, struct gb_run *r);
+void gb_run_free(struct gb_run *r);
 
 #endif

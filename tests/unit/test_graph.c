@@ -22,12 +22,6 @@
 #include "graph_build.h"
 #include "onnx.pb-c.h"
 
-struct run {
-	struct nuq_onnx *m;
-	struct nuq_graph *g;
-	struct nuq_tensor y;
-	char msg[256];
-};
 
 static uint64_t rng = 88172645463325252ULL;
 
@@ -56,28 +50,6 @@ static struct nuq_tensor tensor4(float *data, int64_t a, int64_t b, int64_t c, i
 	return t;
 }
 
-/* Import @b and run it on @x; returns the import or run error. */
-static int run_graph(struct gb *b, const struct nuq_tensor *x, struct run *r)
-{
-	size_t len;
-	const uint8_t *buf = gb_pack(b, &len);
-	int ret;
-
-	memset(r, 0, sizeof(*r));
-	ret = nuq_onnx_load_mem(buf, len, &r->m, r->msg, sizeof(r->msg));
-	if (!ret)
-		ret = nuq_graph_import(r->m, &r->g, r->msg, sizeof(r->msg));
-	if (!ret)
-		ret = nuq_graph_run(r->g, x, &r->y, r->msg, sizeof(r->msg));
-	return ret;
-}
-
-static void run_free(struct run *r)
-{
-	nuq_tensor_free(&r->y);
-	nuq_graph_free(r->g);
-	nuq_onnx_free(r->m);
-}
 
 static void assert_close(const float *a, const float *b, size_t n, float tol)
 {
@@ -128,7 +100,7 @@ static void conv_case(int64_t C, int64_t O, int64_t k, int64_t s, int64_t d, int
 	struct gb *b = gb_new(11);
 	struct nuq_tensor xt = tensor4(x, 1, C, H, W, 4);
 	struct Onnx__NodeProto *n;
-	struct run r;
+	struct gb_run r;
 
 	fill(x, nx);
 	fill(w, nw);
@@ -143,13 +115,13 @@ static void conv_case(int64_t C, int64_t O, int64_t k, int64_t s, int64_t d, int
 	gb_attr_ints(b, n, "dilations", 2, (int64_t[]){ d, d });
 	gb_attr_ints(b, n, "pads", 4, pads);
 	gb_attr_i(b, n, "group", group);
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	conv_ref(x, C, H, W, w, O, k, k, bias, s, d, pads, group, ref, oh, ow);
 	assert_int_equal(r.y.dims[1], O);
 	assert_int_equal(r.y.dims[2], oh);
 	assert_int_equal(r.y.dims[3], ow);
 	assert_close(r.y.f, ref, (size_t)(O * oh * ow), 1e-4f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	free(x);
 	free(w);
@@ -175,7 +147,7 @@ static void batchnorm_folds(void **state)
 	float mean[3] = { 0.3f, -0.1f, 0.05f }, var[3] = { 0.5f, 2.0f, 0.01f }, ref[48];
 	struct nuq_tensor xt = tensor4(x, 1, 2, 4, 4, 4);
 	struct gb *b = gb_new(11);
-	struct run r;
+	struct gb_run r;
 	int o, p;
 
 	(void)state;
@@ -190,7 +162,7 @@ static void batchnorm_folds(void **state)
 	gb_init_f(b, "v", 1, cd, var);
 	gb_node(b, "Conv", "conv", "x,w", "c");
 	gb_attr_f(b, gb_node(b, "BatchNormalization", "bn", "c,g,be,m,v", "y"), "epsilon", 1e-5f);
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(nuq_graph_nnodes(r.g), 1);
 	for (o = 0; o < 3; o++)
 		for (p = 0; p < 16; p++) {
@@ -199,7 +171,7 @@ static void batchnorm_folds(void **state)
 			ref[o * 16 + p] = (c - mean[o]) / sqrtf(var[o] + 1e-5f) * g[o] + be[o];
 		}
 	assert_close(r.y.f, ref, 48, 1e-4f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -210,7 +182,7 @@ static void constant_folding(void **state)
 	float x[24], c[24];
 	struct nuq_tensor xt = tensor4(x, 4, 6, 0, 0, 2);
 	struct gb *b = gb_new(13);
-	struct run r;
+	struct gb_run r;
 	struct Onnx__NodeProto *n;
 
 	(void)state;
@@ -227,14 +199,14 @@ static void constant_folding(void **state)
 	gb_attr_i(b, n, "axis", 0);
 	gb_node(b, "Reshape", "reshape", "x,shape2", "y");
 	(void)sd;
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(nuq_graph_nnodes(r.g), 1);
 	assert_string_equal(nuq_graph_node_op(r.g, 0), "Reshape");
 	assert_int_equal(r.y.ndims, 2);
 	assert_int_equal(r.y.dims[0], 2);
 	assert_int_equal(r.y.dims[1], 12);
 	assert_close(r.y.f, x, 24, 0);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -253,13 +225,13 @@ static void broadcasting(void **state)
 		x[i] = fabsf(x[i]) + 0.1f;	/* Pow of a negative base is NaN */
 	for (k = 0; k < 5; k++) {
 		struct gb *b = gb_new(11);
-		struct run r;
+		struct gb_run r;
 
 		gb_input(b, "x");
 		gb_output(b, "y");
 		gb_init_f(b, "b", 2, bd, bv);
 		gb_node(b, ops[k], "op", "x,b", "y");
-		assert_int_equal(run_graph(b, &xt, &r), 0);
+		assert_int_equal(gb_run(b, &xt, &r), 0);
 		for (i = 0; i < 2; i++)
 			for (j = 0; j < 3; j++)
 				for (l = 0; l < 4; l++) {
@@ -270,7 +242,7 @@ static void broadcasting(void **state)
 					ref[(i * 3 + j) * 4 + l] = v;
 				}
 		assert_close(r.y.f, ref, 24, 1e-5f);
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 	}
 }
@@ -289,7 +261,7 @@ static void activations(void **state)
 		x[i] = (float)(i - 8) * 0.9f;
 	for (k = 0; k < 7; k++) {
 		struct gb *b = gb_new(9);
-		struct run r;
+		struct gb_run r;
 		struct Onnx__NodeProto *n;
 
 		gb_input(b, "x");
@@ -302,7 +274,7 @@ static void activations(void **state)
 		if (k == 5)
 			for (i = 0; i < 16; i++)
 				x[i] = fabsf(x[i]);
-		assert_int_equal(run_graph(b, &xt, &r), 0);
+		assert_int_equal(gb_run(b, &xt, &r), 0);
 		for (i = 0; i < 16; i++) {
 			float v = x[i];
 
@@ -312,7 +284,7 @@ static void activations(void **state)
 				 k == 4 ? fminf(fmaxf(v, 0), 6) : k == 5 ? sqrtf(v) : tanhf(v);
 		}
 		assert_close(r.y.f, ref, 16, 1e-5f);
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 	}
 }
@@ -327,12 +299,12 @@ static void softmax_axes(void **state)
 	fill(x, 24);
 	for (opset = 11; opset <= 13; opset += 2) {
 		struct gb *b = gb_new(opset);
-		struct run r;
+		struct gb_run r;
 
 		gb_input(b, "x");
 		gb_output(b, "y");
 		gb_attr_i(b, gb_node(b, "Softmax", "sm", "x", "y"), "axis", 1);
-		assert_int_equal(run_graph(b, &xt, &r), 0);
+		assert_int_equal(gb_run(b, &xt, &r), 0);
 		for (i = 0; i < 2; i++) {
 			/* opset 11: over the 12 trailing values; 13: over axis 1 only */
 			for (l = 0; l < (opset == 13 ? 4 : 1); l++) {
@@ -346,7 +318,7 @@ static void softmax_axes(void **state)
 			}
 		}
 		assert_close(r.y.f, ref, 24, 1e-5f);
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 	}
 }
@@ -356,7 +328,7 @@ static void data_movement(void **state)
 	float x[24], ref[24];
 	struct nuq_tensor xt = tensor4(x, 2, 3, 4, 0, 3);
 	struct gb *b;
-	struct run r;
+	struct gb_run r;
 	struct Onnx__NodeProto *n;
 	int i, j, l;
 
@@ -368,14 +340,14 @@ static void data_movement(void **state)
 	gb_input(b, "x");
 	gb_output(b, "y");
 	gb_attr_ints(b, gb_node(b, "Transpose", "t", "x", "y"), "perm", 3, (int64_t[]){ 0, 2, 1 });
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 3; j++)
 			for (l = 0; l < 4; l++)
 				ref[(i * 4 + l) * 3 + j] = x[(i * 3 + j) * 4 + l];
 	assert_int_equal(r.y.dims[1], 4);
 	assert_close(r.y.f, ref, 24, 0);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	/* Slice (opset 9 attributes): axis 2 from 1 to -1 */
 	b = gb_new(9);
@@ -385,13 +357,13 @@ static void data_movement(void **state)
 	gb_attr_ints(b, n, "starts", 1, (int64_t[]){ 1 });
 	gb_attr_ints(b, n, "ends", 1, (int64_t[]){ -1 });
 	gb_attr_ints(b, n, "axes", 1, (int64_t[]){ 2 });
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(r.y.dims[2], 2);
 	for (i = 0; i < 6; i++)
 		for (l = 0; l < 2; l++)
 			ref[i * 2 + l] = x[i * 4 + 1 + l];
 	assert_close(r.y.f, ref, 12, 0);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	/* Concat with itself on axis 1, then Squeeze/Unsqueeze round trip */
 	b = gb_new(11);
@@ -400,11 +372,11 @@ static void data_movement(void **state)
 	gb_attr_i(b, gb_node(b, "Concat", "c", "x,x", "cc"), "axis", 1);
 	gb_attr_ints(b, gb_node(b, "Unsqueeze", "u", "cc", "uu"), "axes", 1, (int64_t[]){ 0 });
 	gb_attr_ints(b, gb_node(b, "Squeeze", "q", "uu", "y"), "axes", 1, (int64_t[]){ 0 });
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(r.y.ndims, 3);
 	assert_int_equal(r.y.dims[1], 6);
 	assert_true(r.y.f[12] == x[0] && r.y.f[11] == x[11] && r.y.f[24] == x[12]);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -413,7 +385,7 @@ static void pooling(void **state)
 	float x[25], ref[9];
 	struct nuq_tensor xt = tensor4(x, 1, 1, 5, 5, 4);
 	struct gb *b;
-	struct run r;
+	struct gb_run r;
 	struct Onnx__NodeProto *n;
 	int i, j, a, c;
 
@@ -428,7 +400,7 @@ static void pooling(void **state)
 	gb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){ 2, 2 });
 	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ 2, 2 });
 	gb_attr_i(b, n, "ceil_mode", 1);
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(r.y.dims[2], 3);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 3; j++) {
@@ -441,7 +413,7 @@ static void pooling(void **state)
 			ref[i * 3 + j] = m;
 		}
 	assert_close(r.y.f, ref, 9, 0);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	/* AveragePool 3x3 pad 1 stride 2, padding excluded from the count */
 	b = gb_new(11);
@@ -451,7 +423,7 @@ static void pooling(void **state)
 	gb_attr_ints(b, n, "kernel_shape", 2, (int64_t[]){ 3, 3 });
 	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ 2, 2 });
 	gb_attr_ints(b, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 3; j++) {
 			float s = 0;
@@ -469,7 +441,7 @@ static void pooling(void **state)
 			ref[i * 3 + j] = s / cnt;
 		}
 	assert_close(r.y.f, ref, 9, 1e-6f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -479,7 +451,7 @@ static void matmul_gemm(void **state)
 	float x[2 * 5 * 4], w[12], gw[12], c[3] = { 1, 2, 3 }, ref[30];
 	struct nuq_tensor xt = tensor4(x, 2, 5, 4, 0, 3), x2 = tensor4(x, 10, 4, 0, 0, 2);
 	struct gb *b;
-	struct run r;
+	struct gb_run r;
 	struct Onnx__NodeProto *n;
 	int i, j, k;
 
@@ -492,7 +464,7 @@ static void matmul_gemm(void **state)
 	gb_output(b, "y");
 	gb_init_f(b, "w", 2, wd, w);
 	gb_node(b, "MatMul", "mm", "x,w", "y");
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_int_equal(r.y.ndims, 3);
 	for (i = 0; i < 10; i++)
 		for (j = 0; j < 3; j++) {
@@ -501,7 +473,7 @@ static void matmul_gemm(void **state)
 				ref[i * 3 + j] += x[i * 4 + k] * w[k * 3 + j];
 		}
 	assert_close(r.y.f, ref, 30, 1e-5f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	/* Gemm transB with alpha, beta and a broadcast C */
 	b = gb_new(11);
@@ -513,7 +485,7 @@ static void matmul_gemm(void **state)
 	gb_attr_i(b, n, "transB", 1);
 	gb_attr_f(b, n, "alpha", 0.5f);
 	gb_attr_f(b, n, "beta", 2.0f);
-	assert_int_equal(run_graph(b, &x2, &r), 0);
+	assert_int_equal(gb_run(b, &x2, &r), 0);
 	for (i = 0; i < 10; i++)
 		for (j = 0; j < 3; j++) {
 			float s = 0;
@@ -523,7 +495,7 @@ static void matmul_gemm(void **state)
 			ref[i * 3 + j] = 0.5f * s + 2.0f * c[j];
 		}
 	assert_close(r.y.f, ref, 30, 1e-5f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -540,7 +512,7 @@ static void resize_modes(void **state)
 	(void)state;
 	for (lin = 0; lin < 2; lin++) {
 		struct gb *b = gb_new(11);
-		struct run r;
+		struct gb_run r;
 		struct Onnx__NodeProto *n;
 
 		gb_input(b, "x");
@@ -553,9 +525,9 @@ static void resize_modes(void **state)
 			gb_attr_s(b, n, "coordinate_transformation_mode", "asymmetric");
 			gb_attr_s(b, n, "nearest_mode", "floor");
 		}
-		assert_int_equal(run_graph(b, &xt, &r), 0);
+		assert_int_equal(gb_run(b, &xt, &r), 0);
 		assert_close(r.y.f, lin ? linear : nearest, 16, 1e-6f);
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 	}
 }
@@ -575,12 +547,12 @@ static void expect_refusal(struct gb *b, int err, const char *says)
 {
 	float x[16] = { 0 };
 	struct nuq_tensor xt = tensor4(x, 1, 1, 4, 4, 4);
-	struct run r;
+	struct gb_run r;
 
-	assert_int_equal(run_graph(b, &xt, &r), err);
+	assert_int_equal(gb_run(b, &xt, &r), err);
 	if (!strstr(r.msg, says))
 		fail_msg("\"%s\" does not say \"%s\"", r.msg, says);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -624,7 +596,7 @@ static void lockstep_runs(void **state)
 	struct nuq_tensor xt[3];
 	struct lockstep_log log;
 	struct gb *b = gb_new(13);
-	struct run r;
+	struct gb_run r;
 	size_t k, i;
 
 	(void)state;
@@ -638,7 +610,7 @@ static void lockstep_runs(void **state)
 	gb_node(b, "Relu", "relu", "x", "a");
 	gb_node(b, "Mul", "square", "a,a", "s");	/* one value read twice */
 	gb_node(b, "Add", "add", "s,x", "y");		/* the input read again, late */
-	assert_int_equal(run_graph(b, &xt[0], &r), 0);
+	assert_int_equal(gb_run(b, &xt[0], &r), 0);
 	nuq_graph_set_observer(r.g, lockstep_observe, &log);
 	assert_int_equal(nuq_graph_run_lockstep(r.g, xt, 3, lockstep_before, &log, r.msg,
 						sizeof(r.msg)), 0);
@@ -655,7 +627,7 @@ static void lockstep_runs(void **state)
 		assert_close(log.last[k], ref, (size_t)len[k], 0);
 		nuq_tensor_free(&y);
 	}
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -700,7 +672,7 @@ static void clear_errors(void **state)
 }
 
 /* Import @b (without running it) into @r. */
-static void import_only(struct gb *b, struct run *r)
+static void import_only(struct gb *b, struct gb_run *r)
 {
 	size_t len;
 	const uint8_t *buf = gb_pack(b, &len);
@@ -722,7 +694,7 @@ static void two_inputs_two_outputs(void **state)
 	struct nuq_graph_feed feeds[2] = { { "b", &bt }, { "a", &at } };
 	struct nuq_tensor y[3], one;
 	struct gb *b = gb_new(13);
-	struct run r;
+	struct gb_run r;
 	size_t i, k;
 
 	(void)state;
@@ -764,7 +736,7 @@ static void two_inputs_two_outputs(void **state)
 	assert_int_equal(nuq_graph_run(r.g, &at, &one, r.msg, sizeof(r.msg)), -EINVAL);
 	assert_non_null(strstr(r.msg, "input 'b' was not given"));
 	assert_null(one.f);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -776,7 +748,7 @@ static void io_metadata(void **state)
 	float x[2 * 3 * 5 * 8];
 	struct nuq_tensor xt = tensor4(x, 2, 3, 5, 8, 4), y;
 	struct gb *b = gb_new(13);
-	struct run r;
+	struct gb_run r;
 	size_t i;
 
 	(void)state;
@@ -808,12 +780,12 @@ static void io_metadata(void **state)
 	for (i = 0; i < sizeof(x) / sizeof(x[0]); i++)
 		assert_true(y.f[i] == (x[i] > 0 ? x[i] : 0));
 	nuq_tensor_free(&y);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
 /* Expect run_all on @feeds to fail with -EINVAL, saying @says. */
-static void expect_bad_feed(struct run *r, const struct nuq_graph_feed *feeds, size_t n,
+static void expect_bad_feed(struct gb_run *r, const struct nuq_graph_feed *feeds, size_t n,
 			    const char *says)
 {
 	struct nuq_tensor y[2];
@@ -837,7 +809,7 @@ static void bad_inputs_refused(void **state)
 	struct nuq_tensor ints = { .dtype = NUQ_DT_INT64, .ndims = 2, .dims = { 1, 4 }, .i = iv };
 	struct gb *b = gb_new(13);
 	struct Onnx__NodeProto *n;
-	struct run r;
+	struct gb_run r;
 
 	(void)state;
 	gb_input_typed(b, "a", 1, 2, (int64_t[]){ 0, 4 }, params);
@@ -861,7 +833,7 @@ static void bad_inputs_refused(void **state)
 			"input 'b' is float32, the tensor given is int64");
 	expect_bad_feed(&r, (struct nuq_graph_feed[]){ { NULL, &ok }, { "b", &ok } }, 2,
 			"no input called '(null)'");
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 
 	/* An unnamed node is named by its index in the model, its op and its output. */
@@ -890,7 +862,7 @@ static void op_forms(void **state)
 	struct Onnx__NodeProto *n;
 	struct nuq_tensor y;
 	struct gb *b;
-	struct run r;
+	struct gb_run r;
 	size_t i;
 
 	(void)state;
@@ -910,7 +882,7 @@ static void op_forms(void **state)
 	assert_int_equal(nuq_graph_run_all(r.g, feeds, 2, &y, r.msg, sizeof(r.msg)), 0);
 	assert_true(y.f[5] == 6 && y.f[4] == 2);
 	nuq_tensor_free(&y);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 
 	/* Shape with start and end (opset 15). */
@@ -921,12 +893,12 @@ static void op_forms(void **state)
 		float z[16] = { 0 };
 		struct nuq_tensor zt = tensor4(z, 1, 2, 4, 2, 4);
 
-		assert_int_equal(run_graph(b, &zt, &r), 0);
+		assert_int_equal(gb_run(b, &zt, &r), 0);
 	}
 	assert_int_equal(r.y.dtype, NUQ_DT_INT64);
 	assert_int_equal(nuq_tensor_count(&r.y), 2);
 	assert_true(r.y.i[0] == 2 && r.y.i[1] == 4);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 
 	/* Opset 6 broadcasting: numpy's alignment runs, another axis is refused. */
@@ -937,10 +909,10 @@ static void op_forms(void **state)
 	n = gb_node(b, "Add", "add", "x,c", "y");
 	gb_attr_i(b, n, "broadcast", 1);
 	gb_attr_i(b, n, "axis", 1);
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	for (i = 0; i < 6; i++)
 		assert_true(r.y.f[i] == x[i] + (float)(i % 3 + 1));
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	b = gb_new(6);
 	gb_input(b, "x");
@@ -949,9 +921,9 @@ static void op_forms(void **state)
 	n = gb_node(b, "Add", "add", "x,c", "y");
 	gb_attr_i(b, n, "broadcast", 1);
 	gb_attr_i(b, n, "axis", 0);
-	assert_int_equal(run_graph(b, &xt, &r), -EOPNOTSUPP);
+	assert_int_equal(gb_run(b, &xt, &r), -EOPNOTSUPP);
 	assert_non_null(strstr(r.msg, "broadcast at axis 0 is not supported"));
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 
 	/* Pow of an int64 base by a float exponent: computed, then truncated. */
@@ -974,7 +946,7 @@ static void op_forms(void **state)
 		assert_int_equal(y.dtype, NUQ_DT_INT64);
 		assert_true(y.i[0] == 8 && y.i[1] == 1 && y.i[2] == 4);
 		nuq_tensor_free(&y);
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 	}
 
@@ -995,7 +967,7 @@ static void qexec_run_all(void **state)
 	struct nuq_tensor y[2];
 	struct nuq_qexec *q;
 	struct gb *b = gb_new(13);
-	struct run r;
+	struct gb_run r;
 	size_t i;
 
 	(void)state;
@@ -1018,7 +990,7 @@ static void qexec_run_all(void **state)
 	assert_int_equal(nuq_qexec_run_all(q, feeds, 1, y, r.msg, sizeof(r.msg)), -EINVAL);
 	assert_non_null(strstr(r.msg, "input 'a' was not given"));
 	nuq_qexec_free(q);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 

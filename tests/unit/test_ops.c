@@ -22,12 +22,6 @@
 #include "graph_build.h"
 #include "onnx.pb-c.h"
 
-struct run {
-	struct nuq_onnx *m;
-	struct nuq_graph *g;
-	struct nuq_tensor y;
-	char msg[256];
-};
 
 static struct nuq_tensor ft(float *data, unsigned int nd, const int64_t *dims)
 {
@@ -45,28 +39,6 @@ static struct nuq_tensor it(int64_t *data, unsigned int nd, const int64_t *dims)
 	return t;
 }
 
-/* Import @b and run it on @x; the import or run error, the message in r->msg. */
-static int run_graph(struct gb *b, const struct nuq_tensor *x, struct run *r)
-{
-	size_t len;
-	const uint8_t *buf = gb_pack(b, &len);
-	int ret;
-
-	memset(r, 0, sizeof(*r));
-	ret = nuq_onnx_load_mem(buf, len, &r->m, r->msg, sizeof(r->msg));
-	if (!ret)
-		ret = nuq_graph_import(r->m, &r->g, r->msg, sizeof(r->msg));
-	if (!ret)
-		ret = nuq_graph_run(r->g, x, &r->y, r->msg, sizeof(r->msg));
-	return ret;
-}
-
-static void run_free(struct run *r)
-{
-	nuq_tensor_free(&r->y);
-	nuq_graph_free(r->g);
-	nuq_onnx_free(r->m);
-}
 
 /* A graph x -> OP -> y at @opset; more inputs and attributes are added by the caller. */
 static struct gb *one_node(int64_t opset, const char *op, const char *ins,
@@ -95,10 +67,10 @@ static void check_shape(const struct nuq_tensor *y, unsigned int nd, const int64
 static void expect_f(struct gb *b, const struct nuq_tensor *x, unsigned int nd,
 		     const int64_t *dims, const float *want, float tol)
 {
-	struct run r;
+	struct gb_run r;
 	size_t i, n;
 
-	if (run_graph(b, x, &r))
+	if (gb_run(b, x, &r))
 		fail_msg("run: %s", r.msg);
 	assert_int_equal(r.y.dtype, NUQ_DT_FLOAT);
 	check_shape(&r.y, nd, dims);
@@ -107,17 +79,17 @@ static void expect_f(struct gb *b, const struct nuq_tensor *x, unsigned int nd,
 		if (!(fabsf(r.y.f[i] - want[i]) <= tol * (1 + fabsf(want[i]))) &&
 		    !(isnan(want[i]) && isnan(r.y.f[i])))
 			fail_msg("element %zu: %.9g, expected %.9g", i, r.y.f[i], want[i]);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
 static void expect_i(struct gb *b, const struct nuq_tensor *x, unsigned int nd,
 		     const int64_t *dims, const int64_t *want)
 {
-	struct run r;
+	struct gb_run r;
 	size_t i, n;
 
-	if (run_graph(b, x, &r))
+	if (gb_run(b, x, &r))
 		fail_msg("run: %s", r.msg);
 	assert_int_equal(r.y.dtype, NUQ_DT_INT64);
 	check_shape(&r.y, nd, dims);
@@ -126,21 +98,21 @@ static void expect_i(struct gb *b, const struct nuq_tensor *x, unsigned int nd,
 		if (r.y.i[i] != want[i])
 			fail_msg("element %zu: %lld, expected %lld", i, (long long)r.y.i[i],
 				 (long long)want[i]);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
 /* Import or run fails with @err, and the message names node n0 and says @says. */
 static void expect_refusal(struct gb *b, const struct nuq_tensor *x, int err, const char *says)
 {
-	struct run r;
-	int ret = run_graph(b, x, &r);
+	struct gb_run r;
+	int ret = gb_run(b, x, &r);
 
 	if (ret != err)
 		fail_msg("returned %d, expected %d (%s)", ret, err, r.msg);
 	if (!strstr(r.msg, "'n0'") || !strstr(r.msg, says))
 		fail_msg("\"%s\" does not name n0 and say \"%s\"", r.msg, says);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 }
 
@@ -220,7 +192,7 @@ static void unary_arith(void **state)
 	struct nuq_tensor xt = ft(x, 2, d23);
 	struct Onnx__NodeProto *n;
 	struct gb *b;
-	struct run r;
+	struct gb_run r;
 
 	(void)state;
 	expect_f(one_node(13, "Neg", "x", &n), &xt, 2, d23, neg, 0);
@@ -229,9 +201,9 @@ static void unary_arith(void **state)
 	expect_f(one_node(13, "Ceil", "x", &n), &xt, 2, d23, cei, 0);
 	/* 1/0 is +inf: check it apart, the rest numerically. */
 	b = one_node(13, "Reciprocal", "x", &n);
-	assert_int_equal(run_graph(b, &xt, &r), 0);
+	assert_int_equal(gb_run(b, &xt, &r), 0);
 	assert_true(isinf(r.y.f[2]) && r.y.f[2] > 0);
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	x[2] = 8.0f, rec[2] = 0.125f;
 	expect_f(one_node(13, "Reciprocal", "x", &n), &xt, 2, d23, rec, 1e-7f);
@@ -782,7 +754,7 @@ static void depth_to_space(void **state)
 	int64_t d[4] = { 1, 8, 1, 1 }, od[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 8, 2, 3 };
 	struct nuq_tensor xt = ft(x, 4, d), bt = ft(big, 4, bd);
 	struct Onnx__NodeProto *n;
-	struct run r;
+	struct gb_run r;
 	struct gb *b;
 	int i;
 
@@ -802,7 +774,7 @@ static void depth_to_space(void **state)
 		big[i] = (float)i;
 	b = one_node(13, "DepthToSpace", "x", &n);
 	gb_attr_i(b, n, "blocksize", 2);
-	assert_int_equal(run_graph(b, &bt, &r), 0);
+	assert_int_equal(gb_run(b, &bt, &r), 0);
 	check_shape(&r.y, 4, (int64_t[]){ 1, 2, 4, 6 });
 	{
 		const float row0[6] = { 0, 12, 1, 13, 2, 14 }, row1[6] = { 24, 36, 25, 37, 26, 38 };
@@ -817,7 +789,7 @@ static void depth_to_space(void **state)
 		struct nuq_tensor yt = r.y;
 
 		r.y.f = NULL;
-		run_free(&r);
+		gb_run_free(&r);
 		gb_free(b);
 		b = one_node(13, "SpaceToDepth", "x", &n);
 		gb_attr_i(b, n, "blocksize", 2);
@@ -951,7 +923,7 @@ static void conv_banded(void **state)
 	float *x = malloc(cnt * sizeof(float)), w[18];
 	struct nuq_tensor xt = ft(x, 4, d);
 	struct Onnx__NodeProto *n;
-	struct run r;
+	struct gb_run r;
 	struct gb *b;
 	int64_t oy, ox;
 
@@ -964,7 +936,7 @@ static void conv_banded(void **state)
 	b = one_node(13, "Conv", "x,w", &n);
 	gb_init_f(b, "w", 4, (int64_t[]){ 1, 2, 3, 3 }, w);
 	gb_attr_ints(b, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
-	if (run_graph(b, &xt, &r))
+	if (gb_run(b, &xt, &r))
 		fail_msg("run: %s", r.msg);
 	check_shape(&r.y, 4, dy);
 	for (oy = 0; oy < hw; oy++)
@@ -976,7 +948,7 @@ static void conv_banded(void **state)
 				fail_msg("(%lld,%lld): %g, expected %g", (long long)oy, (long long)ox,
 					 r.y.f[oy * hw + ox], want);
 		}
-	run_free(&r);
+	gb_run_free(&r);
 	gb_free(b);
 	free(x);
 }
