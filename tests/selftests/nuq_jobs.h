@@ -131,20 +131,27 @@ static inline void prep_nuq_cmd(struct io_uring *ring, int fd, uint32_t op,
 	cmd->flags = 0;
 }
 
-/* A counter of /sys/class/nuq/@dev/ (@dev like "nuq1"), or -1 if it does not exist. */
-static inline long long nuq_sysfs_stat(const char *dev, const char *name)
+/* The number a sysfs/cgroup file @path holds, or -1 if it does not exist. */
+static inline long long read_number(const char *path)
 {
-	char path[128], buf[64] = "";
-	FILE *f;
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/sys/class/nuq/%s/%s", dev, name);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
 	return strtoll(buf, NULL, 0);
+}
+
+/* A counter of /sys/class/nuq/@dev/ (@dev like "nuq1"), or -1 if it does not exist. */
+static inline long long nuq_sysfs_stat(const char *dev, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/class/nuq/%s/%s", dev, name);
+	return read_number(path);
 }
 
 /* A counter of the device under test (see nuq_test_dev()). */

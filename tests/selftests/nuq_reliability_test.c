@@ -762,17 +762,10 @@ TEST(madv_dontneed_and_fork_keep_the_bo)
 /* memory.current of cgroup @cg in bytes, or -1. */
 static long long cg_current(const char *cg)
 {
-	char path[256], buf[64] = "";
-	FILE *f;
+	char path[256];
 
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return buf[0] ? atoll(buf) : -1;
+	return read_number(path);
 }
 
 /*
