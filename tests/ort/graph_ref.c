@@ -94,24 +94,40 @@ static int make_input(const char *kind, const char *png, int line, const char *o
 	return ret ? 1 : 0;
 }
 
+/*
+ * The float32 NCHW input @in of shape "D0,D1,D2,D3" into @x (its dtype
+ * and ndims set); 0, 2 for a malformed shape, 1 for a file that does not
+ * hold that many values.
+ */
+static int read_input(const char *in, const char *shape, struct nuq_tensor *x)
+{
+	long long d[4];
+	size_t n;
+
+	if (sscanf(shape, "%lld,%lld,%lld,%lld", &d[0], &d[1], &d[2], &d[3]) != 4)
+		return 2;
+	x->dims[0] = d[0], x->dims[1] = d[1], x->dims[2] = d[2], x->dims[3] = d[3];
+	x->f = read_f32(in, &n);
+	if (!x->f || n != nuq_tensor_count(x)) {
+		free(x->f);
+		x->f = NULL;
+		fprintf(stderr, "%s: not %s float32 values\n", in, shape);
+		return 1;
+	}
+	return 0;
+}
+
 static int run_model(const char *model, const char *in, const char *shape, const char *out)
 {
 	struct nuq_tensor x = { .dtype = NUQ_DT_FLOAT, .ndims = 4 }, y;
 	struct nuq_onnx *m;
 	struct nuq_graph *g;
 	char msg[512];
-	long long d[4];
-	size_t n;
 	int ret;
 
-	if (sscanf(shape, "%lld,%lld,%lld,%lld", &d[0], &d[1], &d[2], &d[3]) != 4)
-		return 2;
-	x.dims[0] = d[0], x.dims[1] = d[1], x.dims[2] = d[2], x.dims[3] = d[3];
-	x.f = read_f32(in, &n);
-	if (!x.f || n != nuq_tensor_count(&x)) {
-		fprintf(stderr, "%s: not %s float32 values\n", in, shape);
-		return 1;
-	}
+	ret = read_input(in, shape, &x);
+	if (ret)
+		return ret;
 	ret = nuq_onnx_load(model, &m, msg, sizeof(msg));
 	if (!ret) {
 		ret = nuq_graph_import(m, &g, msg, sizeof(msg));
@@ -138,18 +154,12 @@ static int run_all(const char *model, const char *in, const char *shape, const c
 	struct nuq_onnx *m;
 	struct nuq_graph *g;
 	char msg[512], path[400], *c;
-	long long d[4];
-	size_t n, k, no = 0;
+	size_t k, no = 0;
 	int ret;
 
-	if (sscanf(shape, "%lld,%lld,%lld,%lld", &d[0], &d[1], &d[2], &d[3]) != 4)
-		return 2;
-	x.dims[0] = d[0], x.dims[1] = d[1], x.dims[2] = d[2], x.dims[3] = d[3];
-	x.f = read_f32(in, &n);
-	if (!x.f || n != nuq_tensor_count(&x)) {
-		fprintf(stderr, "%s: not %s float32 values\n", in, shape);
-		return 1;
-	}
+	ret = read_input(in, shape, &x);
+	if (ret)
+		return ret;
 	ret = nuq_onnx_load(model, &m, msg, sizeof(msg));
 	if (!ret) {
 		ret = nuq_graph_import(m, &g, msg, sizeof(msg));
