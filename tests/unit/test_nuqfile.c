@@ -22,6 +22,7 @@
 
 #include "conv_ref.h"
 #include "gauss.h"
+#include "qlayer_check.h"
 
 static void pack_round_trip(void **state)
 {
@@ -83,25 +84,6 @@ static void make_layer(struct nuq_qlayer *l, const struct nuq_onnx_weight *w,
 	assert_int_equal(st.bytes, nuq_qlayer_file_bytes(l));
 	assert_true(st.sqnr_db > (svd > 0 ? 1 : 2));
 	free(x);
-}
-
-static void assert_same_values(const struct nuq_qlayer *a, const struct nuq_qlayer *b)
-{
-	size_t n = (size_t)a->rows * a->cols;
-	float *x = malloc(n * sizeof(*x)), *y = malloc(n * sizeof(*y));
-
-	assert_string_equal(a->name, b->name);
-	assert_int_equal(a->method, b->method);
-	assert_int_equal(a->bits, b->bits);
-	assert_int_equal(a->gran, b->gran);
-	assert_int_equal(a->rank, b->rank);
-	assert_int_equal(a->rows, b->rows);
-	assert_int_equal(a->cols, b->cols);
-	assert_int_equal(nuq_qlayer_dequantize(a, x), 0);
-	assert_int_equal(nuq_qlayer_dequantize(b, y), 0);
-	assert_memory_equal(x, y, n * sizeof(*x));
-	free(x);
-	free(y);
 }
 
 static void file_round_trip(void **state)

@@ -21,6 +21,7 @@
 #include <nuq/nuqfile.h>
 
 #include "gauss.h"
+#include "qlayer_check.h"
 
 static struct nuq_onnx_weight conv_weight(const char *name, int64_t o, int64_t i, int64_t k)
 {
@@ -62,23 +63,6 @@ static struct nuq_layer_stats quantize(struct nuq_qlayer *l, const struct nuq_on
 	assert_int_equal(st.bytes, nuq_qlayer_file_bytes(l));
 	free(x);
 	return st;
-}
-
-static void assert_same_values(const struct nuq_qlayer *a, const struct nuq_qlayer *b)
-{
-	size_t n = (size_t)a->rows * a->cols;
-	float *x = malloc(n * sizeof(*x)), *y = malloc(n * sizeof(*y));
-
-	assert_string_equal(a->name, b->name);
-	assert_int_equal(a->gran, b->gran);
-	assert_int_equal(a->bits, b->bits);
-	assert_int_equal(a->cb_width, b->cb_width);
-	assert_int_equal(a->rank, b->rank);
-	assert_int_equal(nuq_qlayer_dequantize(a, x), 0);
-	assert_int_equal(nuq_qlayer_dequantize(b, y), 0);
-	assert_memory_equal(x, y, n * sizeof(*x));
-	free(x);
-	free(y);
 }
 
 static void shared_round_trip(void **state)
