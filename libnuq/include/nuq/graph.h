@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <nuq/onnx.h>
 
 struct nuq_graph;
@@ -157,5 +158,36 @@ typedef int (*nuq_graph_before_node)(void *ctx, size_t node);
 int nuq_graph_run_lockstep(struct nuq_graph *graph, const struct nuq_tensor *inputs,
 			   size_t count, nuq_graph_before_node before, void *ctx, char *msg,
 			   size_t msglen);
+
+/*
+ * Per-op-type profile of runs (off by default).  While on, every node a
+ * run (nuq_graph_run*, and so nuq_qexec_run*) executes adds its wall time
+ * to its op type's entry; nodes the quantized executor's hook ran (integer
+ * jobs, or its fp32 fallback with quantized weights) go to a separate
+ * entry of that op with @quantized set, and the conversion of quantized
+ * activations to float that an fp32 op needs first to an entry "(to float)".
+ * Turning it on clears the totals; turning it off keeps them for reading.
+ */
+struct nuq_graph_profile_entry {
+	const char *op;		/* ONNX op type (static string) */
+	int quantized;		/* 1: run by the quantized executor's hook */
+	uint64_t calls;
+	double seconds;
+};
+
+void nuq_graph_set_profile(struct nuq_graph *graph, int on);
+/*
+ * The entries so far (*@n of them, in the order first met), valid until
+ * the next run or nuq_graph_set_profile(); @runs and @run_seconds (either
+ * may be NULL) get the number of whole runs and their wall time, which
+ * also counts what lies between nodes (inputs, outputs, frees).
+ */
+const struct nuq_graph_profile_entry *nuq_graph_profile(const struct nuq_graph *graph, size_t *n,
+							 uint64_t *runs, double *run_seconds);
+/*
+ * The profile as a table, slowest op first: op, calls, ms in total, ms per
+ * run, % of the nodes' total; then the nodes' and the runs' totals.
+ */
+void nuq_graph_profile_print(const struct nuq_graph *graph, FILE *f);
 
 #endif

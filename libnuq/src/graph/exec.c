@@ -114,6 +114,7 @@ static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
 {
 	struct nuq_tensor *in[NUQ_NODE_MAX_IO], *out[NUQ_NODE_MAX_IO];
 	struct nuq_node *n = &g->nodes[idx];
+	double t0, t1;
 	unsigned int j;
 	int ret = 0;
 
@@ -129,16 +130,34 @@ static int run_node(struct nuq_graph *g, size_t idx, char *msg, size_t msglen)
 	}
 	for (j = 0; j < n->nout; j++)
 		out[j] = n->out[j] >= 0 ? &g->values[n->out[j]].t : NULL;
+	t0 = g->prof.on ? nuq_prof_now() : 0;
 	if (g->run_hook)
 		ret = g->run_hook(g->hook_ctx, n, in, out, msg, msglen);
+	if (g->prof.on && ret == 1)
+		nuq_prof_add(&g->prof, n->op->name, 1, nuq_prof_now() - t0);
 	/* fp32 ops read floats: convert inputs a quantized node left behind. */
-	for (j = 0; ret == 0 && j < n->nin; j++)
-		if (in[j] && nuq_tensor_need_float(in[j]))
+	for (j = 0; ret == 0 && j < n->nin; j++) {
+		if (!in[j])
+			continue;
+		if (g->prof.on && in[j]->q && !in[j]->f) {
+			t1 = nuq_prof_now();
+			if (nuq_tensor_need_float(in[j]))
+				return nuq_node_fail(n, msg, msglen, -ENOMEM, "out of memory");
+			/* The conversion is its own entry, not the op's. */
+			t1 = nuq_prof_now() - t1;
+			nuq_prof_add(&g->prof, "(to float)", 0, t1);
+			t0 += t1;
+		} else if (nuq_tensor_need_float(in[j])) {
 			return nuq_node_fail(n, msg, msglen, -ENOMEM, "out of memory");
-	if (ret == 0)
+		}
+	}
+	if (ret == 0) {
 		ret = nuq_node_run(n, in, out, msg, msglen);
-	else if (ret == 1)
+		if (g->prof.on)
+			nuq_prof_add(&g->prof, n->op->name, 0, nuq_prof_now() - t0);
+	} else if (ret == 1) {
 		ret = 0;
+	}
 	for (j = 0; j < n->nout; j++)
 		if (n->out[j] >= 0)
 			g->values[n->out[j]].live = 1;
@@ -213,6 +232,7 @@ static int take_output(struct nuq_graph *g, size_t k, struct nuq_tensor *y)
 int nuq_graph_run_all(struct nuq_graph *g, const struct nuq_graph_feed *feeds, size_t nfeeds,
 		      struct nuq_tensor *y, char *msg, size_t msglen)
 {
+	double t0 = g->prof.on ? nuq_prof_now() : 0;
 	size_t i;
 	int ret;
 
@@ -232,6 +252,10 @@ int nuq_graph_run_all(struct nuq_graph *g, const struct nuq_graph_feed *feeds, s
 		for (i = 0; i < g->noutputs; i++)
 			nuq_tensor_free(&y[i]);
 	release_runtime(g);
+	if (g->prof.on) {
+		g->prof.runs++;
+		g->prof.run_seconds += nuq_prof_now() - t0;
+	}
 	return ret;
 }
 

@@ -31,6 +31,26 @@ struct nuq_attrs {
 struct nuq_graph;
 struct nuq_node;
 
+/*
+ * The run profile (nuq_graph_set_profile()), kept inside the graph so
+ * that it needs no allocation: every op type twice (fp32, quantized hook)
+ * fits, and a further kind would share the last entry.
+ */
+#define NUQ_PROF_MAX	192
+
+struct nuq_graph_prof {
+	int on;
+	size_t n;
+	struct nuq_graph_profile_entry e[NUQ_PROF_MAX];
+	uint64_t runs;
+	double run_seconds;
+};
+
+/* Monotonic wall time in seconds. */
+double nuq_prof_now(void);
+/* Add @seconds to the entry of @op (quantized or not), creating it. */
+void nuq_prof_add(struct nuq_graph_prof *p, const char *op, int quantized, double seconds);
+
 struct nuq_op {
 	const char *name;
 	/* Attribute names the op understands; any other one is refused. */
@@ -109,6 +129,7 @@ struct nuq_graph {
 	int (*run_hook)(void *ctx, struct nuq_node *n, struct nuq_tensor **in,
 			struct nuq_tensor **out, char *msg, size_t msglen);
 	void *hook_ctx;
+	struct nuq_graph_prof prof;
 };
 
 const struct nuq_op *nuq_op_find(const char *name);
