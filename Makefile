@@ -59,9 +59,9 @@ CFLAGS		?= -O2 -g
 NUQ_CFLAGS	:= -std=gnu11 $(WARN) -fPIC -MMD -MP
 SAN_FLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
-LDLIBS		+= -lprotobuf-c -lpng -lfreetype -lz -luring -lm -lpthread
+LDLIBS		+= -lprotobuf-c -lpng -ljpeg -lfreetype -lz -luring -lm -lpthread
 # FreeType's static archive needs its own dependencies spelled out.
-STATIC_LDLIBS	:= -lprotobuf-c -lfreetype -lbrotlidec -lbrotlicommon -lpng16 -lz -luring -lm -lpthread
+STATIC_LDLIBS	:= -lprotobuf-c -lfreetype -lbrotlidec -lbrotlicommon -lpng16 -ljpeg -lz -luring -lm -lpthread
 
 export NUQ_MODELS_DIR := $(abspath $(MODELS_DIR))
 

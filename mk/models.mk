@@ -19,9 +19,9 @@ models-info: $(ONNX_INFO)
 # A real photo as a model's float32 input (JPEG via libjpeg, PNG via libpng).
 MODEL_INPUT := $(B)/tests/model_input
 
-$(MODEL_INPUT): $(B)/o/tests/ort/model_input.o $(B)/o/tests/ort/rgb_image.o
+$(MODEL_INPUT): $(B)/o/tests/ort/model_input.o $(LIBNUQ_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -ljpeg -lpng
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The fp32 references (onnxruntime-node, test-only) of those models on real
 # photos, checked against what the photos show; kept in $(B)/models-ref

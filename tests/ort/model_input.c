@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rgb_image.h"
+#include <nuq/input.h>
 
 struct input_spec {
 	int crop[4], has_crop, has_alpha, nchw, w, h;
@@ -32,7 +32,7 @@ static int usage(void)
 	return 2;
 }
 
-static int write_tensor(const struct rgb_image *im, const struct input_spec *s, const char *out)
+static int write_tensor(const struct nuq_rgb *im, const struct input_spec *s, const char *out)
 {
 	int c, nc = 3 + s->has_alpha;
 	size_t n = (size_t)im->w * im->h, i;
@@ -65,7 +65,7 @@ static int write_tensor(const struct rgb_image *im, const struct input_spec *s, 
 int main(int argc, char **argv)
 {
 	struct input_spec s = { .scale = 1 };
-	struct rgb_image src, crop, sized = { 0 };
+	struct nuq_rgb src, crop, sized = { 0 };
 	char msg[512], *end;
 	int a = 1, ret;
 
@@ -91,29 +91,29 @@ int main(int argc, char **argv)
 	if (s.w <= 0 || s.h <= 0 || (!s.nchw && strcmp(argv[a + 3], "nhwc")))
 		return usage();
 
-	ret = rgb_load(argv[a], &src, msg, sizeof(msg));
+	ret = nuq_rgb_load(argv[a], &src, msg, sizeof(msg));
 	if (ret) {
 		fprintf(stderr, "model_input: %s\n", msg);
 		return 1;
 	}
 	crop = src;
-	if (s.has_crop && rgb_crop(&src, s.crop[0], s.crop[1], s.crop[2], s.crop[3], &crop)) {
+	if (s.has_crop && nuq_rgb_crop(&src, s.crop[0], s.crop[1], s.crop[2], s.crop[3], &crop)) {
 		fprintf(stderr, "model_input: crop %d,%d,%d,%d is not inside the %dx%d image\n",
 			s.crop[0], s.crop[1], s.crop[2], s.crop[3], src.w, src.h);
-		rgb_free(&src);
+		nuq_rgb_free(&src);
 		return 1;
 	}
-	ret = rgb_resize(&crop, s.w, s.h, &sized);
+	ret = nuq_rgb_resize(&crop, s.w, s.h, &sized);
 	if (!ret && s.png)
-		ret = rgb_save_png(s.png, &sized);
+		ret = nuq_rgb_save_png(s.png, &sized);
 	if (!ret)
 		ret = write_tensor(&sized, &s, argv[a + 6]);
 	if (ret)
 		fprintf(stderr, "model_input: %s\n", strerror(-ret));
 	if (crop.px != src.px)
-		rgb_free(&crop);
-	rgb_free(&src);
+		nuq_rgb_free(&crop);
+	nuq_rgb_free(&src);
 	if (sized.px)
-		rgb_free(&sized);
+		nuq_rgb_free(&sized);
 	return ret ? 1 : 0;
 }

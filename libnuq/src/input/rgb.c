@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * 8-bit RGB images for the model tests (see rgb_image.h).  libnuq's own
- * image type is grey (OCR); the face and line detectors want colour.
+ * 8-bit RGB pictures from JPEG (libjpeg) and PNG (libpng) files, crop and
+ * resize: what a vision model's input is made from (<nuq/input.h>).
+ * libnuq's OCR image type is grey; face and object detectors want colour.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,7 +13,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "rgb_image.h"
+#include <nuq/input.h>
 
 struct jpeg_fail {
 	struct jpeg_error_mgr mgr;
@@ -28,7 +29,7 @@ static void jpeg_fail_exit(j_common_ptr cinfo)
 	longjmp(f->jump, 1);
 }
 
-static int load_jpeg(FILE *fp, const char *path, struct rgb_image *im, char *msg, size_t msglen)
+static int load_jpeg(FILE *fp, const char *path, struct nuq_rgb *im, char *msg, size_t msglen)
 {
 	struct jpeg_decompress_struct c;
 	struct jpeg_fail fail;
@@ -49,6 +50,12 @@ static int load_jpeg(FILE *fp, const char *path, struct rgb_image *im, char *msg
 	jpeg_read_header(&c, TRUE);
 	c.out_color_space = JCS_RGB;	/* grey and YCbCr alike */
 	jpeg_start_decompress(&c);
+	if ((uint64_t)c.output_width * c.output_height > NUQ_RGB_MAX_PIXELS) {
+		snprintf(msg, msglen, "%s: %ux%u pixels is more than nuq takes (%u)", path,
+			 c.output_width, c.output_height, NUQ_RGB_MAX_PIXELS);
+		jpeg_destroy_decompress(&c);
+		return -EFBIG;
+	}
 	im->w = (int)c.output_width;
 	im->h = (int)c.output_height;
 	im->px = malloc((size_t)im->w * im->h * 3);
@@ -66,7 +73,7 @@ static int load_jpeg(FILE *fp, const char *path, struct rgb_image *im, char *msg
 	return 0;
 }
 
-static int load_png(const char *path, struct rgb_image *im, char *msg, size_t msglen)
+static int load_png(const char *path, struct nuq_rgb *im, char *msg, size_t msglen)
 {
 	png_image p;
 
@@ -78,6 +85,12 @@ static int load_png(const char *path, struct rgb_image *im, char *msg, size_t ms
 	}
 	/* Alpha, if any, is composited on black: the models take RGB. */
 	p.format = PNG_FORMAT_RGB;
+	if ((uint64_t)p.width * p.height > NUQ_RGB_MAX_PIXELS) {
+		snprintf(msg, msglen, "%s: %ux%u pixels is more than nuq takes (%u)", path,
+			 p.width, p.height, NUQ_RGB_MAX_PIXELS);
+		png_image_free(&p);
+		return -EFBIG;
+	}
 	im->w = (int)p.width;
 	im->h = (int)p.height;
 	im->px = malloc(PNG_IMAGE_SIZE(p));
@@ -88,13 +101,13 @@ static int load_png(const char *path, struct rgb_image *im, char *msg, size_t ms
 	}
 	if (!png_image_finish_read(&p, NULL, im->px, 0, NULL)) {
 		snprintf(msg, msglen, "%s: bad PNG: %s", path, p.message);
-		rgb_free(im);
+		nuq_rgb_free(im);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int rgb_load(const char *path, struct rgb_image *im, char *msg, size_t msglen)
+int nuq_rgb_load(const char *path, struct nuq_rgb *im, char *msg, size_t msglen)
 {
 	unsigned char sig[3] = { 0 };
 	FILE *fp = fopen(path, "rb");
@@ -120,7 +133,7 @@ int rgb_load(const char *path, struct rgb_image *im, char *msg, size_t msglen)
 	return ret;
 }
 
-int rgb_save_png(const char *path, const struct rgb_image *im)
+int nuq_rgb_save_png(const char *path, const struct nuq_rgb *im)
 {
 	png_image p;
 
@@ -132,14 +145,14 @@ int rgb_save_png(const char *path, const struct rgb_image *im)
 	return png_image_write_to_file(&p, path, 0, im->px, 0, NULL) ? 0 : -EIO;
 }
 
-void rgb_free(struct rgb_image *im)
+void nuq_rgb_free(struct nuq_rgb *im)
 {
 	free(im->px);
 	im->px = NULL;
 	im->w = im->h = 0;
 }
 
-int rgb_crop(const struct rgb_image *src, int x, int y, int w, int h, struct rgb_image *dst)
+int nuq_rgb_crop(const struct nuq_rgb *src, int x, int y, int w, int h, struct nuq_rgb *dst)
 {
 	int r;
 
@@ -170,7 +183,7 @@ static void source_pos(int i, int dst_n, int src_n, int *i0, int *i1, float *t)
 	*t = s - (float)*i0;
 }
 
-int rgb_resize(const struct rgb_image *src, int w, int h, struct rgb_image *dst)
+int nuq_rgb_resize(const struct nuq_rgb *src, int w, int h, struct nuq_rgb *dst)
 {
 	int x, y, c, x0, x1, y0, y1;
 	float tx, ty;
