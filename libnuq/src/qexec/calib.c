@@ -131,14 +131,21 @@ static double range_mse(const float *v, size_t n, float lo, float hi)
 }
 
 /*
- * KL(P || Q) for clipping magnitudes at bin @nb of the |x| histogram: P
- * is the histogram with everything beyond piled into the last bin, Q the
- * same mass spread evenly over the non-empty bins of each of @levels
- * quantization cells (TensorRT's entropy calibration).
+ * KL(P || Q) for clipping magnitudes at bin @nb of the |x| histogram
+ * (TensorRT's entropy calibration): P is the histogram with everything
+ * beyond piled into the last bin; Q is what 8 bits keep of the values
+ * inside the range, hist[0..nb) merged into @levels quantization cells
+ * and spread evenly over each cell's non-empty bins.  Q must not see the
+ * clipped mass: built from P (with the pile), it matched P exactly
+ * wherever all the mass sat in one bin, so a range far below the data
+ * (everything clipped, every value the same) scored a divergence of 0
+ * and won.  Mass P has where Q has none costs log(p / EPS).
  */
+#define KL_EPS	1e-10
+
 static double clip_kl(const double *hist, int nb, int levels)
 {
-	double p[HIST_BINS], q[HIST_BINS], tot = 0, kl = 0;
+	double p[HIST_BINS], q[HIST_BINS], ptot = 0, qtot = 0, kl = 0;
 	int i, j;
 
 	if (nb < levels)
@@ -147,24 +154,29 @@ static double clip_kl(const double *hist, int nb, int levels)
 		p[i] = hist[i];
 	for (i = nb; i < HIST_BINS; i++)
 		p[nb - 1] += hist[i];
-	for (i = 0; i < nb; i++)
-		tot += p[i];
-	if (tot <= 0)
-		return INFINITY;
 	for (j = 0; j < levels; j++) {
 		int s = j * nb / levels, e = (j + 1) * nb / levels, nz = 0;
 		double m = 0;
 
 		for (i = s; i < e; i++) {
-			m += p[i];
-			nz += p[i] > 0;
+			m += hist[i];
+			nz += hist[i] > 0;
 		}
 		for (i = s; i < e; i++)
-			q[i] = p[i] > 0 ? m / nz : 0;
+			q[i] = hist[i] > 0 ? m / nz : 0;
 	}
-	for (i = 0; i < nb; i++)
-		if (p[i] > 0)
-			kl += p[i] / tot * log(p[i] / q[i]);
+	for (i = 0; i < nb; i++) {
+		ptot += p[i];
+		qtot += q[i];
+	}
+	if (ptot <= 0 || qtot <= 0)
+		return INFINITY;
+	for (i = 0; i < nb; i++) {
+		double pi = p[i] / ptot, qi = q[i] / qtot;
+
+		if (pi > 0)
+			kl += pi * log(pi / (qi > 0 ? qi : KL_EPS));
+	}
 	return kl;
 }
 
