@@ -125,7 +125,9 @@ static double max_abs(const struct nuq_tensor *t)
  */
 static uint32_t check_jobs_match(enum nuq_qmethod method, unsigned int bits)
 {
-	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX };
+	/* Both layers as jobs: the last one is a head (a graph output follows). */
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_QUANTIZED_HEADS,
+				    .calib = NUQ_CALIB_MINMAX };
 	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
 	struct nuq_qexec_stats st;
 	struct nuq_qexec *q;
@@ -177,6 +179,63 @@ static uint32_t check_jobs_match(enum nuq_qmethod method, unsigned int bits)
 	nuq_qexec_free(q);
 	net_free(&n);
 	return flags;
+}
+
+/*
+ * By default the layer a graph output follows runs in fp32 (with its
+ * quantized weights): one job, one head, and the output closer to the
+ * fp32-activation run than with both layers as jobs.
+ */
+static void head_runs_in_fp32(void **state)
+{
+	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
+	struct nuq_qexec_opts o[2] = {
+		{ .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX },
+		{ .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_QUANTIZED_HEADS, .calib = NUQ_CALIB_MINMAX },
+	};
+	struct nuq_qexec_layer_error *e;
+	struct nuq_qexec_stats st;
+	struct nuq_tensor y[3];
+	struct nuq_graph_feed feed = { .name = NULL };
+	struct nuq_qexec *q;
+	struct net n;
+	double err[2] = { 0, 0 };
+	size_t i, ne;
+	int k;
+
+	(void)state;
+	net_gran = NUQ_GRAN_CHANNEL;
+	net_build(&n, NUQ_Q_KNQ, 4, 0);
+	for (k = 0; k < 3; k++) {
+		assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, k ? &o[k - 1] : &wo,
+						  &q, n.msg, sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_calibrate(q, n.x, NIN - 1, NULL, NULL, n.msg,
+						     sizeof(n.msg)), 0);
+		assert_int_equal(nuq_qexec_run(q, &n.x[NIN - 1], &y[k], n.msg, sizeof(n.msg)), 0);
+		nuq_qexec_stats(q, &st);
+		assert_int_equal(st.device_layers, k == 1 ? 1 : k == 2 ? 2 : 0);
+		assert_int_equal(st.head_layers, k == 2 ? 0 : 1);
+		if (k == 1) {
+			/* The report: one entry per quantized layer, the head last. */
+			feed.name = nuq_graph_input_name(n.g);
+			feed.tensor = &n.x[NIN - 1];
+			assert_int_equal(nuq_qexec_layer_errors(q, &feed, 1, &e, &ne, n.msg,
+								sizeof(n.msg)), 0);
+			assert_int_equal(ne, 2);
+			assert_true(e[0].device && !e[0].head && e[1].head && !e[1].device);
+			assert_true(e[0].count > 0 && e[1].count > 0);
+			assert_true(e[0].sqnr_db > 10 && e[1].sqnr_db > 10);
+			free(e);
+		}
+		nuq_qexec_free(q);
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nuq_tensor_count(&y[0]); i++)
+			err[k] += (y[k + 1].f[i] - y[0].f[i]) * (y[k + 1].f[i] - y[0].f[i]);
+	assert_true(err[0] < err[1]);
+	for (k = 0; k < 3; k++)
+		nuq_tensor_free(&y[k]);
+	net_free(&n);
 }
 
 static void jobs_match_fp32(void **state)
@@ -242,7 +301,9 @@ static void kept_bytes_count_the_rest(void **state)
 /* A MatMul with constant weights runs as a 1x1 conv job over its rows. */
 static void fully_connected_job(void **state)
 {
-	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_MINMAX };
+	/* Both layers as jobs: the last one is a head (a graph output follows). */
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_QUANTIZED_HEADS,
+				    .calib = NUQ_CALIB_MINMAX };
 	struct nuq_qexec_opts wo = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY };
 	const struct nuq_onnx_weight *w;
 	struct nuq_layer_opts lo = { .q = { .method = NUQ_Q_KNQ, .bits = 4, .seed = 1 },
@@ -502,6 +563,7 @@ int main(void)
 		cmocka_unit_test(shared_codebook_jobs_match_fp32),
 		cmocka_unit_test(kept_bytes_count_the_rest),
 		cmocka_unit_test(fully_connected_job),
+		cmocka_unit_test(head_runs_in_fp32),
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),
 		cmocka_unit_test(wrong_layer_shape),

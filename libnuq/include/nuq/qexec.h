@@ -18,6 +18,14 @@
  * for the mean shift the weight quantization causes (bias correction,
  * as in Nagel et al. and Banner et al.).
  *
+ * Heads keep their precision: a quantized layer from whose output a
+ * graph output is reached through fp32 ops alone (Reshape, Transpose,
+ * Concat, Add, Sigmoid, Softmax, ...; no other quantized layer on the
+ * way) runs in fp32 with its quantized weights, since no job would
+ * requantize after it and one per-tensor 8-bit scale over a detector's
+ * scores or a heat map is the answer's whole precision.
+ * NUQ_QEXEC_QUANTIZED_HEADS runs them as jobs too.
+ *
  * Layers that do not map onto a job (ConvTranspose, Gemm, groups
  * of weights smaller than a channel, SVD factors, codebooks that could
  * overflow the 32-bit accumulator) run in fp32 with their quantized
@@ -52,6 +60,7 @@ int nuq_calib_parse(const char *name, enum nuq_calib *c);
 #define NUQ_QEXEC_CPU		(1u << 0)	/* libnuq's CPU core, never the kernel */
 #define NUQ_QEXEC_WEIGHTS_ONLY	(1u << 1)	/* fp32 activations: every layer runs in fp32 */
 #define NUQ_QEXEC_NO_BIAS_CORRECTION (1u << 2)	/* keep the biases as they are */
+#define NUQ_QEXEC_QUANTIZED_HEADS (1u << 3)	/* heads too run as jobs (8-bit outputs; see below) */
 
 struct nuq_qexec_opts {
 	unsigned int flags;
@@ -67,6 +76,7 @@ struct nuq_qexec_stats {
 	uint64_t macs;			/* their multiply-accumulates */
 	double device_seconds;		/* wall time inside submit + wait */
 	int on_kernel_device;		/* 1 when jobs went to /dev/nuqN */
+	unsigned int head_layers;	/* of the fp32 layers: heads (see above) */
 };
 
 /*
@@ -107,5 +117,30 @@ int nuq_qexec_run_all(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, s
 		      struct nuq_tensor *outputs, char *msg, size_t msglen);
 
 void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st);
+
+/*
+ * Which layer hurts: the graph on @feeds (as nuq_qexec_run_all()) once
+ * in fp32 with the model's own (unquantized) weights and biases, once
+ * quantized, and per quantized layer the SQNR of its output (after a
+ * fused activation) against the fp32 run's, 10 log10(sum ref^2 / sum
+ * (out - ref)^2) dB (INFINITY when equal).  The error is the layer's and
+ * everything's before it: the first layer where the SQNR falls is the one
+ * to look at.  *@errs gets *@n entries in node order (caller frees);
+ * calibrate first.
+ */
+struct nuq_qexec_layer_error {
+	size_t node;		/* index in the graph (nuq_graph_node_name()) */
+	const char *name;	/* the node's name (valid while the graph is) */
+	const char *op;
+	int device;		/* 1: an integer job; 0: fp32 with quantized weights */
+	int head;		/* a head (fp32, see above) */
+	uint64_t count;		/* values compared */
+	double signal, noise;	/* sum ref^2, sum (out - ref)^2 */
+	double sqnr_db;
+};
+
+int nuq_qexec_layer_errors(struct nuq_qexec *q, const struct nuq_graph_feed *feeds,
+			   size_t nfeeds, struct nuq_qexec_layer_error **errs, size_t *n,
+			   char *msg, size_t msglen);
 
 #endif

@@ -130,28 +130,62 @@ static struct nuq_node *fusable_act(struct nuq_graph *g, size_t after, int v, fl
 	return NULL;
 }
 
-/*
- * A layer whose output goes into a Softmax (perhaps through the Add of a
- * constant bias) computes logits; an 8-bit step there decides near-ties
- * between classes, so it runs in fp32 (with its quantized weights).
- */
-static int feeds_softmax(const struct nuq_graph *g, size_t at)
+/* Node @i has quantized weights: a Conv/ConvTranspose/MatMul/Gemm whose weight has a layer. */
+static int has_layer(const struct nuq_graph *g, size_t i, const struct nuq_qlayer *layers,
+		     size_t nlayers)
 {
-	int v = g->nodes[at].out[0];
-	size_t i;
+	const struct nuq_node *n = &g->nodes[i];
 
-	for (i = at + 1; i < g->nnodes; i++) {
-		const struct nuq_node *n = &g->nodes[i];
+	if (n->nin < 2 || !n->proto->input[1] ||
+	    !(is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") ||
+	      is_op(n, "Gemm")))
+		return 0;
+	return find_layer(layers, nlayers, n->proto->input[1]) != NULL;
+}
 
-		if (n->nin < 1 || n->in[0] != v || g->values[v].uses != 1)
-			continue;
-		if (is_op(n, "Softmax"))
-			return 1;
-		if (!is_op(n, "Add") || n->nin != 2 || !g->values[n->in[1]].is_const)
-			return 0;
-		v = n->out[0];
+/*
+ * The heads: quantized layers from whose output a graph output is
+ * reached through fp32 ops alone (reshapes, concats, activations,
+ * elementwise arithmetic, a Softmax...), never through another quantized
+ * layer.  Nothing downstream of a head requantizes, so an 8-bit output
+ * step would be the answer's own precision: one per-tensor scale over a
+ * classifier's logits (background anchors at -600 next to faces near 0)
+ * or a heat map leaves a few dozen distinct values.  They run in fp32
+ * with their quantized weights.  The nodes are in topological order, so
+ * one backward sweep marks every value from which an output is reached.
+ * Returns a node flag array (the caller frees), or NULL without memory.
+ */
+static char *find_heads(const struct nuq_graph *g, const struct nuq_qlayer *layers,
+			size_t nlayers)
+{
+	char *reach = calloc(g->nvalues + 1, 1), *head = calloc(g->nnodes + 1, 1);
+	size_t i, k;
+
+	if (!reach || !head) {
+		free(reach);
+		free(head);
+		return NULL;
 	}
-	return 0;
+	for (i = 0; i < g->nvalues; i++)
+		reach[i] = !!g->values[i].is_output;
+	for (i = g->nnodes; i-- > 0;) {
+		const struct nuq_node *n = &g->nodes[i];
+		int out = 0;
+
+		for (k = 0; k < n->nout; k++)
+			out |= n->out[k] >= 0 && reach[n->out[k]];
+		if (!out)
+			continue;
+		if (has_layer(g, i, layers, nlayers)) {
+			head[i] = 1;
+			continue;
+		}
+		for (k = 0; k < n->nin; k++)
+			if (n->in[k] >= 0)
+				reach[n->in[k]] = 1;
+	}
+	free(reach);
+	return head;
 }
 
 static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
@@ -179,10 +213,13 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		       char *msg, size_t msglen)
 {
 	struct nuq_graph *g = q->g;
+	char *head = find_heads(g, layers, nlayers);
 	size_t i;
-	int ret;
+	int ret = 0;
 
-	for (i = 0; i < g->nnodes; i++) {
+	if (!head)
+		return -ENOMEM;
+	for (i = 0; i < g->nnodes && !ret; i++) {
 		struct qnode *qn = &q->qn[i];
 		struct nuq_node *n = &g->nodes[i];
 		const char *wname;
@@ -199,15 +236,18 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 			continue;
 		ret = use_dequantized(q, qn, msg, msglen);
 		if (ret)
-			return ret;
+			break;
+		qn->head = head[i] && !(q->o.flags & NUQ_QEXEC_QUANTIZED_HEADS);
+		q->st.head_layers += qn->head;
 		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
 			q->vals[n->in[0]].want_mean = 1;
 		if ((is_op(n, "Conv") || is_op(n, "MatMul")) &&
-		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY) && !feeds_softmax(g, i)) {
+		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY) && !qn->head) {
 			ret = nuq_qconv_setup(q, qn, msg, msglen);
 			if (ret < 0)
-				return ret;
+				break;
 			qn->device = ret == 0;
+			ret = 0;
 		}
 		if (!qn->device) {
 			q->st.fp32_layers++;
@@ -229,7 +269,8 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		q->vals[qn->in_val].tracked = 1;
 		q->vals[qn->out_val].tracked = 1;
 	}
-	return 0;
+	free(head);
+	return ret;
 }
 
 int nuq_qexec_create(struct nuq_graph *g, const struct nuq_qlayer *layers, size_t nlayers,

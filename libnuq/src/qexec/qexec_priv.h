@@ -16,6 +16,7 @@ struct qnode {
 	const struct nuq_qlayer *l;	/* its weights, or NULL */
 	int device;			/* 1: an integer job */
 	int fc;				/* a MatMul run as a 1x1 conv over its rows */
+	int head;			/* a graph output follows through fp32 ops: run in fp32 */
 	int fused_act;			/* this node is an activation fused into its conv */
 	struct nuq_node *act;		/* the fused activation of this conv, or NULL */
 	int in_val, out_val;		/* value ids the job reads and writes */
