@@ -215,11 +215,14 @@ $(B)/unit-san/%: $(B)/san/tests/unit/%.o $(UNIT_SAN_HELPER_OBJS) $(LIBNUQ_SAN_A)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq $(B)/tests/graph_ref
+unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests/model_input
 	@scripts/run-suites.sh unit $(B)/results $(UNIT_BINS) $(UNIT_SAN_BINS)
 	@mkdir -p $(B)/results
 	@tests/cli/nuq_cli.sh $(B)/bin/nuq >$(B)/results/unit.cli.tap 2>&1; \
 		rc=$$?; sed 's/^/    /' $(B)/results/unit.cli.tap; \
+	tests/cli/nuq_run.sh $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests/model_input \
+		$(CACHE)/models >$(B)/results/unit.run.tap 2>&1 || rc=1; \
+		sed 's/^/    /' $(B)/results/unit.run.tap; \
 	tests/cli/nuq_ocr.sh $(B)/bin/nuq $(B)/tests/graph_ref $(CACHE)/ort/node_modules \
 		>$(B)/results/unit.ocr.tap 2>&1 || rc=1; \
 		sed 's/^/    /' $(B)/results/unit.ocr.tap; exit $$rc

@@ -25,7 +25,7 @@ cp "$models/ppocr_keys_v1.txt" "$out/models/"
 echo "$NUQ_DEMO_REGION" >"$out/models/demo-region"
 # Calibrate and read the page in fp32 here: under TCG both would take minutes.
 "$nuq" calibrate --nuq "$out/models" --models "$models" >/dev/null
-"$nuq" run /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models "$models" \
+"$nuq" ocr /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models "$models" \
 	--region "$NUQ_DEMO_REGION" --fp32 --text >"$out/models/imageTextN.fp32.txt"
 cp /usr/share/doc/opencv-doc/examples/data/imageTextN.png \
 	"$out/usr/share/doc/opencv-doc/examples/data/"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end tests of the graph executor and the OCR pipeline on real
 # data: the fp32 executor against onnxruntime (test-only reference from
-# npm) on a real scanned page and its lines, nuq run on that page in fp32
+# npm) on a real scanned page and its lines, nuq ocr on that page in fp32
 # and 4-bit, nuq eval's data (calibration and evaluation apart) and its
 # accuracy targets, and clear failures.  Prints TAP.
 #
@@ -37,7 +37,7 @@ check "fp32 classifier matches onnxruntime on a scanned line (1e-5)" \
 check "fp32 classifier matches onnxruntime on an upside-down line (1e-5)" \
 	against_ort cls180 3 ch_ppocr_mobile_v2.0_cls_infer 1e-5
 
-# char_accuracy FILE WHICH: character accuracy of nuq run's "fp32 :" or "nuq  :" lines
+# char_accuracy FILE WHICH: character accuracy of nuq ocr's "fp32 :" or "nuq  :" lines
 char_accuracy() {
 	awk -v which="$2" -v truth="$truth" '
 	function lev(a, b,    i, j, la, lb, d, c, x, y) {
@@ -67,19 +67,19 @@ char_accuracy() {
 }
 
 run_fp32() {
-	"$nuq" run "$page" --fp32 >"$tmp/run32" || return 1
+	"$nuq" ocr "$page" --fp32 >"$tmp/run32" || return 1
 	char_accuracy "$tmp/run32" fp32 | tee "$tmp/acc"
 	awk '{ exit !($4 + 0 >= 99.0) }' FS='[ %]+' "$tmp/acc"
 }
-check "nuq run --fp32 reads the scanned page (>= 99% characters)" run_fp32
+check "nuq ocr --fp32 reads the scanned page (>= 99% characters)" run_fp32
 
 run_4bit() {
-	"$nuq" run "$page" --cpu >"$tmp/run4" 2>/dev/null || return 1
+	"$nuq" ocr "$page" --cpu >"$tmp/run4" 2>/dev/null || return 1
 	grep -E 'jobs: [0-9]+ on libnuq' "$tmp/run4" || return 1
 	char_accuracy "$tmp/run4" nuq | tee "$tmp/acc"
 	awk '{ exit !($4 + 0 >= 98.0) }' FS='[ %]+' "$tmp/acc"
 }
-check "nuq run --cpu: 4-bit weights, 8-bit activations, >= 98% characters" run_4bit
+check "nuq ocr --cpu: 4-bit weights, 8-bit activations, >= 98% characters" run_4bit
 
 # The data nuq eval scores on: calibration and evaluation lines never share
 # a text (2000 calibration lines against the full evaluation set, for two
@@ -165,15 +165,15 @@ eval_targets() {
 }
 check "nuq eval: intervals, 4 bits within 3 points of fp32, classifier within 10, 3 bits within 30, knq well ahead of uniform" eval_targets
 
-fails_with "nuq run names a missing page" "nope.png" "$nuq" run "$tmp/nope.png"
+fails_with "nuq ocr names a missing page" "nope.png" "$nuq" ocr "$tmp/nope.png"
 printf 'not a png' >"$tmp/bad.png"
-fails_with "nuq run rejects a file that is not a PNG" "not a readable PNG" "$nuq" run "$tmp/bad.png"
+fails_with "nuq ocr rejects a file that is not a PNG" "not a readable PNG" "$nuq" ocr "$tmp/bad.png"
 mkdir -p "$tmp/models"
 head -c 1000 "$models/ch_PP-OCRv4_det_infer.onnx" >"$tmp/models/ch_PP-OCRv4_det_infer.onnx"
-fails_with "nuq run names a truncated model" "ch_PP-OCRv4_det_infer.onnx" \
-	"$nuq" run "$page" --models "$tmp/models"
-fails_with "nuq run names a missing .nuq file" "ch_PP-OCRv4_det_infer.nuq" \
-	"$nuq" run "$page" --nuq "$tmp/models"
+fails_with "nuq ocr names a truncated model" "ch_PP-OCRv4_det_infer.onnx" \
+	"$nuq" ocr "$page" --models "$tmp/models"
+fails_with "nuq ocr names a missing .nuq file" "ch_PP-OCRv4_det_infer.nuq" \
+	"$nuq" ocr "$page" --nuq "$tmp/models"
 fails_with "nuq eval refuses --lines 0" "lines" "$nuq" eval --lines 0
 fails_with "nuq eval refuses a seed that is not a number" "seed" "$nuq" eval --seed 12x
 

@@ -18,10 +18,10 @@ for d in /dev/nuq*; do
 done
 if [ -d /models ]; then
 	region=$(cat /models/demo-region)
-	echo "== nuq run: OCR of a scanned page (opencv-doc imageTextN.png, region $region)"
+	echo "== nuq ocr: OCR of a scanned page (opencv-doc imageTextN.png, region $region)"
 	echo "   with 4-bit weights on $dev, next to the fp32 models' reading (computed"
 	echo "   on the host, like the calibration: under TCG they would take minutes)"
-	nuq run /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models /models \
+	nuq ocr /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models /models \
 		--nuq /models --fp32-text /models/imageTextN.fp32.txt --region "$region"
 	echo
 fi

@@ -10,6 +10,9 @@
 int cmd_quantize(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_ocr(int argc, char **argv);
+/* nuq calibrate MODEL.onnx ... (calibrate_model.c) */
+int calibrate_any_model(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nuq calibrate: calibrate the OCR models' activations once and save the
- * result next to their .nuq weights (DIR/<model>.calib), so nuq run can
- * start at once - in a slow VM, say.
+ * result next to their .nuq weights (DIR/<model>.calib), so nuq ocr can
+ * start at once - in a slow VM, say.  With MODEL.onnx, any model
+ * (calibrate_model.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,7 +16,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: nuq calibrate --nuq DIR [options]\n"
+		"usage: nuq calibrate --nuq DIR [options]   (the PaddleOCR models)\n"
+		"       nuq calibrate MODEL.onnx --nuq MODEL.nuq --images DIR   (any model;\n"
+		"       nuq calibrate MODEL.onnx --help for its options)\n"
 		"  Calibrate the activations of the models whose weights are DIR/<model>.nuq\n"
 		"  (nuq quantize) and write DIR/<model>.calib.\n"
 		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
@@ -23,6 +26,20 @@ static void usage(FILE *f)
 		"      --lines N         rendered lines for the classifier and recogniser (default 48)\n"
 		"      --pages N         rendered pages for the detector (default 2)\n"
 		"      --no-bias-correction  keep the biases as quantization left them\n");
+}
+
+/* nuq calibrate MODEL.onnx ...: any model (calibrate_model.c). */
+static int names_a_model(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (argv[i][0] != '-' && n > 5 && !strcmp(argv[i] + n - 5, ".onnx"))
+			return 1;
+	}
+	return 0;
 }
 
 int cmd_calibrate(int argc, char **argv)
@@ -49,6 +66,8 @@ int cmd_calibrate(int argc, char **argv)
 	char msg[512], path[1024];
 	int c, i, ret;
 
+	if (names_a_model(argc, argv))
+		return calibrate_any_model(argc, argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -1,379 +1,253 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nuq run: OCR on a page - text detection, 0/180 classification and
- * recognition - in fp32 and with the quantized models on /dev/nuq0 (or
- * libnuq's CPU core), printed side by side with the size saved and what
- * the device did.
+ * nuq run: any ONNX model on real inputs, in fp32 and with quantized
+ * weights and 8-bit activations (integer jobs on /dev/nuq0 or libnuq's
+ * CPU core), side by side: per graph output its shape, SQNR and largest
+ * difference against fp32 and whether the strongest entries agree; the
+ * size saved; where the time went.  (The OCR pipeline on a page is
+ * nuq ocr; nuq run PAGE.png still runs it.)
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nuq/nuq.h>
 
 #include "cli.h"
-#include "quantized.h"
-
-#define MAX_TEXT	1024
-
-struct page_text {
-	size_t n;
-	char (*line)[MAX_TEXT];
-	int *rotated;
-	double seconds;
-};
+#include "model_run.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: nuq run PAGE.png [options]\n"
-		"  OCR on PAGE in fp32 and with quantized weights, side by side.\n"
-		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
-		"      --nuq DIR         quantized weights from DIR/<model>.nuq (nuq quantize);\n"
-		"                        otherwise the models are quantized now with:\n"
+		"usage: nuq run MODEL.onnx --input FILE [--input FILE...] [options]\n"
+		"  Run MODEL on real inputs in fp32 and quantized, side by side, and compare\n"
+		"  every output (SQNR, max |diff|, top-1/top-5 agreement).\n"
+		"  -i, --input [NAME=]FILE  a picture (JPEG, PNG) or a .npy array for the next model\n"
+		"                        input, or for the input called NAME; one per model input\n"
+		"      --nuq FILE        quantized weights from FILE (nuq quantize); otherwise the\n"
+		"                        model is quantized now with:\n"
 		"  -m, --method M        quantization method (default knq)\n"
-		"  -b, --bits B          bits per weight index (default 4)\n"
-		"  (default: each layer's layout and width chosen within bits + 0.5 bits per\n"
-		"   weight, all included, as nuq quantize does; or one layout for all:)\n"
-		"      --shared          one codebook per layer over channel-scaled weights\n"
-		"      --per-channel     one codebook and scale per output channel\n"
-		"      --per-layer       one codebook and one scale per layer\n"
-		"      --no-bias-correction  keep the biases as quantization left them\n"
+		"  -b, --bits B          bits per weight index (default 4; each layer's layout and\n"
+		"                        width chosen within B + 0.5 bits per weight, all included)\n"
 		"      --calib C         activation ranges: minmax, percentile, mse, kl, layer\n"
 		"                        (default percentile)\n"
+		"      --calib-input FILE  calibrate on FILE (repeat for more; default: on the\n"
+		"                        --input files themselves)\n"
+		"      --calib-dir DIR   calibrate on every picture and .npy file in DIR\n"
+		"      --calib-file FILE  ranges saved by nuq calibrate (default with --nuq M.nuq:\n"
+		"                        M.calib when it exists)\n"
 		"      --device PATH     the nuq device (default: the first NPU, else /dev/nuq0)\n"
 		"      --cpu             run the integer jobs on libnuq's CPU core, not a device\n"
 		"      --weights-only    quantized weights, fp32 activations (no jobs)\n"
-		"      --fp32            only the fp32 models\n"
-		"      --no-fp32         only the quantized models\n"
-		"      --fp32-text FILE  the fp32 lines from FILE (one per line, e.g. from\n"
-		"                        nuq run --fp32 --text on a faster machine)\n"
-		"      --text            print the recognised lines only\n"
-		"      --region X,Y,W,H  read only this part of the page\n"
-		"  With --nuq DIR, DIR/<model>.calib (nuq calibrate) replaces calibration.\n");
+		"      --fp32            only the fp32 model\n"
+		"      --no-fp32         only the quantized model (nothing to compare with)\n"
+		"      --save DIR        write every output as DIR/NAME.npy (fp32) and\n"
+		"                        DIR/NAME.nuq.npy (quantized)\n"
+		"      --repeat N        run each model N times, report the median (default 1)\n"
+		"      --profile         time per op type of each run\n"
+		"%s", image_opts_help);
 }
 
-static int ocr_page(struct ocr_models *m, const struct nuq_image *page, struct page_text *t,
-		    char *msg, size_t msglen)
-{
-	struct nuq_box *b = NULL;
-	size_t i;
-	double t0 = now_seconds();
-	int ret;
+enum {
+	OPT_NUQ = 0x200, OPT_CALIB, OPT_CALIB_INPUT, OPT_CALIB_DIR, OPT_CALIB_FILE, OPT_DEVICE,
+	OPT_CPU, OPT_WEIGHTS_ONLY, OPT_FP32, OPT_NO_FP32, OPT_SAVE, OPT_REPEAT, OPT_PROFILE,
+};
 
-	memset(t, 0, sizeof(*t));
-	ret = ocr_detect(m, page, &b, &t->n, msg, msglen);
-	if (ret)
-		return ret;
-	t->line = calloc(t->n + 1, sizeof(*t->line));
-	t->rotated = calloc(t->n + 1, sizeof(int));
-	if (!t->line || !t->rotated) {
-		free(b);
+static const struct option run_longopts[] = {
+	{ "input", required_argument, NULL, 'i' },
+	{ "nuq", required_argument, NULL, OPT_NUQ },
+	{ "method", required_argument, NULL, 'm' },
+	{ "bits", required_argument, NULL, 'b' },
+	{ "calib", required_argument, NULL, OPT_CALIB },
+	{ "calib-input", required_argument, NULL, OPT_CALIB_INPUT },
+	{ "calib-dir", required_argument, NULL, OPT_CALIB_DIR },
+	{ "calib-file", required_argument, NULL, OPT_CALIB_FILE },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "cpu", no_argument, NULL, OPT_CPU },
+	{ "weights-only", no_argument, NULL, OPT_WEIGHTS_ONLY },
+	{ "fp32", no_argument, NULL, OPT_FP32 },
+	{ "no-fp32", no_argument, NULL, OPT_NO_FP32 },
+	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "help", no_argument, NULL, 'h' },
+};
+
+/* nuq run PAGE.png: the OCR pipeline, as before nuq ocr existed. */
+static int is_ocr_call(int argc, char **argv)
+{
+	int i, picture = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *dot = strrchr(argv[i], '.');
+
+		if (argv[i][0] == '-' || !dot)
+			continue;
+		if (!strcasecmp(dot, ".onnx"))
+			return 0;
+		picture |= !strcasecmp(dot, ".png");
+	}
+	return picture;
+}
+
+/* run_longopts + image_longopts, as getopt_long wants them. */
+static struct option *all_longopts(void)
+{
+	size_t a = sizeof(run_longopts) / sizeof(run_longopts[0]), b = 0;
+	struct option *o;
+
+	while (image_longopts[b].name)
+		b++;
+	o = calloc(a + b + 1, sizeof(*o));
+	if (o) {
+		memcpy(o, run_longopts, a * sizeof(*o));
+		memcpy(o + a, image_longopts, b * sizeof(*o));
+	}
+	return o;
+}
+
+static int add_spec(struct spec_list *l, char *s)
+{
+	void *p = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+
+	if (!p)
 		return -ENOMEM;
-	}
-	for (i = 0; i < t->n && !ret; i++) {
-		struct nuq_image crop;
-
-		ret = nuq_image_crop(page, b[i].x0, b[i].y0, b[i].x1 - b[i].x0, b[i].y1 - b[i].y0,
-				     &crop);
-		if (ret)
-			break;
-		ret = ocr_is_rotated(m, &crop, OCR_CLS_THRESH, msg, msglen);
-		if (ret > 0) {
-			t->rotated[i] = 1;
-			nuq_image_rotate180(&crop);
-		}
-		if (ret >= 0)
-			ret = ocr_recognize(m, &crop, t->line[i], MAX_TEXT, msg, msglen);
-		nuq_image_free(&crop);
-	}
-	free(b);
-	t->seconds = now_seconds() - t0;
-	return ret;
-}
-
-/* Lines of a text file as a page's recognised text. */
-static int read_lines(const char *path, struct page_text *t, char *msg, size_t msglen)
-{
-	char buf[MAX_TEXT];
-	FILE *f = fopen(path, "r");
-	size_t cap = 0;
-
-	memset(t, 0, sizeof(*t));
-	if (!f) {
-		snprintf(msg, msglen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (fgets(buf, sizeof(buf), f)) {
-		if (t->n == cap) {
-			void *p = realloc(t->line, (cap = cap ? 2 * cap : 32) * sizeof(*t->line));
-
-			if (!p) {
-				fclose(f);
-				return -ENOMEM;
-			}
-			t->line = p;
-		}
-		buf[strcspn(buf, "\n")] = 0;
-		memcpy(t->line[t->n++], buf, sizeof(buf));
-	}
-	fclose(f);
+	l->v = p;
+	l->v[l->n++] = s;
 	return 0;
 }
 
-static void page_text_free(struct page_text *t)
+static int parse(int argc, char **argv, struct run_setup *s)
 {
-	free(t->line);
-	free(t->rotated);
-}
+	struct option *longopts = all_longopts();
+	unsigned long v;
+	int c, r;
 
-/* @device: what --device named, or NULL for the default device. */
-static void print_stats(const struct ocr_models *m, const struct quantized *qz,
-			const char *device)
-{
-	char def[64];
-	size_t fp = 0, q = 0, w = 0;
-	uint64_t jobs = 0, macs = 0;
-	double secs = 0;
-	unsigned int dev = 0, cpu = 0;
-	int i, kernel = 0;
-
-	for (i = 0; i < M_COUNT; i++) {
-		struct nuq_qexec_stats st;
-
-		nuq_qexec_stats(m->q[i], &st);
-		printf("  %-4s weights %8.2f MB -> %6.2f MB (%5.2fx, %.2f bits per weight, all included)"
-		       "  layers: %u as jobs, %u fp32, %u activations fused\n", ocr_model_names[i],
-		       qz->fp32_bytes[i] / 1e6, qz->bytes[i] / 1e6,
-		       qz->bytes[i] ? (double)qz->fp32_bytes[i] / qz->bytes[i] : 0,
-		       qz->weights[i] ? 8.0 * qz->bytes[i] / qz->weights[i] : 0,
-		       st.device_layers, st.fp32_layers, st.fused_acts);
-		w += qz->weights[i];
-		fp += qz->fp32_bytes[i];
-		q += qz->bytes[i];
-		jobs += st.jobs;
-		macs += st.macs;
-		secs += st.device_seconds;
-		dev += st.device_layers;
-		cpu += st.fp32_layers;
-		kernel = st.on_kernel_device;
-	}
-	printf("  all  weights %8.2f MB -> %6.2f MB (%5.2fx smaller, %.2f bits per weight, all included)\n",
-	       fp / 1e6, q / 1e6, q ? (double)fp / q : 0, w ? 8.0 * q / w : 0);
-	printf("  (all included: the .nuq bytes plus what the model still reads from its ONNX\n"
-	       "   file - biases, BatchNormalization, layers not quantized; fp32 counts the same)\n");
-	if (!device)
-		device = nuq_device_default(def, sizeof(def));
-	printf("  jobs: %llu on %s, %.2f GMAC in %.2f s (%.2f GMAC/s)\n", (unsigned long long)jobs,
-	       kernel ? device : "libnuq's CPU core", macs / 1e9, secs,
-	       secs > 0 ? macs / 1e9 / secs : 0);
-}
-
-int cmd_run(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "models", required_argument, NULL, 'M' },
-		{ "nuq", required_argument, NULL, 'N' },
-		{ "method", required_argument, NULL, 'm' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ "per-layer", no_argument, NULL, 'L' },
-		{ "per-channel", no_argument, NULL, 'C' },
-		{ "shared", no_argument, NULL, 'H' },
-		{ "calib", required_argument, NULL, 'c' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "cpu", no_argument, NULL, 'P' },
-		{ "fp32", no_argument, NULL, 'F' },
-		{ "no-fp32", no_argument, NULL, 'n' },
-		{ "fp32-text", required_argument, NULL, 'R' },
-		{ "text", no_argument, NULL, 't' },
-		{ "region", required_argument, NULL, 'g' },
-		{ "weights-only", no_argument, NULL, 'W' },
-		{ "no-bias-correction", no_argument, NULL, 'X' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct quant_setup s = {
-		.opts = NUQ_DEFAULT_LAYER_OPTS, .budget = QUANT_RD_AUTO,
-		.qe = { .calib = NUQ_CALIB_PERCENTILE },
-		.calib_lines = 48, .calib_pages = 2, .jobs = 2, .progress = 1,
-	};
-	struct page_text ft = { 0 }, qt = { 0 };
-	struct ocr_models m;
-	struct quantized qz;
-	struct nuq_image page;
-	const char *models = NULL;
-	int c, fp32_only = 0, no_fp32 = 0, text_only = 0, have_qz = 0, ret;
-	int region[4], use_region = 0;
-	char junk;
-	const char *fp32_text = NULL;
-	char msg[512];
-	size_t i;
-
+	if (!longopts)
+		return 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:b:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:m:b:h", longopts, NULL)) != -1) {
+		r = image_opt("run", c, optarg, &s->image);
+		if (r) {
+			if (r == 2)
+				goto bad;
+			continue;
+		}
 		switch (c) {
-		case 'M':
-			models = optarg;
+		case 'i':
+			if (add_spec(&s->inputs, optarg))
+				goto bad;
 			break;
-		case 'N':
-			s.nuq_dir = optarg;
+		case OPT_NUQ:
+			s->nuq_file = optarg;
 			break;
 		case 'm':
-			if (opt_method("run", optarg, &s.opts.q.method))
-				return 2;
+			if (opt_method("run", optarg, &s->opts.q.method))
+				goto bad;
 			break;
 		case 'b':
-			if (opt_bits("run", optarg, &s.opts.q.bits))
-				return 2;
+			if (opt_bits("run", optarg, &s->opts.q.bits))
+				goto bad;
 			break;
-		case 'L':
-			s.opts.gran = NUQ_GRAN_LAYER;
-			s.budget = 0;
+		case OPT_CALIB:
+			if (opt_calib("run", optarg, &s->qe.calib))
+				goto bad;
 			break;
-		case 'C':
-			s.opts.gran = NUQ_GRAN_CHANNEL;
-			s.budget = 0;
+		case OPT_CALIB_INPUT:
+			if (add_spec(&s->calib_inputs, optarg))
+				goto bad;
 			break;
-		case 'H':
-			s.opts.gran = NUQ_GRAN_CHANNEL_SCALED;
-			s.budget = 0;
+		case OPT_CALIB_DIR:
+			s->calib_dir = optarg;
 			break;
-		case 'c':
-			if (opt_calib("run", optarg, &s.qe.calib))
-				return 2;
+		case OPT_CALIB_FILE:
+			s->calib_file = optarg;
 			break;
-		case 'd':
-			s.qe.device = optarg;
+		case OPT_DEVICE:
+			s->qe.device = optarg;
 			break;
-		case 'P':
-			s.qe.flags |= NUQ_QEXEC_CPU;
+		case OPT_CPU:
+			s->qe.flags |= NUQ_QEXEC_CPU;
 			break;
-		case 'F':
-			fp32_only = 1;
+		case OPT_WEIGHTS_ONLY:
+			s->qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
 			break;
-		case 'n':
-			no_fp32 = 1;
+		case OPT_FP32:
+			s->fp32_only = 1;
 			break;
-		case 'R':
-			fp32_text = optarg;
-			no_fp32 = 1;
+		case OPT_NO_FP32:
+			s->no_fp32 = 1;
 			break;
-		case 't':
-			text_only = 1;
+		case OPT_SAVE:
+			s->save_dir = optarg;
 			break;
-		case 'g':
-			if (sscanf(optarg, "%d,%d,%d,%d%c", &region[0], &region[1], &region[2],
-				   &region[3], &junk) != 4) {
-				fprintf(stderr, "nuq run: --region takes X,Y,WIDTH,HEIGHT\n");
-				return 2;
-			}
-			use_region = 1;
+		case OPT_REPEAT:
+			if (opt_count("run", "repeat", optarg, 100000, &v))
+				goto bad;
+			s->repeat = (unsigned int)v;
 			break;
-		case 'W':
-			s.qe.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
-			break;
-		case 'X':
-			s.qe.flags |= NUQ_QEXEC_NO_BIAS_CORRECTION;
+		case OPT_PROFILE:
+			s->profile = 1;
 			break;
 		case 'h':
+			free(longopts);
 			usage(stdout);
-			return 0;
+			return -1;
 		default:
 			usage(stderr);
-			return 2;
+			goto bad;
 		}
 	}
+	free(longopts);
 	if (optind != argc - 1) {
 		usage(stderr);
 		return 2;
 	}
-	ret = nuq_image_load_png(argv[optind], &page, msg, sizeof(msg));
-	if (ret) {
-		fprintf(stderr, "nuq run: %s\n", msg);
-		return 1;
+	s->model = argv[optind];
+	if (s->fp32_only && s->no_fp32) {
+		fprintf(stderr, "nuq run: --fp32 and --no-fp32 exclude each other\n");
+		return 2;
 	}
-	if (use_region) {
-		struct nuq_image part;
+	if (s->calib_dir && s->calib_inputs.n) {
+		fprintf(stderr, "nuq run: --calib-dir and --calib-input exclude each other\n");
+		return 2;
+	}
+	return 0;
+bad:
+	free(longopts);
+	return 2;
+}
 
-		if (nuq_image_crop(&page, region[0], region[1], region[2], region[3], &part)) {
-			fprintf(stderr, "nuq run: --region %d,%d,%d,%d is not inside the %dx%d page\n",
-				region[0], region[1], region[2], region[3], page.w, page.h);
-			nuq_image_free(&page);
-			return 2;
-		}
-		nuq_image_free(&page);
-		page = part;
+int cmd_run(int argc, char **argv)
+{
+	struct run_setup s = {
+		.opts = NUQ_DEFAULT_LAYER_OPTS,
+		.qe = { .calib = NUQ_CALIB_PERCENTILE },
+		.repeat = 1,
+	};
+	struct stat st;
+	int ret;
+
+	if (is_ocr_call(argc, argv)) {
+		fprintf(stderr, "nuq run: a page is read by 'nuq ocr PAGE.png' now; running that\n");
+		return cmd_ocr(argc, argv);
 	}
-	ret = ocr_models_load(models, &m, msg, sizeof(msg));
-	if (ret) {
-		fprintf(stderr, "nuq run: %s\n", msg);
-		nuq_image_free(&page);
-		return 1;
-	}
-	if (fp32_only && no_fp32) {
-		fprintf(stderr, "nuq run: --fp32 and --no-fp32/--fp32-text exclude each other\n");
+	ret = parse(argc, argv, &s);
+	if (ret)
+		goto out;
+	if (s.save_dir && (stat(s.save_dir, &st) || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "nuq run: --save %s: not a directory\n", s.save_dir);
 		ret = 2;
 		goto out;
 	}
-	ret = s.nuq_dir && !fp32_only ? quantized_check_files(s.nuq_dir, msg, sizeof(msg)) : 0;
-	/* fp32 first: quantized_setup() puts the quantized weights into the graphs. */
-	if (!ret && fp32_text)
-		ret = read_lines(fp32_text, &ft, msg, sizeof(msg));
-	else if (!ret && !no_fp32)
-		ret = ocr_page(&m, &page, &ft, msg, sizeof(msg));
-	if (!ret && !fp32_only) {
-		ret = quantized_setup(&m, &s, &qz, msg, sizeof(msg));
-		have_qz = !ret;
-		if (!ret)
-			ret = ocr_page(&m, &page, &qt, msg, sizeof(msg));
-	}
-	if (ret) {
-		fprintf(stderr, "nuq run: %s\n", msg);
-		ret = 1;
-		goto out;
-	}
-	if (text_only) {
-		const struct page_text *t = fp32_only ? &ft : &qt;
-
-		for (i = 0; i < t->n; i++)
-			printf("%s\n", t->line[i]);
-		goto done;
-	}
-	printf("%s: %dx%d, %zu text lines (fp32%s, %.2f s)", argv[optind], page.w, page.h, ft.n,
-	       fp32_text ? " from a file" : no_fp32 ? " not run" : "", ft.seconds);
-	if (!fp32_only)
-		printf(", %zu (quantized, %.2f s)", qt.n, qt.seconds);
-	printf("\n");
-	for (i = 0; i < ft.n || (!fp32_only && i < qt.n); i++) {
-		const char *a = i < ft.n ? ft.line[i] : "", *b = i < qt.n ? qt.line[i] : "";
-
-		printf("%3zu fp32 : %s%s\n", i + 1, a,
-		       i < ft.n && ft.rotated && ft.rotated[i] ? "  (was upside down)" : "");
-		if (!fp32_only)
-			printf("    nuq  : %s%s\n", b, strcmp(a, b) ? "" : "  (same)");
-	}
-	if (!fp32_only) {
-		if (s.nuq_dir)
-			printf("weights from %s/*.nuq, activations %s-calibrated:\n", s.nuq_dir,
-			       nuq_calib_name(s.qe.calib));
-		else
-			printf("weights %s %u-bit, layout %s, activations %s-calibrated:\n",
-			       nuq_qmethod_name(s.opts.q.method), s.opts.q.bits,
-			       s.budget ? "chosen per layer" : nuq_gran_name(s.opts.gran),
-			       nuq_calib_name(s.qe.calib));
-		print_stats(&m, &qz, s.qe.device);
-	}
-done:
-	ret = 0;
+	ret = model_run(&s);
 out:
-	if (have_qz)
-		quantized_free(&m, &qz);
-	page_text_free(&ft);
-	page_text_free(&qt);
-	ocr_models_free(&m);
-	nuq_image_free(&page);
-	return ret;
+	free(s.inputs.v);
+	free(s.calib_inputs.v);
+	return ret < 0 ? 0 : ret;
 }

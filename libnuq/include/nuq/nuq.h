@@ -18,6 +18,7 @@
 #include <nuq/onnx.h>
 #include <nuq/qexec.h>
 #include <nuq/quant.h>
+#include <nuq/version.h>
 
 const char *nuq_strerror(int err);
 
