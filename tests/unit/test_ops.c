@@ -953,6 +953,62 @@ static void conv_banded(void **state)
 	free(x);
 }
 
+/* Conv on @x (1x1x5x6) with 3x3 weights, stride 2, as @mode or explicit @pads. */
+static void conv_pads_run(const struct nuq_tensor *x, const char *mode, const int64_t *pads,
+			  struct gb_run *r)
+{
+	static const float w[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	struct Onnx__NodeProto *n;
+	struct gb *b = one_node(13, "Conv", "x,w", &n);
+
+	gb_init_f(b, "w", 4, (int64_t[]){ 1, 1, 3, 3 }, w);
+	gb_attr_ints(b, n, "strides", 2, (int64_t[]){ 2, 2 });
+	if (mode)
+		gb_attr_s(b, n, "auto_pad", mode);
+	else
+		gb_attr_ints(b, n, "pads", 4, pads);
+	if (gb_run(b, x, r))
+		fail_msg("%s: %s", mode ? mode : "pads", r->msg);
+	gb_free(b);
+}
+
+/*
+ * auto_pad: ONNX's SAME_UPPER/SAME_LOWER pad so the output is
+ * ceil(in / stride), the odd pixel at the end (UPPER) or the start
+ * (LOWER); VALID pads nothing.  5x6 in, 3x3 stride 2: the rows need 2
+ * (1 + 1), the columns 1 (0 + 1 or 1 + 0).
+ */
+static void conv_auto_pad(void **state)
+{
+	static const struct {
+		const char *mode;
+		int64_t pads[4];
+	} cases[] = {
+		{ "SAME_UPPER", { 1, 0, 1, 1 } },
+		{ "SAME_LOWER", { 1, 1, 1, 0 } },
+		{ "VALID", { 0, 0, 0, 0 } },
+	};
+	const int64_t d[4] = { 1, 1, 5, 6 };
+	float x[30];
+	struct nuq_tensor xt = ft(x, 4, d);
+	struct gb_run a, e;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < 30; i++)
+		x[i] = (float)(i * 7 % 11) - 5;
+	for (k = 0; k < 3; k++) {
+		conv_pads_run(&xt, cases[k].mode, NULL, &a);
+		conv_pads_run(&xt, NULL, cases[k].pads, &e);
+		check_shape(&a.y, 4, e.y.dims);
+		if (k < 2)
+			assert_true(a.y.dims[2] == 3 && a.y.dims[3] == 3);
+		assert_memory_equal(a.y.f, e.y.f, nuq_tensor_count(&e.y) * sizeof(float));
+		gb_run_free(&a);
+		gb_run_free(&e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -979,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(lrn),
 		cmocka_unit_test(layer_norm),
 		cmocka_unit_test(conv_banded),
+		cmocka_unit_test(conv_auto_pad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,10 +26,27 @@ struct nuq_attrs {
 	float alpha, beta, min, max, epsilon;
 	int64_t to;			/* Cast */
 	int coerce_2d;			/* Softmax before opset 13 */
+	int auto_pad;			/* enum nuq_auto_pad */
 };
+
+/*
+ * Conv and pooling auto_pad: SAME_* pads depend on the input size, so
+ * nuq_window_auto_pad() fills pads[] from it before each run (and
+ * before the quantized executor builds the node's job).
+ */
+enum nuq_auto_pad {
+	NUQ_AUTO_PAD_NOTSET,
+	NUQ_AUTO_PAD_SAME_UPPER,
+	NUQ_AUTO_PAD_SAME_LOWER,
+	NUQ_AUTO_PAD_VALID,
+};
+
 
 struct nuq_graph;
 struct nuq_node;
+
+int nuq_parse_window(struct nuq_node *n, int need_kernel, char *msg, size_t msglen);
+void nuq_window_auto_pad(struct nuq_node *n, int64_t h, int64_t w);
 
 /*
  * The run profile (nuq_graph_set_profile()), kept inside the graph so

@@ -27,21 +27,65 @@ int64_t nuq_conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, int
 	return (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
 }
 
-/* kernel_shape/strides/dilations/pads/group, shared with the pools. */
-int nuq_parse_window(struct nuq_node *n, int need_kernel, char *msg, size_t msglen);
+/* ONNX's SAME_UPPER/SAME_LOWER: the output is ceil(in / stride). */
+void nuq_window_auto_pad(struct nuq_node *n, int64_t h, int64_t w)
+{
+	struct nuq_attrs *a = &n->a;
+	int64_t in[2] = { h, w };
+	int i;
+
+	if (a->auto_pad != NUQ_AUTO_PAD_SAME_UPPER && a->auto_pad != NUQ_AUTO_PAD_SAME_LOWER)
+		return;
+	for (i = 0; i < 2; i++) {
+		int64_t out = (in[i] + a->strides[i] - 1) / a->strides[i];
+		int64_t span = a->dilations[i] * (a->kernel[i] - 1) + 1;
+		int64_t total = (out - 1) * a->strides[i] + span - in[i];
+
+		if (total < 0)
+			total = 0;
+		/* The odd one goes at the end (UPPER) or at the start (LOWER). */
+		a->pads[i] = a->auto_pad == NUQ_AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+		a->pads[i + 2] = total - a->pads[i];
+	}
+}
+
+static int parse_auto_pad(struct nuq_node *n, char *msg, size_t msglen)
+{
+	static const char *const modes[] = { "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID" };
+	char buf[32];
+	const char *mode = nuq_attr_string(n, "auto_pad", "NOTSET", buf, sizeof(buf));
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(mode, modes[i])) {
+			n->a.auto_pad = i;
+			break;
+		}
+	if (i == 4)
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "auto_pad=%s is not an ONNX mode",
+				     mode);
+	if (i != NUQ_AUTO_PAD_NOTSET && nuq_attr(n, "pads"))
+		return nuq_node_fail(n, msg, msglen, -EINVAL, "auto_pad=%s with explicit pads",
+				     mode);
+	if ((i == NUQ_AUTO_PAD_SAME_UPPER || i == NUQ_AUTO_PAD_SAME_LOWER) &&
+	    !strcmp(n->op->name, "ConvTranspose"))
+		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+				     "auto_pad=%s is not supported on ConvTranspose", mode);
+	return 0;
+}
+
+/* kernel_shape/strides/dilations/pads/group/auto_pad, shared with the pools. */
 int nuq_parse_window(struct nuq_node *n, int need_kernel, char *msg, size_t msglen)
 {
 	struct nuq_attrs *a = &n->a;
-	char buf[32];
-	const char *autopad = nuq_attr_string(n, "auto_pad", "NOTSET", buf, sizeof(buf));
-	int i, cnt;
+	int i, cnt, ret;
 
 	a->strides[0] = a->strides[1] = 1;
 	a->dilations[0] = a->dilations[1] = 1;
 	memset(a->pads, 0, sizeof(a->pads));
-	if (strcmp(autopad, "NOTSET"))
-		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-				     "auto_pad=%s is not supported (only explicit pads)", autopad);
+	ret = parse_auto_pad(n, msg, msglen);
+	if (ret)
+		return ret;
 	cnt = nuq_attr_ints(n, "kernel_shape", a->kernel, 2);
 	if (cnt != 2 && (need_kernel || cnt != 0))
 		return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
@@ -254,6 +298,8 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 static int conv_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor **out,
 		    char *msg, size_t msglen)
 {
+	if (in[0]->ndims == 4)
+		nuq_window_auto_pad(n, in[0]->dims[2], in[0]->dims[3]);
 	return nuq_conv2d_f32(n, in[0], &n->w, n->has_bias ? &n->b : NULL, out[0], msg, msglen);
 }
 

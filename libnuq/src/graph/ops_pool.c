@@ -8,7 +8,6 @@
 
 #include "graph_priv.h"
 
-int nuq_parse_window(struct nuq_node *n, int need_kernel, char *msg, size_t msglen);
 
 static const char *const no_attrs[] = { NULL };
 static const char *const pool_attrs[] = {
@@ -45,6 +44,7 @@ static int pool_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tenso
 	if (x->ndims != 4)
 		return nuq_node_fail(n, msg, msglen, -EINVAL, "input must be 4-D NCHW");
 	N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+	nuq_window_auto_pad(n, H, W);
 	oh = nuq_conv_out_dim(H, a->kernel[0], a->strides[0], a->dilations[0], a->pads[0],
 			      a->pads[2], a->ceil_mode);
 	ow = nuq_conv_out_dim(W, a->kernel[1], a->strides[1], a->dilations[1], a->pads[1],

@@ -356,6 +356,15 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 			return nuq_node_fail(n, msg, msglen, -EINVAL,
 					     "input must be NCHW with %u channels", job.in_c);
 		nb = x->dims[0], ih = x->dims[2], iw = x->dims[3];
+		if (n->a.auto_pad == NUQ_AUTO_PAD_SAME_UPPER ||
+		    n->a.auto_pad == NUQ_AUTO_PAD_SAME_LOWER) {
+			/* SAME pads follow the input size: the job takes this run's. */
+			nuq_window_auto_pad(n, ih, iw);
+			job.pad_top = (uint32_t)n->a.pads[0];
+			job.pad_left = (uint32_t)n->a.pads[1];
+			job.pad_bottom = (uint32_t)n->a.pads[2];
+			job.pad_right = (uint32_t)n->a.pads[3];
+		}
 		oh = nuq_conv_out_dim(ih, job.kernel_h, job.stride_h, job.dilation_h, job.pad_top,
 				      job.pad_bottom, 0);
 		ow = nuq_conv_out_dim(iw, job.kernel_w, job.stride_w, job.dilation_w, job.pad_left,
