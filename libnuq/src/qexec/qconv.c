@@ -64,6 +64,9 @@ static void write_weights(struct qnode *qn, int indices)
 			memcpy(d, m->digits + 2 * oc * K, 2 * (size_t)K);
 			for (i = 0; neg && i < 2 * K; i++)
 				d[i] ^= d[i] ? 0x80 : 0;	/* flip the sign bit */
+			/* A zero scale: digit 0 is the value 0, the channel adds nothing. */
+			if (ws == 0)
+				memset(d, 0, 2 * (size_t)K);
 		} else {
 			int16_t *cb = (int16_t *)(qn->map + qn->off_cb) + (oc << b);
 			const int16_t *src = m->entries + (nuq_qmat_codebook(m, (size_t)oc) << b);
@@ -76,7 +79,7 @@ static void write_weights(struct qnode *qn, int indices)
 			for (i = 0; i < (1 << b); i++) {
 				int32_t e = round_shift(src[i] * (1 << qn->up), qn->shift);
 
-				cb[i] = (int16_t)(neg ? -e : e);
+				cb[i] = (int16_t)(ws == 0 ? 0 : neg ? -e : e);
 			}
 		}
 	}
@@ -112,9 +115,18 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	 * that the requantization multiplier absorbs) runs as a per-layer
 	 * codebook job.
 	 */
+	/*
+	 * A channel whose scale is 0 (a pruned channel, or a folded
+	 * BatchNormalization's gamma of 0) must add nothing to its
+	 * accumulator, since its requantization is the unit path that carries
+	 * the bias (nuq_qconv_finalize()): its entries are written as zeros,
+	 * which a shared codebook cannot do either.  Multiplying the layer's
+	 * entries by that channel's bias path instead saturated M-LSD's dead
+	 * channels at the top of their range.
+	 */
 	per_layer = m->ngroups == 1 || m->ncodebooks == 1;
 	for (oc = 0; oc < O; oc++)
-		if (m->scales[m->ngroups == 1 ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) < 0)
+		if (!(m->scales[m->ngroups == 1 ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) > 0))
 			per_layer = 0;
 	if (asd) {
 		for (i = 0; i < O * K; i++) {
