@@ -33,6 +33,8 @@
 /* The layout and codebook entry width net_build() quantizes with. */
 static enum nuq_granularity net_gran = NUQ_GRAN_CHANNEL;
 static unsigned int net_cbw = 16;
+/* check_jobs_match()'s net has an all-zero channel (net_build()'s zero_channel). */
+static int net_zero;
 
 struct net {
 	struct gb *b;
@@ -137,7 +139,7 @@ static uint32_t check_jobs_match(enum nuq_qmethod method, unsigned int bits)
 	double range, err = 0;
 	uint32_t flags = 0;
 
-	net_build(&n, method, bits, 0);
+	net_build(&n, method, bits, net_zero);
 	/* fp32 reference: same weights, fp32 activations */
 	assert_int_equal(nuq_qexec_create(n.g, n.layers, n.nlayers, &wo, &q, n.msg,
 					  sizeof(n.msg)), 0);
@@ -422,6 +424,26 @@ static void zero_channel(void **state)
 	net_free(&n);
 }
 
+/*
+ * A channel whose weights are all zero has scale 0: with one codebook
+ * for the layer its job once added the layer's entries through the unit
+ * requantization meant for a bias alone, and saturated.  It gets zero
+ * entries (per-channel codebooks) and matches fp32.
+ */
+static void zero_scale_channel_job(void **state)
+{
+	uint32_t flags;
+
+	(void)state;
+	net_gran = NUQ_GRAN_CHANNEL_SCALED;
+	net_zero = 1;
+	flags = check_jobs_match(NUQ_Q_KNQ, 4);
+	assert_false(flags & NUQ_JOB_F_CODEBOOK_PER_LAYER);
+	net_gran = NUQ_GRAN_CHANNEL;
+	check_jobs_match(NUQ_Q_ASD, 4);
+	net_zero = 0;
+}
+
 /* A .nuq layer of the wrong shape is refused with its name. */
 static void wrong_layer_shape(void **state)
 {
@@ -566,6 +588,7 @@ int main(void)
 		cmocka_unit_test(head_runs_in_fp32),
 		cmocka_unit_test(free_restores_graph),
 		cmocka_unit_test(zero_channel),
+		cmocka_unit_test(zero_scale_channel_job),
 		cmocka_unit_test(wrong_layer_shape),
 		cmocka_unit_test(calibration_file),
 		cmocka_unit_test(calibration_methods),
