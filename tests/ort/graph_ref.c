@@ -18,7 +18,8 @@
  *	the quantized executor (CPU path) calibrated on the float32 inputs
  *	listed in CALIB_LIST (one path a line), every output of each input in
  *	EVAL_LIST as OUTDIR/K/NAME.f32 (K = 0, 1, ...); OPT: calib=METHOD,
- *	heads=quantized, weights-only (fp32 activations)
+ *	heads=quantized, weights-only (fp32 activations), save=FILE (the
+ *	calibration, nuq_qexec_save_calibration())
  *   graph_ref qlayers MODEL.onnx MODEL.nuq CALIB_LIST IN.f32 D0,D1,D2,D3 [OPT...]
  *	nuq_qexec_layer_errors(): each quantized layer's SQNR on IN
  *   graph_ref sqnr REF.f32 OUT.f32 MIN_DB   prints the SQNR in dB, fails below MIN_DB
@@ -296,12 +297,17 @@ static int qmodel_open(struct qmodel *qm, const char *model, const char *nuq, co
 {
 	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_PERCENTILE };
 	struct nuq_qexec_stats st;
+	const char *save = NULL;
 	struct nuq_tensor *x;
 	size_t n;
 	int i, ret;
 
 	memset(qm, 0, sizeof(*qm));
 	for (i = 0; i < nopts; i++) {
+		if (!strncmp(opts[i], "save=", 5)) {
+			save = opts[i] + 5;
+			continue;
+		}
 		if (!strncmp(opts[i], "calib=", 6) && !nuq_calib_parse(opts[i] + 6, &o.calib))
 			continue;
 		if (!strcmp(opts[i], "heads=quantized")) {
@@ -330,6 +336,8 @@ static int qmodel_open(struct qmodel *qm, const char *model, const char *nuq, co
 	if (!ret)
 		ret = nuq_qexec_calibrate(qm->q, x, n, NULL, NULL, msg, msglen);
 	free_list(x, n);
+	if (!ret && save)
+		ret = nuq_qexec_save_calibration(qm->q, save, msg, msglen);
 	if (!ret) {
 		nuq_qexec_stats(qm->q, &st);
 		fprintf(stderr, "%u integer jobs, %u layers in fp32 (%u heads), calibrated on %zu inputs (%s)\n",
