@@ -59,7 +59,10 @@ CFLAGS		?= -O2 -g
 NUQ_CFLAGS	:= -std=gnu11 $(WARN) -fPIC -MMD -MP
 SAN_FLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
-LDLIBS		+= -lprotobuf-c -lpng -ljpeg -lfreetype -lz -luring -lm -lpthread
+# OpenBLAS's sgemm for the fp32 Conv/MatMul (libnuq/src/graph/sgemm.c refers to it
+# weakly, so --as-needed would drop it); static builds leave it out and use nuq's own loop.
+LDLIBS		+= -lprotobuf-c -lpng -ljpeg -lfreetype -lz -luring -lm -lpthread \
+		   -Wl,--push-state,--no-as-needed -lopenblas -Wl,--pop-state
 # FreeType's static archive needs its own dependencies spelled out.
 STATIC_LDLIBS	:= -lprotobuf-c -lfreetype -lbrotlidec -lbrotlicommon -lpng16 -ljpeg -lz -luring -lm -lpthread
 

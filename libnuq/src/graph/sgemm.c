@@ -2,15 +2,28 @@
 /*
  * libnuq: single-precision matrix product for the fp32 executor.
  *
- * Not a BLAS: the reference executor needs to be right and fast enough
- * to evaluate a few hundred text lines, no more.  The inner loop runs
- * over contiguous columns of B and C so the compiler vectorises it; the
- * function is built for AVX2+FMA and for baseline x86-64, and the
- * loader picks one at run time (GCC target_clones).
+ * OpenBLAS's cblas_sgemm when the program is linked with it (the
+ * Makefile links -lopenblas into dynamic builds): it is several times
+ * faster than the loop below on whole models (Documentation/performance.rst).
+ * The reference is a weak one, so static builds (no -lopenblas) and
+ * NUQ_SGEMM=own in the environment use nuq's own loop instead.
+ *
+ * nuq's own loop is not a BLAS: it runs over contiguous columns of B and C
+ * so the compiler vectorises it; it is built for AVX2+FMA and for baseline
+ * x86-64, and the loader picks one at run time (GCC target_clones).
  */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph_priv.h"
+
+#if defined(__has_include) && __has_include(<cblas.h>)
+#include <cblas.h>
+#pragma weak cblas_sgemm
+#pragma weak openblas_set_num_threads
+#define NUQ_HAVE_CBLAS 1
+#endif
 
 #define KB	256	/* rows of B per block: a block of B stays in L2 */
 #define NB	512	/* columns per block */
@@ -22,8 +35,8 @@
 #endif
 
 NUQ_CLONES
-void nuq_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
-	       size_t ldb, float *c, size_t ldc, int acc)
+static void sgemm_own(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+		      size_t ldb, float *c, size_t ldc, int acc)
 {
 	size_t i, p, j, p0, j0;
 
@@ -52,4 +65,43 @@ void nuq_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const f
 			}
 		}
 	}
+}
+
+#ifdef NUQ_HAVE_CBLAS
+/*
+ * 1 when cblas_sgemm is linked in and NUQ_SGEMM is not "own" (read once).
+ * nuq runs on one thread unless asked: OpenBLAS would otherwise start a
+ * thread per CPU, whose waiting (sched_yield loops) costs more than they
+ * bring on small products, so only OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
+ * in the environment give it more.
+ */
+static int use_blas(void)
+{
+	static int use = -1;
+
+	if (use < 0) {
+		const char *e = getenv("NUQ_SGEMM");
+
+		use = cblas_sgemm && !(e && !strcmp(e, "own"));
+		if (use && openblas_set_num_threads && !getenv("OPENBLAS_NUM_THREADS") &&
+		    !getenv("OMP_NUM_THREADS"))
+			openblas_set_num_threads(1);
+	}
+	return use;
+}
+#endif
+
+void nuq_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+	       size_t ldb, float *c, size_t ldc, int acc)
+{
+#ifdef NUQ_HAVE_CBLAS
+	/* BLAS takes int sizes and refuses empty ones (leading dims below 1). */
+	if (use_blas() && m && n && k && m <= INT_MAX && n <= INT_MAX && k <= INT_MAX &&
+	    lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k,
+			    1.0f, a, (int)lda, b, (int)ldb, acc ? 1.0f : 0.0f, c, (int)ldc);
+		return;
+	}
+#endif
+	sgemm_own(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
