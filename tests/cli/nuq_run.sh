@@ -131,5 +131,12 @@ fails_with "--save to a missing folder" "not a directory" \
 fails_with "a bad --mean" "one number or one per channel" \
 	"$nuq" run "$bf" -i "$photo" --mean 1,2
 
+topk=/usr/share/libonnx-testdata/data/node/test_top_k/model.onnx
+if [ -f "$topk" ]; then
+	fails_with "nuq quantize warns about a model nuq cannot run, naming every missing op" \
+		"warning: nuq cannot run .*every op the model needs that nuq lacks: TopK (1 node)" \
+		"$nuq" quantize "$topk" -o "$tmp/topk.nuq"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

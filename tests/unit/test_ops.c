@@ -1009,6 +1009,23 @@ static void conv_auto_pad(void **state)
 	}
 }
 
+/* Every op the executor lacks is named at once, with its node count. */
+static void unknown_ops_listed(void **state)
+{
+	struct gb *b = gb_new(13);
+	struct nuq_tensor xt = ft((float *)xs6, 2, d23);
+
+	(void)state;
+	gb_input(b, "x");
+	gb_output(b, "y");
+	gb_node(b, "NoSuchOp", "n0", "x", "a");
+	gb_node(b, "Relu", "n1", "a", "b");
+	gb_node(b, "AlsoMissing", "n2", "b", "c");
+	gb_node(b, "NoSuchOp", "n3", "c", "y");
+	expect_refusal(b, &xt, -EOPNOTSUPP,
+		       "every op the model needs that nuq lacks: NoSuchOp (2 nodes), AlsoMissing (1 node)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1036,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(layer_norm),
 		cmocka_unit_test(conv_banded),
 		cmocka_unit_test(conv_auto_pad),
+		cmocka_unit_test(unknown_ops_listed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

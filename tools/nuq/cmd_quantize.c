@@ -78,6 +78,23 @@ static void print_table(const struct qmodel *m)
 	print_size(m);
 }
 
+/*
+ * The weights of any ONNX file can be quantized, but a model nuq's
+ * executor cannot import would be refused later by nuq run: say so now.
+ */
+static void warn_if_not_runnable(const char *path, const struct nuq_onnx *model)
+{
+	struct nuq_graph *g;
+	char why[1024];
+
+	if (!nuq_graph_import(model, &g, why, sizeof(why))) {
+		nuq_graph_free(g);
+		return;
+	}
+	fprintf(stderr, "nuq quantize: warning: nuq cannot run %s (%s); its weights are quantized all the same\n",
+		path, why);
+}
+
 int cmd_quantize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -218,6 +235,7 @@ int cmd_quantize(int argc, char **argv)
 		fprintf(stderr, "nuq quantize: %s\n", msg);
 		return 1;
 	}
+	warn_if_not_runnable(in, model);
 	ret = quantize_model(model, &o, budget, jobs, 1, &qm, msg, sizeof(msg));
 	if (!ret)
 		ret = nuq_file_write(out, qm.layers, (uint32_t)qm.n, msg, sizeof(msg));

@@ -216,6 +216,46 @@ static int check_io(struct nuq_graph *g, struct nuq_node *n, char *msg, size_t m
 	return 0;
 }
 
+static int op_is_known(const Onnx__NodeProto *np)
+{
+	return np->op_type && (!np->domain || !*np->domain || !strcmp(np->domain, "ai.onnx")) &&
+	       nuq_op_find(np->op_type);
+}
+
+/*
+ * "; every op it lacks: LSTM (2 nodes), com.x.Foo (1 node)" for the
+ * message of the first unsupported node, so that a user sees the whole
+ * list at once instead of one op per attempt.
+ */
+static void list_unknown_ops(const Onnx__GraphProto *gp, char *msg, size_t msglen)
+{
+	size_t i, j, len, kinds = 0;
+
+	if (!msg || !msglen)
+		return;
+	len = strlen(msg);
+	for (i = 0; i < gp->n_node && len + 1 < msglen; i++) {
+		const Onnx__NodeProto *np = gp->node[i];
+		size_t count = 0;
+
+		if (is_constant_node(np) || op_is_known(np) || !np->op_type)
+			continue;
+		for (j = 0; j < i; j++)
+			if (!op_is_known(gp->node[j]) && gp->node[j]->op_type &&
+			    !strcmp(gp->node[j]->op_type, np->op_type))
+				break;
+		if (j < i)
+			continue;	/* counted with its first node */
+		for (j = i; j < gp->n_node; j++)
+			count += gp->node[j]->op_type && !strcmp(gp->node[j]->op_type, np->op_type);
+		len += snprintf(msg + len, msglen - len, "%s%s%s%s (%zu node%s)",
+				kinds++ ? ", " : "; every op the model needs that nuq lacks: ",
+				np->domain && *np->domain ? np->domain : "",
+				np->domain && *np->domain ? "." : "", np->op_type, count,
+				count == 1 ? "" : "s");
+	}
+}
+
 static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__GraphProto *gp,
 		       char *msg, size_t msglen)
 {
@@ -233,13 +273,19 @@ static int build_nodes(struct nuq_graph *g, struct name_map *m, const Onnx__Grap
 		n->index = i;
 		if (!np->op_type)
 			return nuq_fail(msg, msglen, -EBADMSG, "node %zu has no op_type", i);
-		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx"))
-			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-					     "op domain '%s' is not supported", np->domain);
+		if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx")) {
+			nuq_node_fail(n, msg, msglen, -EOPNOTSUPP, "op domain '%s' is not supported",
+				      np->domain);
+			list_unknown_ops(gp, msg, msglen);
+			return -EOPNOTSUPP;
+		}
 		n->op = nuq_op_find(np->op_type);
-		if (!n->op)
-			return nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
-					     "op is not supported by nuq's executor");
+		if (!n->op) {
+			nuq_node_fail(n, msg, msglen, -EOPNOTSUPP,
+				      "op is not supported by nuq's executor");
+			list_unknown_ops(gp, msg, msglen);
+			return -EOPNOTSUPP;
+		}
 		if (np->n_input > NUQ_NODE_MAX_IO || np->n_output > NUQ_NODE_MAX_IO)
 			return nuq_node_fail(n, msg, msglen, -E2BIG, "too many inputs or outputs");
 		n->nin = (unsigned int)np->n_input;
