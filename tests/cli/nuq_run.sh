@@ -110,6 +110,17 @@ profile() {
 }
 check "--repeat and --profile: the median, and a profile of every run, fp32 and quantized" profile
 
+layer_errors() {
+	# shellcheck disable=SC2086
+	"$nuq" run "$bf" -i "$photo" $norm --cpu --per-layer-error >"$tmp/le" || return 1
+	jobs=$(sed -n 's/^layers: \([0-9]*\) as integer jobs.*/\1/p' "$tmp/le")
+	fp32=$(sed -n 's/^layers: .*, \([0-9]*\) in fp32 with.*/\1/p' "$tmp/le")
+	rows=$(grep -cE '^ +[0-9]+  .* (job|fp32|fp32 head) +-?[0-9.]+$' "$tmp/le")
+	echo "jobs $jobs fp32 $fp32 rows $rows"
+	[ -n "$jobs" ] && [ -n "$fp32" ] && [ "$rows" -eq $((jobs + fp32)) ]
+}
+check "--per-layer-error: one SQNR row for every quantized layer" layer_errors
+
 ocr_help() {
 	"$nuq" ocr --help | grep -q '^usage: nuq ocr PAGE.png' || return 1
 	"$nuq" run page.png --help 2>&1 | grep -q "nuq ocr PAGE.png' now"

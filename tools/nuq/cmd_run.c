@@ -50,12 +50,15 @@ static void usage(FILE *f)
 		"                        DIR/NAME.nuq.npy (quantized)\n"
 		"      --repeat N        run each model N times, report the median (default 1)\n"
 		"      --profile         time per op type of each run\n"
+		"      --per-layer-error  the SQNR of every quantized layer's output against fp32,\n"
+		"                        to see which layer hurts\n"
 		"%s", image_opts_help);
 }
 
 enum {
 	OPT_NUQ = 0x200, OPT_CALIB, OPT_CALIB_INPUT, OPT_CALIB_DIR, OPT_CALIB_FILE, OPT_DEVICE,
 	OPT_CPU, OPT_WEIGHTS_ONLY, OPT_FP32, OPT_NO_FP32, OPT_SAVE, OPT_REPEAT, OPT_PROFILE,
+	OPT_LAYER_ERRORS,
 };
 
 static const struct option run_longopts[] = {
@@ -75,6 +78,7 @@ static const struct option run_longopts[] = {
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "per-layer-error", no_argument, NULL, OPT_LAYER_ERRORS },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -193,6 +197,9 @@ static int parse(int argc, char **argv, struct run_setup *s)
 			break;
 		case OPT_PROFILE:
 			s->profile = 1;
+			break;
+		case OPT_LAYER_ERRORS:
+			s->layer_errors = 1;
 			break;
 		case 'h':
 			free(longopts);

@@ -277,6 +277,31 @@ static void report_setup(const struct loaded *l, const struct run_setup *s)
 		       nuq_calib_name(s->qe.calib));
 }
 
+/* --per-layer-error: which layer hurts, in graph order. */
+static int report_layer_errors(struct loaded *l, char *msg, size_t msglen)
+{
+	struct nuq_qexec_layer_error *e;
+	size_t n, i;
+	int ret;
+
+	ret = nuq_qexec_layer_errors(l->q, l->feed.feeds, l->feed.n, &e, &n, msg, msglen);
+	if (ret)
+		return ret;
+	printf("per-layer SQNR against fp32 (each layer's output, with every error before it):\n");
+	printf("  %5s  %-40s %-12s %-9s %9s\n", "node", "name", "op", "runs as", "SQNR dB");
+	for (i = 0; i < n; i++) {
+		const char *name = e[i].name && *e[i].name ? e[i].name : "(unnamed)";
+		size_t len = strlen(name);
+
+		/* Exported names share long prefixes: the end tells layers apart. */
+		printf("  %5zu  %s%-*s %-12s %-9s %9.2f\n", e[i].node, len > 40 ? "..." : "",
+		       len > 40 ? 37 : 40, len > 40 ? name + len - 37 : name, e[i].op,
+		       e[i].device ? "job" : e[i].head ? "fp32 head" : "fp32", e[i].sqnr_db);
+	}
+	free(e);
+	return 0;
+}
+
 static void report_run(const struct loaded *l, const struct run_setup *s)
 {
 	struct nuq_qexec_stats st;
@@ -285,12 +310,16 @@ static void report_run(const struct loaded *l, const struct run_setup *s)
 
 	if (!s->fp32_only) {
 		nuq_qexec_stats(l->q, &st);
-		printf("layers: %u as integer jobs on %s, %u in fp32 with quantized weights, %u activations fused\n",
+		printf("layers: %u as integer jobs on %s, %u in fp32 with quantized weights",
 		       st.device_layers,
 		       st.on_kernel_device ? (s->qe.device ? s->qe.device :
 					      nuq_device_default(def, sizeof(def))) :
 					     "libnuq's CPU core",
-		       st.fp32_layers, st.fused_acts);
+		       st.fp32_layers);
+		if (st.head_layers)
+			printf(" (%u of them heads, whose outputs keep full precision)",
+			       st.head_layers);
+		printf(", %u activation%s fused\n", st.fused_acts, st.fused_acts == 1 ? "" : "s");
 	}
 	printf("time: import %.2f s", l->t_import);
 	if (!s->fp32_only)
@@ -372,6 +401,8 @@ int model_run(const struct run_setup *s)
 		report_run(&l, s);
 		if (s->save_dir)
 			ret = save_all(&l, s, msg, sizeof(msg));
+		if (!ret && s->layer_errors && !s->fp32_only)
+			ret = report_layer_errors(&l, msg, sizeof(msg));
 		if (l.prof_fp32)
 			printf("profile of the fp32 run%s:\n%s", s->repeat > 1 ? "s" : "", l.prof_fp32);
 		if (l.prof_quant)

@@ -27,7 +27,7 @@ struct run_setup {
 	const char *calib_file;
 	const char *save_dir;
 	unsigned int repeat;
-	int fp32_only, no_fp32, profile;
+	int fp32_only, no_fp32, profile, layer_errors;
 	int recalibrate;		/* ignore M.calib next to M.nuq */
 };
 
