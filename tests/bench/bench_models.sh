@@ -5,8 +5,9 @@
 # calibrated on other real inputs, integer jobs on libnuq's CPU core), at
 # each thread count.  Every measurement is its own process (peak RSS is its
 # own): 2 warm-up runs, then RUNS timed ones; median and [q1-q3] in ms.
-# nuq runs on one thread whatever the count (it has no threads yet); the
-# count still goes to OPENBLAS_NUM_THREADS / OMP_NUM_THREADS.
+# nuq's own code runs on one thread whatever the count; the count goes to
+# OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, i.e. to the fp32 Conv/MatMul's
+# sgemm when libnuq is linked with OpenBLAS (libnuq/src/graph/sgemm.c).
 # Writes RESULTS/bench-models.txt, .dat, .png and per-op profiles of nuq in
 # RESULTS/bench-models/MODEL.{fp32,q}.tN.txt.
 #
@@ -120,7 +121,8 @@ node_rss=$(node -e "require('onnxruntime-node'); console.log(process.resourceUsa
 		"$(cut -d' ' -f1-3 /proc/loadavg), $runs runs after 2 warm-ups"
 	echo "# ms: median [q1-q3]; x: median / onnxruntime's; RSS: peak MB of the process" \
 		"(node with onnxruntime-node alone: $(mb "$node_rss") MB)"
-	echo "# nuq has no threads: its 2-thread rows run on one thread like the 1-thread ones"
+	echo "# nuq's own code is single-threaded: N threads only go to OpenBLAS's sgemm" \
+		"(OPENBLAS_NUM_THREADS=N), used by the fp32 Conv/MatMul"
 	printf '%-16s %2s %24s %24s %7s %24s %7s %5s %5s %5s\n' model thr "onnxruntime ms" \
 		"nuq fp32 ms" "" "nuq quantized ms" "" ort fp32 q
 } | tee "$txt"
