@@ -229,6 +229,49 @@ static void wide_shapes_identical(void **state)
 }
 
 /*
+ * Jobs large enough (>= 2^20 MACs) that the fast path shares their output
+ * rows among threads (NUQ_THREADS, default the CPUs): GEMM with and
+ * without im2col, grouped, depthwise, with a residual, a batch of two.
+ * The rows are the same whoever computes them, so every implementation
+ * must still give the portable core's bytes.
+ */
+static void threaded_shapes_identical(void **state)
+{
+	static const struct test_shape shapes[] = {
+		{ .batch = 2, .in_h = 40, .in_w = 37, .in_c = 32, .out_c = 64, .kh = 3, .kw = 3,
+		  .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1,
+		  .groups = 1 },
+		{ .batch = 1, .in_h = 64, .in_w = 64, .in_c = 64, .out_c = 96, .kh = 1, .kw = 1,
+		  .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1 },
+		{ .batch = 1, .in_h = 90, .in_w = 70, .in_c = 48, .out_c = 48, .kh = 3, .kw = 3,
+		  .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pt = 1, .pb = 1, .pl = 1, .pr = 1,
+		  .groups = 48 },
+		{ .batch = 2, .in_h = 33, .in_w = 50, .in_c = 32, .out_c = 64, .kh = 3, .kw = 3,
+		  .sh = 2, .sw = 2, .dh = 1, .dw = 1, .pt = 1, .pb = 0, .pl = 1, .pr = 0,
+		  .groups = 4 },
+	};
+	struct test_rng r = { 91 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct test_shape s = shapes[i];
+		struct test_job tj;
+		char what[64];
+
+		s.wfmt = i % 2 ? NUQ_WFMT_INT8 : NUQ_WFMT_CODEBOOK;
+		s.bits = i % 2 ? 8 : 4;
+		s.in_fmt = i % 2;
+		s.out_fmt = (i / 2) % 2;
+		s.flags = i == 2 ? NUQ_JOB_F_RESIDUAL : 0;
+		assert_int_equal(test_job_make(&tj, &s, &r), 0);
+		snprintf(what, sizeof(what), "threaded shape %zu", i);
+		impls_identical(&tj, what);
+		test_job_free(&tj);
+	}
+}
+
+/*
  * The fast path keeps packed weights between jobs: a job whose weight or
  * codebook bytes changed in place (same buffers, same descriptor) must
  * never be served the old ones.
@@ -826,6 +869,7 @@ int main(void)
 		cmocka_unit_test(int8_matches_reference),
 		cmocka_unit_test(every_impl_identical),
 		cmocka_unit_test(wide_shapes_identical),
+		cmocka_unit_test(threaded_shapes_identical),
 		cmocka_unit_test(weight_cache_never_stale),
 		cmocka_unit_test(threads_share_caches),
 		cmocka_unit_test(long_rows_take_the_tap_loop),

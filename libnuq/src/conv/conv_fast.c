@@ -198,20 +198,69 @@ static void write_pixels(const struct nuq_fast_ops *ops, const struct nuq_out_pa
  * channels of a pixel are adjacent, so the kernel multiplies 16 channels
  * at once, two taps per instruction, reading the padded image directly.
  */
+/*
+ * Jobs below this many multiply-accumulates run on the calling thread
+ * alone: waking the pool costs tens of microseconds.
+ */
+#define PARALLEL_MIN_MACS	(1ULL << 20)
+
+static int worth_threads(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan)
+{
+	return (uint64_t)job->out_h * job->out_w * job->out_c * plan->k >= PARALLEL_MIN_MACS;
+}
+
+/* One image's share of a depthwise job: its output rows. */
+struct dw_parts {
+	const struct nuq_conv_job *job;
+	void *const *t;
+	const struct nuq_fast_ops *ops;
+	const struct nuq_out_params *p;
+	const int16_t *wd;
+	const struct padded_image *img;
+	const size_t *off;
+	size_t taps2;
+	uint32_t n, rows;
+	int err;
+};
+
+static void dw_part(void *ctx, size_t part)
+{
+	const struct dw_parts *c = ctx;
+	const struct nuq_conv_job *job = c->job;
+	size_t C = job->out_c, cp = c->img->cp;
+	uint32_t oh = (uint32_t)part * c->rows, end = oh + c->rows;
+	int32_t *acc = nuq_scratch_get(cp * job->out_w * sizeof(*acc));
+
+	if (!acc) {
+		__atomic_store_n(&((struct dw_parts *)ctx)->err, -ENOMEM, __ATOMIC_RELAXED);
+		return;
+	}
+	for (end = end < job->out_h ? end : job->out_h; oh < end; oh++) {
+		c->ops->dw_row(c->img->x + (size_t)oh * job->stride_h * c->img->w * cp,
+			       (size_t)job->stride_w * cp, c->off, c->taps2, c->wd, cp, job->out_w,
+			       acc);
+		write_pixels(c->ops, c->p, c->t[NUQ_T_RESIDUAL], acc, cp, job->out_w, C, 0,
+			     c->t[NUQ_T_OUTPUT], ((uint64_t)c->n * job->out_h + oh) * job->out_w * C);
+	}
+	nuq_scratch_put(acc);
+}
+
 static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 			 void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops,
 			 const struct nuq_out_params *p, const int16_t *wd)
 {
 	size_t C = job->out_c, cp = dw_channels(C);
-	size_t taps = plan->k, taps2 = (taps + 1) & ~(size_t)1, i;
+	size_t taps = plan->k, taps2 = (taps + 1) & ~(size_t)1, i, parts;
 	struct padded_image img;
 	size_t *off = malloc(taps2 * sizeof(*off));
-	int32_t *acc = malloc(cp * job->out_w * sizeof(*acc));
-	uint32_t n, oh;
+	struct dw_parts c = {
+		.job = job, .t = t, .ops = ops, .p = p, .wd = wd, .img = &img, .off = off,
+		.taps2 = taps2,
+	};
 	int ret = -ENOMEM;
 
 	img.x = NULL;
-	if (!off || !acc)
+	if (!off)
 		goto out;
 	ret = padded_alloc(job, cp, &img);
 	if (ret)
@@ -222,20 +271,21 @@ static int run_depthwise(const struct nuq_conv_job *job, const struct nuq_conv_p
 		off[i] = ((tap / job->kernel_w) * job->dilation_h * img.w +
 			  (tap % job->kernel_w) * job->dilation_w) * cp;
 	}
-	for (n = 0; n < job->batch; n++) {
+	/* Parts of a few rows each: enough of them to share out evenly. */
+	c.rows = (job->out_h + 15) / 16;
+	parts = (job->out_h + c.rows - 1) / c.rows;
+	for (c.n = 0; c.n < job->batch && !c.err; c.n++) {
 		pad_image(job, ops, (const uint8_t *)t[NUQ_T_INPUT] +
-			       (uint64_t)n * job->in_h * job->in_w * C, &img);
-		for (oh = 0; oh < job->out_h; oh++) {
-			ops->dw_row(img.x + (size_t)oh * job->stride_h * img.w * cp,
-				    (size_t)job->stride_w * cp, off, taps2, wd, cp, job->out_w, acc);
-			write_pixels(ops, p, t[NUQ_T_RESIDUAL], acc, cp, job->out_w, C, 0,
-				     t[NUQ_T_OUTPUT], ((uint64_t)n * job->out_h + oh) * job->out_w * C);
-		}
+			       (uint64_t)c.n * job->in_h * job->in_w * C, &img);
+		if (worth_threads(job, plan))
+			nuq_parallel_for(parts, dw_part, &c);
+		else
+			for (i = 0; i < parts; i++)
+				dw_part(&c, i);
 	}
-	ret = 0;
+	ret = c.err;
 out:
 	free(off);
-	free(acc);
 	nuq_scratch_put(img.x);
 	return ret;
 }
@@ -263,54 +313,81 @@ static int taps_are_image(const struct nuq_conv_job *job, size_t kp)
 	       !(job->pad_top | job->pad_bottom | job->pad_left | job->pad_right);
 }
 
+/* One image's share of a GEMM job: everything a chunk of output rows needs. */
+struct gemm_parts {
+	const struct nuq_conv_job *job;
+	const struct nuq_conv_plan *plan;
+	void *const *t;
+	const struct nuq_fast_ops *ops;
+	const struct nuq_out_params *p;
+	const int16_t *wp;
+	const struct padded_image *img;
+	size_t kp;
+	uint32_t rows, n;
+	int direct;
+	int err;		/* set (atomically) when a part could not get scratch */
+};
+
+/* Output rows [part * rows, + rows) of image n, every group. */
+static void gemm_part(void *ctx, size_t part)
+{
+	const struct gemm_parts *c = ctx;
+	const struct nuq_conv_job *job = c->job;
+	size_t ocg = c->plan->out_cg, ocgp = oc_padded(ocg), kp = c->kp;
+	uint32_t oh = (uint32_t)part * c->rows, g;
+	uint32_t nr = job->out_h - oh < c->rows ? job->out_h - oh : c->rows;
+	size_t chunk = (size_t)c->rows * job->out_w, np = (size_t)nr * job->out_w;
+	uint64_t at = ((uint64_t)c->n * job->out_h + oh) * job->out_w * job->out_c;
+	int16_t *a = c->direct ? NULL : nuq_scratch_get((chunk * kp + RUN_SLACK) * sizeof(*a));
+	int32_t *acc = nuq_scratch_get(chunk * ocg * sizeof(*acc));
+
+	if ((!c->direct && !a) || !acc) {
+		__atomic_store_n(&((struct gemm_parts *)ctx)->err, -ENOMEM, __ATOMIC_RELAXED);
+		goto out;
+	}
+	for (g = 0; g < job->groups; g++) {
+		const int16_t *taps = c->img->x + (size_t)oh * job->in_w * kp;
+
+		if (!c->direct) {
+			im2col(job, c->plan, c->img, oh, nr, g, a, kp);
+			taps = a;
+		}
+		c->ops->dot(taps, np, kp, c->wp + (size_t)g * ocgp * kp, ocg, acc);
+		write_pixels(c->ops, c->p, c->t[NUQ_T_RESIDUAL], acc, ocg, np, ocg,
+			     (size_t)g * ocg, c->t[NUQ_T_OUTPUT], at + (size_t)g * ocg);
+	}
+out:
+	nuq_scratch_put(a);
+	nuq_scratch_put(acc);
+}
+
 static int run_gemm(const struct nuq_conv_job *job, const struct nuq_conv_plan *plan,
 		    void *const t[NUQ_T_COUNT], const struct nuq_fast_ops *ops,
 		    const struct nuq_out_params *p, const int16_t *wp, size_t kp)
 {
-	size_t ocg = plan->out_cg, ocgp = oc_padded(ocg);
-	uint32_t rows = chunk_rows(job, kp), groups = job->groups, n, oh, g, nr;
-	int direct = taps_are_image(job, kp);
 	struct padded_image img;
-	size_t chunk = (size_t)rows * job->out_w;
-	int16_t *a = direct ? NULL : nuq_scratch_get((chunk * kp + RUN_SLACK) * sizeof(*a));
-	int32_t *acc = nuq_scratch_get(chunk * ocg * sizeof(*acc));
-	int ret = -ENOMEM;
+	struct gemm_parts c = {
+		.job = job, .plan = plan, .t = t, .ops = ops, .p = p, .wp = wp, .img = &img,
+		.kp = kp, .rows = chunk_rows(job, kp), .direct = taps_are_image(job, kp),
+	};
+	size_t parts = (job->out_h + c.rows - 1) / c.rows, i;
+	int ret;
 
 	img.x = NULL;
-	if ((!direct && !a) || !acc)
-		goto out;
 	ret = padded_alloc(job, job->in_c, &img);
 	if (ret)
-		goto out;
-
-	for (n = 0; n < job->batch; n++) {
+		return ret;
+	for (c.n = 0; c.n < job->batch && !c.err; c.n++) {
 		pad_image(job, ops, (const uint8_t *)t[NUQ_T_INPUT] +
-			       (uint64_t)n * job->in_h * job->in_w * job->in_c, &img);
-		for (oh = 0; oh < job->out_h; oh += nr) {
-			uint64_t at = ((uint64_t)n * job->out_h + oh) * job->out_w * job->out_c;
-			size_t np;
-
-			nr = job->out_h - oh < rows ? job->out_h - oh : rows;
-			np = (size_t)nr * job->out_w;
-			for (g = 0; g < groups; g++) {
-				const int16_t *taps = img.x + (size_t)oh * job->in_w * kp;
-
-				if (!direct) {
-					im2col(job, plan, &img, oh, nr, g, a, kp);
-					taps = a;
-				}
-				ops->dot(taps, np, kp, wp + (size_t)g * ocgp * kp, ocg, acc);
-				write_pixels(ops, p, t[NUQ_T_RESIDUAL], acc, ocg, np, ocg,
-					     (size_t)g * ocg, t[NUQ_T_OUTPUT], at + (size_t)g * ocg);
-			}
-		}
+			       (uint64_t)c.n * job->in_h * job->in_w * job->in_c, &img);
+		if (worth_threads(job, plan))
+			nuq_parallel_for(parts, gemm_part, &c);
+		else
+			for (i = 0; i < parts; i++)
+				gemm_part(&c, i);
 	}
-	ret = 0;
-out:
-	nuq_scratch_put(a);
-	nuq_scratch_put(acc);
 	nuq_scratch_put(img.x);
-	return ret;
+	return c.err;
 }
 
 /* Decode and pack a job's weights into @pk for @layout; 1 if not exact here. */

@@ -93,6 +93,14 @@ struct nuq_fast_ops {
 
 extern const struct nuq_fast_ops nuq_fast_generic, nuq_fast_avx2;
 
+/*
+ * conv_parallel.c: @fn(@ctx, i) for every i in [0, @n), on up to
+ * nuq_conv_threads() threads (the caller is one); returns when all are done.
+ */
+typedef void (*nuq_part_fn)(void *ctx, size_t part);
+void nuq_parallel_for(size_t n, nuq_part_fn fn, void *ctx);
+unsigned int nuq_conv_threads(void);
+
 /* conv_fast_scratch.c: a buffer of at least @size bytes, kept for reuse by nuq_scratch_put(). */
 void *nuq_scratch_get(size_t size);
 void nuq_scratch_put(void *p);

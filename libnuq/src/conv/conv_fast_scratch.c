@@ -12,7 +12,7 @@
 
 #include "conv_fast.h"
 
-#define POOL_SLOTS	4
+#define POOL_SLOTS	8
 /* Larger buffers are not kept: they would pin that much memory while idle. */
 #define POOL_MAX_BYTES	((size_t)64 << 20)
 
