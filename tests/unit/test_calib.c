@@ -79,11 +79,33 @@ static void band_below_zero(void **state)
 	check_band(-629.0f, -500.0f);
 }
 
+/*
+ * A ReLU's output: half exact zeros, the rest exponential (mean 1, up
+ * to 9.2).  The zeros are exact in any range; their spike let KL clip
+ * at 2.2 (1.2 before Q left out the clipped mass).
+ */
+static void relu_zeros(void **state)
+{
+	static float x[20000];
+	struct nuq_act_stats s = { 0 };
+	float lo, hi;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 20000; i++)
+		x[i] = i % 2 ? -logf((float)(i + 1) / 20001.0f) : 0.0f;
+	nuq_act_stats_add(&s, x, 20000);
+	nuq_act_range(&s, NUQ_CALIB_KL, &lo, &hi);
+	assert_true(lo == 0 && hi >= 0.6 * s.max);
+	nuq_act_stats_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(band_above_zero),
 		cmocka_unit_test(band_below_zero),
+		cmocka_unit_test(relu_zeros),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,9 +190,17 @@ static void kl_range(const float *v, size_t n, double min, double max, float *lo
 	if (!(amax > 0))
 		return;
 	step = amax / HIST_BINS;
+	/*
+	 * Exact zeros (a ReLU's whole negative half) are exact in any range:
+	 * left in, their spike in bin 0 outweighs the tail, and the range
+	 * clipped a detector's ReLU outputs to a third (SQNR 8 dB after one
+	 * layer).
+	 */
 	for (i = 0; i < n; i++) {
 		int b = (int)(fabs(v[i]) / step);
 
+		if (v[i] == 0)
+			continue;
 		hist[b >= HIST_BINS ? HIST_BINS - 1 : b] += 1;
 	}
 	for (nb = levels; nb <= HIST_BINS; nb += 16) {
