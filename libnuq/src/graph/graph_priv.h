@@ -199,6 +199,9 @@ void nuq_sgemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const f
 int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 		   const struct nuq_tensor *w, const struct nuq_tensor *b, struct nuq_tensor *y,
 		   char *msg, size_t msglen);
+/* One depthwise channel: @x (@ih x @iw) into @y (@oh x @ow), @w its kernel. */
+void nuq_conv_depthwise_f32(const struct nuq_attrs *a, const float *x, int64_t ih, int64_t iw,
+			    const float *w, float bias, float *y, int64_t oh, int64_t ow);
 /* Output size of a conv/pool along one axis, or -1 when it would be empty. */
 int64_t nuq_conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pad0,
 			 int64_t pad1, int ceil_mode);

@@ -158,33 +158,6 @@ static int conv_prepare(struct nuq_graph *g, struct nuq_node *n, char *msg, size
 	return 0;
 }
 
-static void conv_depthwise(const struct nuq_attrs *a, const float *x, int64_t ih, int64_t iw,
-			   const float *w, float bias, float *y, int64_t oh, int64_t ow)
-{
-	int64_t oy, ox, ky, kx;
-
-	for (oy = 0; oy < oh; oy++) {
-		for (ox = 0; ox < ow; ox++) {
-			float s = bias;
-
-			for (ky = 0; ky < a->kernel[0]; ky++) {
-				int64_t iy = oy * a->strides[0] - a->pads[0] + ky * a->dilations[0];
-
-				if (iy < 0 || iy >= ih)
-					continue;
-				for (kx = 0; kx < a->kernel[1]; kx++) {
-					int64_t ix = ox * a->strides[1] - a->pads[1] +
-						     kx * a->dilations[1];
-
-					if (ix >= 0 && ix < iw)
-						s += x[iy * iw + ix] * w[ky * a->kernel[1] + kx];
-				}
-			}
-			y[oy * ow + ox] = s;
-		}
-	}
-}
-
 /* Scratch of one im2col band, in floats (64 MiB). */
 #define NUQ_IM2COL_BUDGET	(16ULL << 20)
 
@@ -267,7 +240,8 @@ int nuq_conv2d_f32(const struct nuq_node *n, const struct nuq_tensor *x,
 			const float *wg = w->f + gi * og * kk;
 
 			if (cg == 1 && og == 1) {
-				conv_depthwise(a, xg, H, W, wg, b ? b->f[gi] : 0.0f, yg, oh, ow);
+				nuq_conv_depthwise_f32(a, xg, H, W, wg, b ? b->f[gi] : 0.0f, yg, oh,
+						       ow);
 				continue;
 			}
 			if (pointwise)
