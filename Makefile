@@ -314,6 +314,7 @@ check: deps
 	-@$(MAKE) --no-print-directory unit
 	-@$(MAKE) --no-print-directory conformance
 	-@$(MAKE) --no-print-directory models-fp32
+	-@$(MAKE) --no-print-directory models-quant
 	-@$(MAKE) --no-print-directory fuzz
 	-@$(MAKE) --no-print-directory vm-test
 	@scripts/summary.sh $(B)/results

@@ -43,3 +43,14 @@ models-fp32: $(MODEL_INPUT) $(B)/tests/graph_ref
 		$(abspath $(CACHE))/ort/node_modules $(abspath $(NUQ_EXTRA_MODELS)) \
 		>$(B)/results/models-fp32.tap 2>&1; \
 		rc=$$?; sed 's/^/    /' $(B)/results/models-fp32.tap; exit $$rc
+
+# The quantized executor's fidelity on those models (issue 16, part of
+# make check): nuq quantize's defaults, 8-bit activations on the CPU
+# core, calibrated on photos, every output against nuq's fp32 executor
+# on other photos: results/models-quant.tap.  About a minute.
+.PHONY: models-quant
+models-quant: $(MODEL_INPUT) $(B)/tests/graph_ref $(B)/bin/nuq
+	@mkdir -p $(B)/results
+	@tests/ort/models_quant.sh $(MODEL_INPUT) $(B)/tests/graph_ref $(B)/bin/nuq \
+		$(abspath $(NUQ_EXTRA_MODELS)) >$(B)/results/models-quant.tap 2>&1; \
+		rc=$$?; sed 's/^/    /' $(B)/results/models-quant.tap; exit $$rc

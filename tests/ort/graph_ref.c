@@ -22,7 +22,9 @@
  *	calibration, nuq_qexec_save_calibration())
  *   graph_ref qlayers MODEL.onnx MODEL.nuq CALIB_LIST IN.f32 D0,D1,D2,D3 [OPT...]
  *	nuq_qexec_layer_errors(): each quantized layer's SQNR on IN
- *   graph_ref sqnr REF.f32 OUT.f32 MIN_DB   prints the SQNR in dB, fails below MIN_DB
+ *   graph_ref sqnr REF.f32 OUT.f32 MIN_DB [sigmoid]   prints the SQNR in dB (of
+ *	both sides' sigmoids: logits as the probabilities they stand for),
+ *	fails below MIN_DB
  *   graph_ref top1 REF.f32 OUT.f32   prints each one's argmax, fails when they differ
  */
 #include <errno.h>
@@ -417,8 +419,13 @@ static int qlayers(char **argv, int argc)
 	return ret ? 1 : 0;
 }
 
-/* SQNR of OUT against REF in dB; 1 when below MIN_DB. */
-static int sqnr(const char *ref, const char *out, double min_db)
+static double sigmoid(double x)
+{
+	return 1 / (1 + exp(-x));
+}
+
+/* SQNR of OUT against REF in dB (of their sigmoids with @sig); 1 when below MIN_DB. */
+static int sqnr(const char *ref, const char *out, double min_db, int sig)
 {
 	size_t na, nb, i;
 	float *a = read_f32(ref, &na), *b = read_f32(out, &nb);
@@ -427,8 +434,10 @@ static int sqnr(const char *ref, const char *out, double min_db)
 
 	if (a && b && na == nb && na) {
 		for (i = 0; i < na; i++) {
-			s += (double)a[i] * a[i];
-			e += ((double)b[i] - a[i]) * ((double)b[i] - a[i]);
+			double x = sig ? sigmoid(a[i]) : a[i], y = sig ? sigmoid(b[i]) : b[i];
+
+			s += x * x;
+			e += (y - x) * (y - x);
 		}
 		db = e > 0 ? 10 * log10(s / e) : INFINITY;
 		printf("%.1f\n", db);
@@ -539,7 +548,9 @@ int main(int argc, char **argv)
 	if (argc >= 7 && !strcmp(argv[1], "qlayers"))
 		return qlayers(argv + 2, argc - 2);
 	if (argc == 5 && !strcmp(argv[1], "sqnr"))
-		return sqnr(argv[2], argv[3], atof(argv[4]));
+		return sqnr(argv[2], argv[3], atof(argv[4]), 0);
+	if (argc == 6 && !strcmp(argv[1], "sqnr") && !strcmp(argv[5], "sigmoid"))
+		return sqnr(argv[2], argv[3], atof(argv[4]), 1);
 	if (argc == 4 && !strcmp(argv[1], "top1"))
 		return top1(argv[2], argv[3]);
 	fprintf(stderr, "usage: see tests/ort/graph_ref.c\n");
