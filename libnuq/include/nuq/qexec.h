@@ -60,7 +60,7 @@ int nuq_calib_parse(const char *name, enum nuq_calib *c);
 #define NUQ_QEXEC_CPU		(1u << 0)	/* libnuq's CPU core, never the kernel */
 #define NUQ_QEXEC_WEIGHTS_ONLY	(1u << 1)	/* fp32 activations: every layer runs in fp32 */
 #define NUQ_QEXEC_NO_BIAS_CORRECTION (1u << 2)	/* keep the biases as they are */
-#define NUQ_QEXEC_QUANTIZED_HEADS (1u << 3)	/* heads too run as jobs (8-bit outputs; see below) */
+#define NUQ_QEXEC_QUANTIZED_HEADS (1u << 3)	/* heads too run as jobs (8-bit outputs; see above) */
 
 struct nuq_qexec_opts {
 	unsigned int flags;
