@@ -88,28 +88,22 @@ worst_of() {
 	cat "$@" | sort -g | head -n 1
 }
 
-# sqnr_all GUARDS: per output the worst and median SQNR over the photos
-# (BlazeFace's logits also as probabilities, after a sigmoid); fails when
+# sqnr_all GUARDS: per output the worst and median SQNR over the photos; fails when
 # an output's worst is below its guard in GUARDS ("NAME:DB,..."; today's
 # figure less a margin); prints the outputs short of issue 16's 25 dB
 sqnr_all() {
 	bad=0
 	for f in "$tmp/ref/0"/*.f32; do
 		o=$(basename "$f" .f32)
-		rm -f "$tmp"/db.* "$tmp"/sg.*
+		rm -f "$tmp"/db.*
 		k=0
 		while [ "$k" -lt "$neval" ]; do
 			"$ref" sqnr "$tmp/ref/$k/$o.f32" "$tmp/q/$k/$o.f32" 0 >"$tmp/db.$k"
-			"$ref" sqnr "$tmp/ref/$k/$o.f32" "$tmp/q/$k/$o.f32" 0 sigmoid >"$tmp/sg.$k"
 			k=$((k + 1))
 		done
 		worst=$(worst_of "$tmp"/db.*)
 		median=$(cat "$tmp"/db.* | sort -g | sed -n "$(((neval + 1) / 2))p")
-		case $o in
-		Identity_0 | Identity_1_0) sig=", after a sigmoid $(worst_of "$tmp"/sg.*) dB" ;;
-		*) sig= ;;
-		esac
-		echo "$o: worst SQNR $worst dB, median $median dB over $neval photos$sig"
+		echo "$o: worst SQNR $worst dB, median $median dB over $neval photos"
 		guard=$(echo ",$1," | sed -n "s/.*,$o:\([^,]*\),.*/\1/p")
 		if [ -z "$guard" ] || awk "BEGIN { exit !($worst < $guard) }"; then
 			echo "  below the guard ${guard:-(none)} dB"
