@@ -9,7 +9,10 @@
  * uint8 (with its value's scale and zero point) until an fp32 op reads
  * it, so two device layers in a row exchange 8-bit activations.  A Relu
  * or Clip(0, 6) that is a conv's only consumer is fused into the job's
- * output clamp.
+ * output clamp, and an Add of the conv's output and another activation
+ * (a residual connection, perhaps followed by that Relu) into the job's
+ * residual input: the block's output comes out of the job in 8 bits,
+ * with no fp32 Add, Relu or conversion in between.
  *
  * Activation scales come from calibration: nuq_qexec_calibrate() runs
  * the fp32 graph (with the quantized weights) on real inputs and picks
@@ -77,6 +80,7 @@ struct nuq_qexec_stats {
 	double device_seconds;		/* wall time inside submit + wait */
 	int on_kernel_device;		/* 1 when jobs went to /dev/nuqN */
 	unsigned int head_layers;	/* of the fp32 layers: heads (see above) */
+	unsigned int fused_adds;	/* residual Adds fused into a job */
 };
 
 /*

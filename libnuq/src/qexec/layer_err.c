@@ -21,10 +21,10 @@ struct err_run {
 	int failed;
 };
 
-/* The value a layer's output ends in: after its fused activation, if any. */
+/* The value a layer's output ends in: after its fused Add and activation, if any. */
 static int layer_value(const struct qnode *qn)
 {
-	return qn->device && qn->act ? qn->act->out[0] : qn->n->out[0];
+	return qn->device ? qn->out_val : qn->n->out[0];
 }
 
 /* Element @i of @t in NCHW order, also from a job's uint8 NHWC output. */

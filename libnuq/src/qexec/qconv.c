@@ -273,6 +273,16 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 		bq = round(b / acc_scale);
 		bias[oc] = (int32_t)(bq > ACC_LIMIT ? ACC_LIMIT : bq < -ACC_LIMIT ? -ACC_LIMIT : bq);
 	}
+	if (qn->add) {
+		/* The Add's other input, rescaled to the output's step by the core. */
+		const struct qval *res = &q->vals[qn->res_val];
+
+		if (nuq_quantize_multiplier((double)res->scale / out->scale, &qn->job.res_multiplier,
+					    &qn->job.res_shift))
+			return 1;
+		qn->job.res_zero_point = res->zp;
+		qn->job.flags |= NUQ_JOB_F_RESIDUAL;
+	}
 	qn->job.out_zero_point = out->zp;
 	qn->job.in_zero_point = in->zp;
 	qn->job.out_min = qn->act ? clamp_q(out->zp + qn->clamp_lo / out->scale) : 0;
@@ -343,6 +353,37 @@ static void quantize_nhwc(const struct nuq_tensor *x, float scale, int32_t zp, u
 		}
 }
 
+/*
+ * The fused Add's other input into the residual BO, uint8 NHWC in its
+ * own scale: a copy when a job left it so, else quantized from float.
+ * 2 if it is not the output's shape (a broadcasting Add): then the conv
+ * and the Add run in fp32 this time.
+ */
+static int load_residual(struct nuq_qexec *q, struct qnode *qn, int64_t nb, int64_t oh,
+			 int64_t ow, uint64_t bytes)
+{
+	struct nuq_value *v = &q->g->values[qn->res_val];
+	const struct qval *res = &q->vals[qn->res_val];
+	struct nuq_tensor *r = &v->t;
+	int ret;
+
+	if (!v->live || r->ndims != 4 || r->dims[0] != nb || r->dims[1] != qn->job.out_c ||
+	    r->dims[2] != oh || r->dims[3] != ow)
+		return 2;
+	ret = ensure_bo(q, &q->res_bo, &q->res_map, &q->res_cap, bytes);
+	if (ret)
+		return ret;
+	if (r->q && !r->f && r->scale == res->scale && r->zp == res->zp) {
+		memcpy(q->res_map, r->q, bytes);
+		return 0;
+	}
+	ret = nuq_tensor_need_float(r);
+	if (ret)
+		return ret;
+	quantize_nhwc(r, res->scale, res->zp, q->res_map);
+	return 0;
+}
+
 int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		  struct nuq_tensor *y, char *msg, size_t msglen)
 {
@@ -403,6 +444,13 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 			quantize_rows(x->f, inb, in->scale, in->zp, q->in_map);
 		else
 			quantize_nhwc(x, in->scale, in->zp, q->in_map);
+	}
+	if (qn->add) {
+		ret = load_residual(q, qn, nb, oh, ow, outb);
+		if (ret)
+			return ret == 2 ? 2 : nuq_node_fail(n, msg, msglen, ret,
+							     "cannot load the residual");
+		job.tensors[NUQ_T_RESIDUAL].handle = q->res_bo;
 	}
 	job.batch = (uint32_t)nb;
 	job.in_h = (uint32_t)ih;

@@ -143,6 +143,62 @@ static int has_layer(const struct nuq_graph *g, size_t i, const struct nuq_qlaye
 	return find_layer(layers, nlayers, n->proto->input[1]) != NULL;
 }
 
+/* Node @v's producer index, or -1 for a graph input (or a constant). */
+static long producer_of(const struct nuq_graph *g, int v)
+{
+	size_t i, k;
+
+	for (i = 0; i < g->nnodes; i++)
+		for (k = 0; k < g->nodes[i].nout; k++)
+			if (g->nodes[i].out[k] == v)
+				return (long)i;
+	return -1;
+}
+
+/*
+ * An Add of @v (node @at's only output use) and another activation that
+ * exists by the time node @at runs: the residual connection of a ResNet
+ * or MobileNetV2 block, which the job can do (NUQ_JOB_F_RESIDUAL).  The
+ * other input goes into *@res.
+ */
+static struct nuq_node *fusable_add(struct nuq_graph *g, size_t at, int v, int *res)
+{
+	size_t i;
+
+	if (g->values[v].uses != 1 || g->values[v].is_output)
+		return NULL;
+	for (i = at + 1; i < g->nnodes; i++) {
+		struct nuq_node *n = &g->nodes[i];
+		int other;
+
+		if (n->nin < 1 || (n->in[0] != v && (n->nin < 2 || n->in[1] != v)))
+			continue;
+		if (!is_op(n, "Add") || n->nin != 2 || n->nout != 1 || n->out[0] < 0)
+			return NULL;
+		other = n->in[0] == v ? n->in[1] : n->in[0];
+		if (other < 0 || other == v || g->values[other].is_const ||
+		    producer_of(g, other) >= (long)at)
+			return NULL;
+		*res = other;
+		return n;
+	}
+	return NULL;
+}
+
+/* Make node @fused (an activation or an Add) pass on @qn's job output. */
+static void fuse_into(struct nuq_qexec *q, struct qnode *qn, struct nuq_node *fused, int add)
+{
+	struct qnode *fq = &q->qn[fused - q->g->nodes];
+
+	fq->n = fused;
+	fused->q = fq;
+	fq->job_of = qn;
+	if (add)
+		fq->fused_add = 1;
+	else
+		fq->fused_act = 1;
+}
+
 /*
  * The heads: quantized layers from whose output a graph output is
  * reached through fp32 ops alone (reshapes, concats, activations,
@@ -197,15 +253,23 @@ static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nu
 
 	if (!q->active || !qn)
 		return 0;
-	if (qn->fused_act) {
-		/* The conv's job already applied this clamp: pass its output on. */
-		*out[0] = *in[0];
-		memset(in[0], 0, sizeof(*in[0]));
+	if (qn->fused_act || qn->fused_add) {
+		struct nuq_tensor *t = in[0];
+
+		/* The conv's job ran the clamp or the Add: pass its output on. */
+		if (!qn->job_of->ran)
+			return 0;	/* it ran in fp32: so does this node */
+		if (qn->fused_add && n->in[0] != qn->job_of->n->out[0])
+			t = in[1];
+		*out[0] = *t;
+		memset(t, 0, sizeof(*t));
 		return 1;
 	}
 	if (!qn->device)
 		return 0;
+	qn->ran = 0;
 	ret = nuq_qconv_run(q, qn, in[0], out[0], msg, msglen);
+	qn->ran = ret == 0;
 	return ret == 2 ? 0 : ret ? ret : 1;
 }
 
@@ -256,13 +320,19 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		q->st.device_layers++;
 		qn->in_val = n->in[0];
 		qn->out_val = n->out[0];
-		qn->act = fusable_act(g, i, n->out[0], &qn->clamp_lo, &qn->clamp_hi);
+		/* conv -> Add(residual) -> Relu is one job where the device can add. */
+		qn->add = q->residual_ok && !qn->fc ?
+			  fusable_add(g, i, n->out[0], &qn->res_val) : NULL;
+		if (qn->add) {
+			fuse_into(q, qn, qn->add, 1);
+			qn->out_val = qn->add->out[0];
+			q->vals[qn->res_val].tracked = 1;
+			q->st.fused_adds++;
+		}
+		qn->act = fusable_act(g, qn->add ? (size_t)(qn->add - g->nodes) : i, qn->out_val,
+				      &qn->clamp_lo, &qn->clamp_hi);
 		if (qn->act) {
-			struct qnode *aq = &q->qn[qn->act - g->nodes];
-
-			aq->fused_act = 1;
-			aq->n = qn->act;
-			qn->act->q = aq;
+			fuse_into(q, qn, qn->act, 0);
 			qn->out_val = qn->act->out[0];
 			q->st.fused_acts++;
 		}
@@ -301,6 +371,11 @@ int nuq_qexec_create(struct nuq_graph *g, const struct nuq_qlayer *layers, size_
 		goto fail;
 	}
 	q->st.on_kernel_device = !nuq_device_is_cpu(q->dev);
+	{
+		struct nuq_info info;
+
+		q->residual_ok = !nuq_device_info(q->dev, &info) && (info.caps & NUQ_CAP_RESIDUAL);
+	}
 	g->run_hook = hook;
 	g->hook_ctx = q;
 	ret = setup_nodes(q, layers, nlayers, msg, msglen);
@@ -345,6 +420,8 @@ void nuq_qexec_free(struct nuq_qexec *q)
 		nuq_bo_free(q->dev, q->in_bo);
 	if (q->out_bo)
 		nuq_bo_free(q->dev, q->out_bo);
+	if (q->res_bo)
+		nuq_bo_free(q->dev, q->res_bo);
 	if (q->g->hook_ctx == q) {
 		q->g->run_hook = NULL;
 		q->g->hook_ctx = NULL;
@@ -495,6 +572,11 @@ int nuq_qexec_apply(struct nuq_qexec *q)
 				((struct qnode *)qn->act->q)->fused_act = 0;
 				qn->act = NULL;
 				q->st.fused_acts--;
+			}
+			if (qn->add) {
+				((struct qnode *)qn->add->q)->fused_add = 0;
+				qn->add = NULL;
+				q->st.fused_adds--;
 			}
 		}
 	}

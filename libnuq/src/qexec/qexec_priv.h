@@ -19,6 +19,15 @@ struct qnode {
 	int head;			/* a graph output follows through fp32 ops: run in fp32 */
 	int fused_act;			/* this node is an activation fused into its conv */
 	struct nuq_node *act;		/* the fused activation of this conv, or NULL */
+	/*
+	 * A residual Add fused into this conv's job (the core adds the
+	 * Add's other input, requantized, before the clamp), or NULL.
+	 */
+	struct nuq_node *add;
+	int res_val;			/* the Add's other input: the job's residual */
+	int fused_add;			/* this node is an Add fused into its conv */
+	struct qnode *job_of;		/* fused act/Add: the conv whose job does them */
+	int ran;			/* this run: the job ran, fused nodes pass its output on */
 	int in_val, out_val;		/* value ids the job reads and writes */
 	float clamp_lo, clamp_hi;	/* the fused activation's range (real values) */
 	/* Device conv: one BO with weights | codebook | bias | requant. */
@@ -74,9 +83,10 @@ struct nuq_qexec {
 		void *ctx;
 		size_t inputs, total;
 	} cb;
-	uint32_t in_bo, out_bo;
-	uint8_t *in_map, *out_map;
-	uint64_t in_cap, out_cap;
+	uint32_t in_bo, out_bo, res_bo;
+	uint8_t *in_map, *out_map, *res_map;
+	uint64_t in_cap, out_cap, res_cap;
+	int residual_ok;		/* the device does NUQ_JOB_F_RESIDUAL */
 	struct nuq_qexec_stats st;
 };
 
