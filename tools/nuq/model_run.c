@@ -319,7 +319,9 @@ static void report_run(const struct loaded *l, const struct run_setup *s)
 		if (st.head_layers)
 			printf(" (%u of them heads, whose outputs keep full precision)",
 			       st.head_layers);
-		printf(", %u activation%s fused\n", st.fused_acts, st.fused_acts == 1 ? "" : "s");
+		printf(", %u activation%s and %u residual Add%s fused, %u elementwise region%s as tables\n",
+		       st.fused_acts, st.fused_acts == 1 ? "" : "s", st.fused_adds,
+		       st.fused_adds == 1 ? "" : "s", st.fused_tables, st.fused_tables == 1 ? "" : "s");
 	}
 	printf("time: import %.2f s", l->t_import);
 	if (!s->fp32_only)

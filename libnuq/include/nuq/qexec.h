@@ -12,7 +12,10 @@
  * output clamp, and an Add of the conv's output and another activation
  * (a residual connection, perhaps followed by that Relu) into the job's
  * residual input: the block's output comes out of the job in 8 bits,
- * with no fp32 Add, Relu or conversion in between.
+ * with no fp32 Add, Relu or conversion in between.  A chain of
+ * elementwise ops on a job's output and scalar constants (a HardSwish
+ * written out as Add, Clip, Div and Mul) becomes a 256-entry table from
+ * the job's bytes to the chain's, exact for that quantization.
  *
  * Activation scales come from calibration: nuq_qexec_calibrate() runs
  * the fp32 graph (with the quantized weights) on real inputs and picks
@@ -81,6 +84,7 @@ struct nuq_qexec_stats {
 	int on_kernel_device;		/* 1 when jobs went to /dev/nuqN */
 	unsigned int head_layers;	/* of the fp32 layers: heads (see above) */
 	unsigned int fused_adds;	/* residual Adds fused into a job */
+	unsigned int fused_tables;	/* elementwise regions after a job run as tables */
 };
 
 /*

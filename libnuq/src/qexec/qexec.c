@@ -253,6 +253,8 @@ static int hook(void *ctx, struct nuq_node *n, struct nuq_tensor **in, struct nu
 
 	if (!q->active || !qn)
 		return 0;
+	if (qn->lut)
+		return nuq_qlut_hook(q, qn, in);
 	if (qn->fused_act || qn->fused_add) {
 		struct nuq_tensor *t = in[0];
 
@@ -339,6 +341,10 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		q->vals[qn->in_val].tracked = 1;
 		q->vals[qn->out_val].tracked = 1;
 	}
+	/* Then the elementwise regions the jobs' outputs feed. */
+	for (i = 0; i < g->nnodes && !ret; i++)
+		if (q->qn[i].device)
+			ret = nuq_qlut_find(q, &q->qn[i]);
 	free(head);
 	return ret;
 }
@@ -408,6 +414,8 @@ void nuq_qexec_free(struct nuq_qexec *q)
 			if (q->qn[i].bo)
 				nuq_bo_free(q->dev, q->qn[i].bo);
 			free(q->qn[i].wscale);
+			if (q->qn[i].lut_owner)
+				free(q->qn[i].lut);
 			q->g->nodes[i].q = NULL;
 		}
 	}
@@ -578,6 +586,15 @@ int nuq_qexec_apply(struct nuq_qexec *q)
 				qn->add = NULL;
 				q->st.fused_adds--;
 			}
+		}
+	}
+	/* A table that cannot be built leaves its region in fp32. */
+	for (i = 0; i < g->nnodes; i++) {
+		struct qlut *r = q->qn[i].lut;
+
+		if (r && q->qn[i].lut_owner) {
+			r->ready = 0;
+			nuq_qlut_build(q, r, NULL, 0);
 		}
 	}
 	q->calibrated = 1;

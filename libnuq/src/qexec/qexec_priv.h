@@ -10,6 +10,16 @@
 #include "calib.h"
 #include "graph/graph_priv.h"
 
+/* An elementwise region after a job, run as a 256-entry table (lut.c). */
+struct qlut {
+	int src, out;			/* value ids: the job output it reads, its output */
+	size_t nodes[16];		/* its nodes, in graph order */
+	size_t n;
+	uint8_t table[256];		/* src byte -> out byte */
+	int ready;			/* built for the current scales */
+	int done;			/* this run: the table made the output */
+};
+
 /* How one node runs under the quantized executor (nuq_node.q). */
 struct qnode {
 	struct nuq_node *n;
@@ -28,6 +38,8 @@ struct qnode {
 	int fused_add;			/* this node is an Add fused into its conv */
 	struct qnode *job_of;		/* fused act/Add: the conv whose job does them */
 	int ran;			/* this run: the job ran, fused nodes pass its output on */
+	struct qlut *lut;		/* a member of this table region, or NULL */
+	int lut_owner;			/* the region's first node: it frees the region */
 	int in_val, out_val;		/* value ids the job reads and writes */
 	float clamp_lo, clamp_hi;	/* the fused activation's range (real values) */
 	/* Device conv: one BO with weights | codebook | bias | requant. */
@@ -95,6 +107,15 @@ void nuq_qexec_reset(struct nuq_qexec *q);
 /* qexec.c: apply calibrated ranges and means (also after loading them). */
 int nuq_qexec_apply(struct nuq_qexec *q);
 int nuq_qexec_correct_bias(struct nuq_qexec *q, struct qnode *qn);
+
+/*
+ * lut.c: the region after @qn's job (nuq_qlut_find, 0 or -ENOMEM), its
+ * table once scales are known, and the graph hook of its members
+ * (1 done, 0 run in fp32, <0 error).
+ */
+int nuq_qlut_find(struct nuq_qexec *q, struct qnode *qn);
+int nuq_qlut_build(struct nuq_qexec *q, struct qlut *r, char *msg, size_t msglen);
+int nuq_qlut_hook(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor **in);
 
 /* qconv.c: weights of a device conv, its requantization, and running it. */
 int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen);

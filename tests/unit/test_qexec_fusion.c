@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The quantized executor fuses a residual block - conv -> Add(the
- * block's input) -> Relu - into one job (NUQ_JOB_F_RESIDUAL with a
- * clamp): the block's output comes out of the job in 8 bits, the Add
- * and the Relu run no fp32 code, and the result matches the fp32 graph
- * on the same quantized weights to a few 8-bit steps.  An Add of a
- * constant (a per-channel bias) is not a residual and stays an fp32 Add.
+ * What the quantized executor fuses after a job, each checked against
+ * the fp32 graph on the same quantized weights (a few 8-bit steps):
+ * - a residual block - conv -> Add(the block's input) -> Relu - is one
+ *   job (NUQ_JOB_F_RESIDUAL with a clamp): the Add and the Relu run no
+ *   fp32 code; an Add of a constant (a per-channel bias) is no residual
+ *   and stays an fp32 Add;
+ * - an elementwise chain on a job's output and scalar constants (a
+ *   HardSwish written out as Add, Clip, Div, Mul, as PaddleOCR exports
+ *   it) is one 256-entry table; where a value inside the chain is a
+ *   graph output, the table stops before it.
  */
 #include <errno.h>
 #include <math.h>
@@ -40,11 +44,13 @@ struct block {
 };
 
 /*
- * x[1,8,10,10] -> Conv 3x3 (8->8, pad 1) -> c1; Add(c1, @other) -> a;
- * Relu -> r; Conv 1x1 (8->5) -> y.  @other is "x" (a residual) or "bc"
- * (a [1,8,1,1] constant: a broadcast, not a residual).
+ * x[1,8,10,10] -> Conv 3x3 (8->8, pad 1) -> c1; then @tail (residual:
+ * Add(c1, @other) -> a, Relu -> r; hswish: c1 * Clip(c1 + 3, 0, 6) / 6
+ * -> r, and with @other "leak" the Clip's output is a second graph
+ * output); Conv 1x1 (8->5) -> y.  @other is "x" (a residual) or "bc" (a
+ * [1,8,1,1] constant: a broadcast, not a residual).
  */
-static void block_build(struct block *k, const char *other)
+static void block_build(struct block *k, const char *tail, const char *other)
 {
 	const struct nuq_onnx_weight *w;
 	float w1[C * C * 9], w2[5 * C], bc[C];
@@ -64,9 +70,23 @@ static void block_build(struct block *k, const char *other)
 	gb_init_f(k->b, "bc", 4, (int64_t[]){ 1, C, 1, 1 }, bc);
 	gb_attr_ints(k->b, gb_node(k->b, "Conv", "conv1", "x,w1", "c1"), "pads", 4,
 		     (int64_t[]){ 1, 1, 1, 1 });
-	snprintf(ins, sizeof(ins), "c1,%s", other);
-	gb_node(k->b, "Add", "add", ins, "a");
-	gb_node(k->b, "Relu", "relu", "a", "r");
+	if (!strcmp(tail, "residual")) {
+		snprintf(ins, sizeof(ins), "c1,%s", other);
+		gb_node(k->b, "Add", "add", ins, "a");
+		gb_node(k->b, "Relu", "relu", "a", "r");
+	} else {
+		static const float three = 3, zero = 0, six = 6;
+
+		gb_init_f(k->b, "three", 0, NULL, &three);
+		gb_init_f(k->b, "zero", 0, NULL, &zero);
+		gb_init_f(k->b, "six", 0, NULL, &six);
+		gb_node(k->b, "Add", "add3", "c1,three", "p");
+		gb_node(k->b, "Clip", "clip", "p,zero,six", "cl");
+		gb_node(k->b, "Div", "div6", "cl,six", "d");
+		gb_node(k->b, "Mul", "mul", "c1,d", "r");
+		if (!strcmp(other, "leak"))
+			gb_output(k->b, "cl");
+	}
 	gb_node(k->b, "Conv", "conv2", "r,w2", "y");
 	buf = gb_pack(k->b, &len);
 	assert_int_equal(nuq_onnx_load_mem(buf, len, &k->m, k->msg, sizeof(k->msg)), 0);
@@ -153,7 +173,7 @@ static void residual_block_is_one_job(void **state)
 	uint32_t flags;
 
 	(void)state;
-	block_build(&k, "x");
+	block_build(&k, "residual", "x");
 	run_both(&k, &st, &flags, &err, &range);
 	assert_int_equal(st.device_layers, 2);
 	assert_int_equal(st.fused_adds, 1);
@@ -175,11 +195,51 @@ static void broadcast_add_is_not_fused(void **state)
 	uint32_t flags;
 
 	(void)state;
-	block_build(&k, "bc");
+	block_build(&k, "residual", "bc");
 	run_both(&k, &st, &flags, &err, &range);
 	assert_int_equal(st.fused_adds, 0);
 	assert_int_equal(flags, 0);
 	assert_int_equal(st.device_layers, 2);
+	if (!(err < range * 0.06))
+		fail_msg("error %g of range %g", err, range);
+	block_free(&k);
+}
+
+static void hardswish_is_a_table(void **state)
+{
+	struct nuq_qexec_stats st;
+	struct block k;
+	double err, range;
+	uint32_t flags;
+
+	(void)state;
+	block_build(&k, "hswish", "");
+	run_both(&k, &st, &flags, &err, &range);
+	assert_int_equal(st.device_layers, 2);
+	assert_int_equal(st.fused_tables, 1);
+	assert_int_equal(st.jobs, 2);
+	assert_true(range > 0.5);
+	if (!(err < range * 0.06))
+		fail_msg("error %g of range %g", err, range);
+	block_free(&k);
+}
+
+static void open_chain_is_not_a_table(void **state)
+{
+	struct nuq_qexec_stats st;
+	struct block k;
+	double err, range;
+	uint32_t flags;
+
+	(void)state;
+	block_build(&k, "hswish", "leak");
+	run_both(&k, &st, &flags, &err, &range);
+	/*
+	 * Clip's output is a graph output, which keeps its float precision:
+	 * the region shrinks to the Add alone (its output read by the fp32
+	 * Clip), and the rest runs in fp32.
+	 */
+	assert_int_equal(st.fused_tables, 1);
 	if (!(err < range * 0.06))
 		fail_msg("error %g of range %g", err, range);
 	block_free(&k);
@@ -190,6 +250,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(residual_block_is_one_job),
 		cmocka_unit_test(broadcast_add_is_not_fused),
+		cmocka_unit_test(hardswish_is_a_table),
+		cmocka_unit_test(open_chain_is_not_a_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
