@@ -657,8 +657,14 @@ static void clear_errors(void **state)
 
 	b = one_node("Conv", "x,w", &n);
 	gb_init_f(b, "w", 4, (int64_t[]){ 1, 1, 3, 3 }, (float[9]){ 0 });
+	gb_attr_s(b, n, "auto_pad", "SAME_MIDDLE");
+	expect_refusal(b, -EINVAL, "auto_pad=SAME_MIDDLE is not an ONNX mode");
+
+	b = one_node("Conv", "x,w", &n);
+	gb_init_f(b, "w", 4, (int64_t[]){ 1, 1, 3, 3 }, (float[9]){ 0 });
 	gb_attr_s(b, n, "auto_pad", "SAME_UPPER");
-	expect_refusal(b, -EOPNOTSUPP, "auto_pad");
+	gb_attr_ints(b, n, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+	expect_refusal(b, -EINVAL, "with explicit pads");
 
 	b = one_node("Reshape", "x,s", &n);
 	gb_init_i(b, "s", 1, (int64_t[]){ 2 }, (int64_t[]){ 1LL << 40, 1LL << 40 });
