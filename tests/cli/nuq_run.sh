@@ -57,6 +57,9 @@ run_photo() {
 	grep -q "input 'input:0' 1x128x128x3  from NHWC 1x128x128x3, RGB" "$tmp/run" || return 1
 	grep -q 'bits per weight, all included' "$tmp/run" || return 1
 	grep -q 'as integer jobs on libnuq' "$tmp/run" || return 1
+	# the 4 heads (a score and a box conv per anchor grid) stay fp32, and say why
+	[ "$(grep -c '^  in fp32: .* (Conv): a head: a graph output follows' "$tmp/run")" -eq 4 ] ||
+		return 1
 	# every one of the model's 4 outputs compared, with an SQNR and top-1
 	[ "$(grep -c 'SQNR .* dB  max |diff| .* top-1 ' "$tmp/run")" -eq 4 ] || return 1
 	[ "$(ls "$tmp/save" | wc -l)" -eq 8 ]
@@ -120,6 +123,14 @@ layer_errors() {
 	[ -n "$jobs" ] && [ -n "$fp32" ] && [ "$rows" -eq $((jobs + fp32)) ]
 }
 check "--per-layer-error: one SQNR row for every quantized layer" layer_errors
+
+asd_method() {
+	# shellcheck disable=SC2086
+	"$nuq" run "$bf" -i "$photo" $norm --cpu -m asd >"$tmp/asd" || return 1
+	grep -q 'weights asd (signed power-of-two digits), a scale per channel' "$tmp/asd" &&
+		[ "$(grep -c 'SQNR' "$tmp/asd")" -eq 4 ]
+}
+check "-m asd: shift-and-add weights, a scale per channel, every output compared" asd_method
 
 ocr_help() {
 	"$nuq" ocr --help | grep -q '^usage: nuq ocr PAGE.png' || return 1

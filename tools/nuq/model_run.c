@@ -145,7 +145,14 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 		n = l->file.nlayers;
 		l->bytes = stat(s->nuq_file, &st) ? 0 : (size_t)st.st_size;
 	} else {
-		ret = quantize_model(l->onnx, &s->opts, QUANT_RD_AUTO, 2, 1, &l->qm, msg, msglen);
+		struct nuq_layer_opts o = s->opts;
+		enum nuq_qmethod m = o.q.method;
+		int asd = m == NUQ_Q_ASD || m == NUQ_Q_ASD1 || m == NUQ_Q_CSD;
+
+		/* Shift-and-add weights have no codebook to share: a scale per channel. */
+		if (asd)
+			o.gran = NUQ_GRAN_CHANNEL;
+		ret = quantize_model(l->onnx, &o, asd ? 0 : QUANT_RD_AUTO, 2, 1, &l->qm, msg, msglen);
 		if (ret)
 			return ret;
 		layers = l->qm.layers;
@@ -258,6 +265,10 @@ static void report_setup(const struct loaded *l, const struct run_setup *s)
 		return;
 	if (s->nuq_file)
 		printf("weights from %s", s->nuq_file);
+	else if (s->opts.q.method == NUQ_Q_ASD || s->opts.q.method == NUQ_Q_ASD1 ||
+		 s->opts.q.method == NUQ_Q_CSD)
+		printf("weights %s (signed power-of-two digits), a scale per channel",
+		       nuq_qmethod_name(s->opts.q.method));
 	else
 		printf("weights %s %u-bit, layout chosen per layer", nuq_qmethod_name(s->opts.q.method),
 		       s->opts.q.bits);
@@ -302,6 +313,30 @@ static int report_layer_errors(struct loaded *l, char *msg, size_t msglen)
 	return 0;
 }
 
+/* The quantized layers that stayed in fp32, and why (at most a screenful). */
+static void report_fp32_layers(const struct loaded *l)
+{
+	size_t n = nuq_qexec_layers(l->q, NULL, 0), i, shown = 0;
+	struct nuq_qexec_layer *e = calloc(n + 1, sizeof(*e));
+
+	if (!e)
+		return;
+	nuq_qexec_layers(l->q, e, n);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(e[i].name);
+
+		if (e[i].device)
+			continue;
+		if (shown++ == 12) {
+			printf("  ... and more in fp32 (--per-layer-error lists every layer)\n");
+			break;
+		}
+		printf("  in fp32: %s%s (%s): %s\n", len > 40 ? "..." : "",
+		       len > 40 ? e[i].name + len - 37 : e[i].name, e[i].op, e[i].why);
+	}
+	free(e);
+}
+
 static void report_run(const struct loaded *l, const struct run_setup *s)
 {
 	struct nuq_qexec_stats st;
@@ -323,6 +358,8 @@ static void report_run(const struct loaded *l, const struct run_setup *s)
 		       st.fused_acts, st.fused_acts == 1 ? "" : "s", st.fused_adds,
 		       st.fused_adds == 1 ? "" : "s", st.fused_tables, st.fused_tables == 1 ? "" : "s");
 	}
+	if (!s->fp32_only)
+		report_fp32_layers(l);
 	printf("time: import %.2f s", l->t_import);
 	if (!s->fp32_only)
 		printf(", quantize %.2f s, calibrate %.2f s", l->t_quantize, l->t_calib);

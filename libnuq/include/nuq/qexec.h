@@ -127,6 +127,23 @@ int nuq_qexec_run_all(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, s
 void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st);
 
 /*
+ * Every quantized layer in graph order: whether it runs as an integer
+ * job and, when it does not, why (a head, an op without a job form, SVD
+ * factors, a requantization the job cannot express...: static text).
+ * Fills at most @max entries of @out and returns how many layers there
+ * are; the strings live as long as the graph.
+ */
+struct nuq_qexec_layer {
+	size_t node;		/* index in the graph */
+	const char *name;	/* the node's name, else its first output's */
+	const char *op;
+	int device;		/* 1: an integer job */
+	const char *why;	/* NULL for a job */
+};
+
+size_t nuq_qexec_layers(const struct nuq_qexec *q, struct nuq_qexec_layer *out, size_t max);
+
+/*
  * Which layer hurts: the graph on @feeds (as nuq_qexec_run_all()) once
  * in fp32 with the model's own (unquantized) weights and biases, once
  * quantized, and per quantized layer the SQNR of its output (after a

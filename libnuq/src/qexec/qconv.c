@@ -101,9 +101,15 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	int64_t maxabs = 0, i, oc;
 	struct nuq_conv_job *j = &qn->job;
 
-	if (l->rank || l->layout != (fc ? NUQ_LAYOUT_KN : NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
-	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O))
+	if (l->rank) {
+		qn->why = "its weights are SVD factors, which no job takes";
 		return 1;
+	}
+	if (l->layout != (fc ? NUQ_LAYOUT_KN : NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
+	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O)) {
+		qn->why = "its weights' layout (groups of weights smaller than a channel) has no job form";
+		return 1;
+	}
 	/*
 	 * The requantization multiplier is positive, so a channel whose scale
 	 * is negative (a folded BatchNormalization with gamma < 0) gets its
@@ -134,8 +140,10 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 
 			maxabs = v > maxabs ? v : maxabs;
 		}
-		if (K * 255 * maxabs >= ACC_LIMIT)
+		if (K * 255 * maxabs >= ACC_LIMIT) {
+			qn->why = "its shift-and-add weights could overflow the job's 32-bit sums";
 			return 1;
+		}
 		wbytes = 2 * (uint64_t)(O * K);
 	} else {
 		for (i = 0; i < (int64_t)(m->ncodebooks ? m->ncodebooks : m->ngroups) << b; i++)
@@ -240,8 +248,10 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 		double need = fabs(n->b.f[oc]) / ((double)in->scale * qn->wscale[oc]);
 
 		while (qn->wscale[oc] > 0 && need >= ACC_LIMIT / 2) {
-			if (!qn->l->bits || qn->shift >= 15)
+			if (!qn->l->bits || qn->shift >= 15) {
+				qn->why = "its bias does not fit the job's 32-bit sums at this input step";
 				return 1;
+			}
 			qn->shift++;
 			need /= 2;
 			shifted = 1;
@@ -268,6 +278,7 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 				bias[oc] = 0;
 				continue;
 			}
+			qn->why = "its requantization scale is below what a job expresses";
 			return 1;
 		}
 		bq = round(b / acc_scale);
@@ -278,8 +289,10 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 		const struct qval *res = &q->vals[qn->res_val];
 
 		if (nuq_quantize_multiplier((double)res->scale / out->scale, &qn->job.res_multiplier,
-					    &qn->job.res_shift))
+					    &qn->job.res_shift)) {
+			qn->why = "its residual's scale is out of the job's range";
 			return 1;
+		}
 		qn->job.res_zero_point = res->zp;
 		qn->job.flags |= NUQ_JOB_F_RESIDUAL;
 	}

@@ -316,6 +316,13 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 			ret = 0;
 		}
 		if (!qn->device) {
+			if (qn->head)
+				qn->why = "a head: a graph output follows through fp32 ops, so it keeps full precision";
+			else if (q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)
+				qn->why = "fp32 activations were asked for (weights only)";
+			else if (!is_op(n, "Conv") && !is_op(n, "MatMul"))
+				qn->why = is_op(n, "Gemm") ? "Gemm has no integer job yet" :
+					  "ConvTranspose has no integer job yet";
 			q->st.fp32_layers++;
 			continue;
 		}
@@ -774,4 +781,27 @@ int nuq_qexec_run_all(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, s
 void nuq_qexec_stats(const struct nuq_qexec *q, struct nuq_qexec_stats *st)
 {
 	*st = q->st;
+}
+
+size_t nuq_qexec_layers(const struct nuq_qexec *q, struct nuq_qexec_layer *out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < q->g->nnodes; i++) {
+		const struct qnode *qn = &q->qn[i];
+		const struct nuq_node *nd = &q->g->nodes[i];
+
+		if (!qn->l)
+			continue;
+		if (n < max) {
+			out[n].node = i;
+			out[n].name = nd->proto->name && *nd->proto->name ? nd->proto->name :
+				      nd->proto->n_output ? nd->proto->output[0] : "";
+			out[n].op = nd->op->name;
+			out[n].device = qn->device;
+			out[n].why = qn->device ? NULL : qn->why ? qn->why : "it runs in fp32";
+		}
+		n++;
+	}
+	return n;
 }

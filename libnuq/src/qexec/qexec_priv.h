@@ -27,6 +27,7 @@ struct qnode {
 	int device;			/* 1: an integer job */
 	int fc;				/* a MatMul run as a 1x1 conv over its rows */
 	int head;			/* a graph output follows through fp32 ops: run in fp32 */
+	const char *why;		/* a quantized layer in fp32: the reason (static text) */
 	int fused_act;			/* this node is an activation fused into its conv */
 	struct nuq_node *act;		/* the fused activation of this conv, or NULL */
 	/*
