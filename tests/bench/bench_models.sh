@@ -28,7 +28,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out/bench-models"
 txt=$out/bench-models.txt dat=$out/bench-models.dat
-export NODE_PATH=$ort
+export NODE_PATH="$ort"
 
 # ocr NAME det|rec|cls|cls180 PNG LINE: an OCR model's input (tests/ort/graph_ref.c)
 ocr() {
