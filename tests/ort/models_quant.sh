@@ -142,9 +142,9 @@ bf_norm="0.00784313725 -1"
 # Guards: today's worst SQNR per output less 3 dB, and today's top-1 count
 # less one or two: near-ties between neighbouring anchors flip with the
 # fp32 executor's rounding (Documentation/models.rst, "Fidelity beyond OCR").
-bf128_g=Identity_0:19,Identity_1_0:0,Identity_2_0:16,Identity_3_0:9
-bf256_g=Identity_0:-1,Identity_1_0:7,Identity_2_0:2,Identity_3_0:10
-mlt_g=offsets:3,scores:-3
+bf128_g=Identity_0:19,Identity_1_0:-1,Identity_2_0:16,Identity_3_0:9
+bf256_g=Identity_0:-3,Identity_1_0:6,Identity_2_0:1,Identity_3_0:10
+mlt_g=offsets:2,scores:-3
 mll_g=offsets:1,scores:-4
 # name model size input-options scale offset guards top1-guard score-outputs
 while read -r name model size opts scale off guards tguard scores; do
@@ -168,7 +168,7 @@ while read -r name model size opts scale off guards tguard scores; do
 done <<EOF
 BlazeFace-128 blazeface/face_detection_front_128x128_barracuda.onnx 128 - $bf_norm $bf128_g 2 Identity_0 Identity_1_0
 BlazeFace-256 blazeface/face_detection_back_256x256_barracuda.onnx 256 - $bf_norm $bf256_g 0 Identity_0 Identity_1_0
-M-LSD-320-tiny mlsd/mlsd_320x320_tiny.onnx 320 --alpha,1 1 0 $mlt_g 2 scores
+M-LSD-320-tiny mlsd/mlsd_320x320_tiny.onnx 320 --alpha,1 1 0 $mlt_g 1 scores
 M-LSD-320-large mlsd/mlsd_320x320_large.onnx 320 --alpha,1 1 0 $mll_g 3 scores
 EOF
 echo "1..$n"
