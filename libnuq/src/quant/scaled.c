@@ -9,10 +9,9 @@
  * codebook per channel.  The scale starts as the channel's max |w| (the
  * codebook then sees values in [-1, 1]); for the clustering methods (knq,
  * kde, opt) a few alternating steps then refit each channel's scale by
- * least squares for its indices, or the best of a grid around it with
- * the indices chosen anew, and the levels as centroids in the weights'
- * own units (a channel with a large scale weighs more), keeping a step
- * only if it lowers the layer's squared error.  Scales are rounded to what the
+ * least squares for its indices and the levels as centroids in the
+ * weights' own units (a channel with a large scale weighs more), keeping
+ * a step only if it lowers the layer's squared error.  Scales are rounded to what the
  * file stores (a float32 base times a float16 ratio) before the indices
  * are chosen, so the indices fit the stored scales.
  */
@@ -23,7 +22,7 @@
 
 #include "quant_priv.h"
 
-#define SCALED_ITERATIONS	8
+#define SCALED_ITERATIONS	3
 
 /* Round @s to base * float16 ratio, into t->row_scales / row_ratio16. */
 static void store_scales(struct nuq_qtensor *t, const double *s)
@@ -72,41 +71,14 @@ static double sse(const float *w, const struct nuq_qtensor *t)
 	return e;
 }
 
-/* Squared error of channel @w (@n values) at scale @s against levels @lv. */
-static double channel_sse(const float *w, size_t n, double s, const float *lv, unsigned int nl)
-{
-	float inv = s > 0 ? (float)(1 / s) : 0;
-	double e = 0;
-	size_t c;
-
-	for (c = 0; c < n; c++) {
-		double d = w[c] - s * lv[nuq_nearest(w[c] * inv, lv, nl)];
-
-		e += d * d;
-	}
-	return e;
-}
-
-#define SCALE_STEPS	8	/* each side of the current scale */
-#define SCALE_SPAN	0.25	/* searched: scale * (1 +- SCALE_SPAN) */
-
-/*
- * Each channel's scale for the current codebook: the least-squares scale
- * for its current indices, or the best of a grid around the current
- * scale with the indices chosen anew - least squares alone stays where
- * the indices are, and at 3 bits, where one level step is a large part of
- * a channel's range, moving the scale moves the indices a lot.
- */
+/* Least-squares scale of each channel for its current indices. */
 static void refit_scales(const float *w, const struct nuq_qtensor *t, double *s)
 {
-	const struct nuq_qgroup *g = &t->groups[0];
-	const float *lv = g->levels;
+	const float *lv = t->groups[0].levels;
 	size_t r, c;
-	int k;
 
 	for (r = 0; r < t->rows; r++) {
-		const float *wr = w + r * t->cols;
-		double num = 0, den = 0, cur = t->row_scales[r], best, e;
+		double num = 0, den = 0;
 
 		for (c = 0; c < t->cols; c++) {
 			size_t i = r * t->cols + c;
@@ -114,19 +86,7 @@ static void refit_scales(const float *w, const struct nuq_qtensor *t, double *s)
 			num += (double)w[i] * lv[t->idx[i]];
 			den += (double)lv[t->idx[i]] * lv[t->idx[i]];
 		}
-		s[r] = den > 0 && num > 0 ? num / den : cur;
-		if (!(cur > 0))
-			continue;
-		best = channel_sse(wr, t->cols, s[r], lv, g->nlevels);
-		for (k = -SCALE_STEPS; k <= SCALE_STEPS; k++) {
-			double sk = cur * (1 + SCALE_SPAN * k / SCALE_STEPS);
-
-			e = channel_sse(wr, t->cols, sk, lv, g->nlevels);
-			if (e < best) {
-				best = e;
-				s[r] = sk;
-			}
-		}
+		s[r] = den > 0 && num > 0 ? num / den : t->row_scales[r];
 	}
 }
 
