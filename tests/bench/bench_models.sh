@@ -100,9 +100,9 @@ measure() {
 	for t in $threads; do
 		o=$(node "$top/tests/bench/ort_bench.js" "$model" "$work/$in.f32" "$shape" "$t" \
 			"$runs")
-		f=$(OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$bench" fp32 "$model" \
+		f=$(NUQ_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$bench" fp32 "$model" \
 			"$work/$in.f32" "$shape" "$runs" "$out/bench-models/$name.fp32.t$t.txt")
-		q=$(OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$bench" q "$model" \
+		q=$(NUQ_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$bench" q "$model" \
 			"$work/$in.f32" "$shape" "$runs" "$out/bench-models/$name.q.t$t.txt" \
 			"$base.nuq" "$base.calib")
 		om=$(field median "$o") fm=$(field median "$f") qm=$(field median "$q")
@@ -121,8 +121,8 @@ node_rss=$(node -e "require('onnxruntime-node'); console.log(process.resourceUsa
 		"$(cut -d' ' -f1-3 /proc/loadavg), $runs runs after 2 warm-ups"
 	echo "# ms: median [q1-q3]; x: median / onnxruntime's; RSS: peak MB of the process" \
 		"(node with onnxruntime-node alone: $(mb "$node_rss") MB)"
-	echo "# nuq's own code is single-threaded: N threads only go to OpenBLAS's sgemm" \
-		"(OPENBLAS_NUM_THREADS=N), used by the fp32 Conv/MatMul"
+	echo "# N threads: NUQ_THREADS=N (the integer jobs' rows on the CPU path) and" \
+		"OPENBLAS_NUM_THREADS=N (the fp32 Conv/MatMul's sgemm); the rest of nuq is one thread"
 	printf '%-16s %2s %24s %24s %7s %24s %7s %5s %5s %5s\n' model thr "onnxruntime ms" \
 		"nuq fp32 ms" "" "nuq quantized ms" "" ort fp32 q
 } | tee "$txt"
