@@ -5,7 +5,8 @@
 # calibrated on other real inputs, integer jobs on libnuq's CPU core), at
 # each thread count.  Every measurement is its own process (peak RSS is its
 # own): 2 warm-up runs, then RUNS timed ones; median and [q1-q3] in ms.
-# nuq's own code runs on one thread whatever the count; the count goes to
+# The thread count goes to NUQ_THREADS (the CPU path shares a job's output
+# rows among threads, libnuq/src/conv/conv_parallel.c) and to
 # OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, i.e. to the fp32 Conv/MatMul's
 # sgemm when libnuq is linked with OpenBLAS (libnuq/src/graph/sgemm.c).
 # Writes RESULTS/bench-models.txt, .dat, .png and per-op profiles of nuq in
