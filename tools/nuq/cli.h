@@ -59,6 +59,26 @@ static inline double bits_per_weight(size_t file_bytes, size_t kept_bytes, size_
 #define QUANT_RD_AUTO	(-1.0)
 int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
 		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen);
+/*
+ * Inputs of @graph (the model imported) for quantize_model_data() to
+ * measure each layer's effect on the output with (quantize_sens.c).
+ */
+struct nuq_graph;
+struct nuq_tensor;
+struct quant_data {
+	struct nuq_graph *graph;
+	const struct nuq_tensor *inputs;
+	size_t n;
+};
+/* quantize_model(), with the choice weighing each layer's error by its measured gain on @d. */
+int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
+			const struct quant_data *d, unsigned int jobs, int show, struct qmodel *out,
+			char *msg, size_t msglen);
+/* NUQ_GAINS set (and not 0): quantize_model_data() uses its inputs. */
+int quant_gains_enabled(void);
+/* gain[l]: the output's noise-to-signal ratio with layers[l] alone quantized, over its weights'. */
+int layer_gains(struct nuq_graph *g, const struct quant_data *d, const struct nuq_qlayer *layers,
+		const struct nuq_layer_stats *st, size_t n, double *gain, char *msg, size_t msglen);
 void qmodel_free(struct qmodel *m);
 /* Strict unsigned parse: 0 on success. */
 int parse_uint(const char *s, unsigned long max, unsigned long *v);

@@ -176,7 +176,7 @@ static int cmp_rd_opt(const void *a, const void *b)
  * bytes, if @raise > 0); pick[i] is the chosen task of layer i.  Candidates are sorted by size
  * per layer, as nuq_mixed_precision() wants them.
  */
-static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc,
+static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc, const double *gain,
 			  double budget_bytes, double raise, size_t *pick, char *msg, size_t msglen)
 {
 	struct rd_opt *opt = calloc(nw * nc, sizeof(*opt));
@@ -194,8 +194,11 @@ static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc,
 		for (k = 0; k < nc; k++) {
 			const struct task *t = &pool->tasks[k * nw + i];
 
-			/* noise-to-signal ratio, so small and large layers weigh alike */
-			o[k].err = pow(10, -t->st.sqnr_db / 10);
+			/*
+			 * noise-to-signal ratio, so small and large layers weigh
+			 * alike; with inputs, times what of it reaches the output
+			 */
+			o[k].err = pow(10, -t->st.sqnr_db / 10) * (gain ? gain[i] : 1);
 			o[k].bytes = (double)t->st.bytes;
 			o[k].task = k * nw + i;
 		}
@@ -222,9 +225,63 @@ out:
 	return ret;
 }
 
+/*
+ * NUQ_GAINS=1 weighs the choice by measured gains when inputs are given:
+ * off by default, since on nuq eval --quick they did not beat the plain
+ * sum (Documentation/quantization.rst, "Measured layer gains").
+ */
+int quant_gains_enabled(void)
+{
+	const char *e = getenv("NUQ_GAINS");
+
+	return e && strcmp(e, "0");
+}
+
+static int use_gains(const struct quant_data *d)
+{
+	return d && d->n && quant_gains_enabled();
+}
+
+/* Each layer's gain (quantize_sens.c), measured on its first candidate (--bits, shared). */
+static int measure_gains(const struct quant_data *d, const struct pool *pool, size_t nw,
+			 double **gain, char *msg, size_t msglen)
+{
+	struct nuq_qlayer *l = calloc(nw, sizeof(*l));
+	struct nuq_layer_stats *st = calloc(nw, sizeof(*st));
+	size_t i;
+	int ret = -ENOMEM;
+
+	*gain = calloc(nw, sizeof(**gain));
+	if (l && st && *gain) {
+		for (i = 0; i < nw; i++) {
+			l[i] = pool->tasks[i].layer;	/* borrowed, not freed here */
+			st[i] = pool->tasks[i].st;
+		}
+		ret = layer_gains(d->graph, d, l, st, nw, *gain, msg, msglen);
+		for (i = 0; !ret && getenv("NUQ_SHOW_GAINS") && i < nw; i++)
+			fprintf(stderr, "gain %-30s %6.2f dB wNSR %.3g -> x%.3g\n", l[i].name,
+				st[i].sqnr_db, pow(10, -st[i].sqnr_db / 10), (*gain)[i]);
+	}
+	free(l);
+	free(st);
+	if (ret) {
+		free(*gain);
+		*gain = NULL;
+	}
+	return ret;
+}
+
 int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
 		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen)
 {
+	return quantize_model_data(model, o, budget, NULL, jobs, show, out, msg, msglen);
+}
+
+int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
+			const struct quant_data *d, unsigned int jobs, int show, struct qmodel *out,
+			char *msg, size_t msglen)
+{
+	double *gain = NULL;
 	const struct nuq_onnx_weight *w;
 	struct cand cand[MP_MAX_OPTS];
 	unsigned int nc;
@@ -302,7 +359,12 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
 		double bpw = budget == QUANT_RD_AUTO ? fmin(o->q.bits + RD_AUTO_SLACK, RD_AUTO_MAX) :
 			     budget;
 
-		ret = choose_layouts(&pool, nw, nc,
+		if (use_gains(d)) {
+			ret = measure_gains(d, &pool, nw, &gain, msg, msglen);
+			if (ret)
+				goto out;
+		}
+		ret = choose_layouts(&pool, nw, nc, gain,
 				     bpw * out->weights / 8 - (double)kept - NUQ_FILE_HEADER_BYTES,
 				     budget == QUANT_RD_AUTO ? RD_AUTO_SLACK * out->weights / 8 : 0,
 				     pick, msg, msglen);
@@ -326,6 +388,7 @@ out:
 	for (i = 0; mats && i < nw; i++)
 		free(mats[i]);
 	free(pool.tasks);
+	free(gain);
 	free(mats);
 	free(pick);
 	if (ret)

@@ -32,50 +32,97 @@ static void show_progress(void *ctx, size_t done, size_t total)
 	progress_step(p, done);
 }
 
-static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, char *msg,
-		     size_t msglen)
+/* The calibration inputs of model @i: *@x gets *@n tensors (free with free_inputs()). */
+static int calib_inputs(struct ocr_models *m, int i, const struct quant_setup *s,
+			struct nuq_tensor **x, size_t *n, char *msg, size_t msglen)
 {
-	struct progress pr = { .what = "calibrate" };
-	struct nuq_tensor *x;
 	struct dataset ds = { 0 };
-	size_t n, k;
+	size_t k;
 	int ret = 0;
 
-	n = i == M_DET ? s->calib_pages : s->calib_lines;
-	n = n ? n : 1;
-	x = calloc(n, sizeof(*x));
-	if (!x)
+	*n = i == M_DET ? s->calib_pages : s->calib_lines;
+	*n = *n ? *n : 1;
+	*x = calloc(*n, sizeof(**x));
+	if (!*x)
 		return -ENOMEM;
 	if (i != M_DET)
-		ret = dataset_rendered_lines(n, CALIB_SEED, &m->dict, &ds, msg, msglen);
-	for (k = 0; !ret && k < n; k++) {
+		ret = dataset_rendered_lines(*n, CALIB_SEED, &m->dict, &ds, msg, msglen);
+	for (k = 0; !ret && k < *n; k++) {
 		struct nuq_image page;
 
 		if (i == M_DET) {
 			ret = dataset_rendered_page(8, CALIB_SEED + k, &m->dict, &page, msg, msglen);
 			if (!ret)
-				ret = nuq_ocr_input(NUQ_OCR_DET, &page, OCR_DET_LIMIT, &x[k]);
+				ret = nuq_ocr_input(NUQ_OCR_DET, &page, OCR_DET_LIMIT, &(*x)[k]);
 			nuq_image_free(&page);
 		} else {
 			ret = nuq_ocr_input(i == M_REC ? NUQ_OCR_REC : NUQ_OCR_CLS, &ds.s[k].im, 0,
-					    &x[k]);
+					    &(*x)[k]);
 			/* The classifier also has to see upside-down lines. */
 			if (!ret && i == M_CLS && k % 2) {
 				nuq_image_rotate180(&ds.s[k].im);
-				nuq_tensor_free(&x[k]);
-				ret = nuq_ocr_input(NUQ_OCR_CLS, &ds.s[k].im, 0, &x[k]);
+				nuq_tensor_free(&(*x)[k]);
+				ret = nuq_ocr_input(NUQ_OCR_CLS, &ds.s[k].im, 0, &(*x)[k]);
 			}
 		}
 	}
+	dataset_free(&ds);
+	return ret;
+}
+
+static void free_inputs(struct nuq_tensor *x, size_t n)
+{
+	size_t k;
+
+	for (k = 0; x && k < n; k++)
+		nuq_tensor_free(&x[k]);
+	free(x);
+}
+
+static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, char *msg,
+		     size_t msglen)
+{
+	struct progress pr = { .what = "calibrate" };
+	struct nuq_tensor *x = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = calib_inputs(m, i, s, &x, &n, msg, msglen);
 	if (!ret)
 		ret = nuq_qexec_calibrate(m->q[i], x, n, s->progress ? show_progress : NULL, &pr,
 					  msg, msglen);
 	if (s->progress && pr.total)
 		progress_end(&pr);
-	for (k = 0; k < n; k++)
-		nuq_tensor_free(&x[k]);
-	free(x);
-	dataset_free(&ds);
+	free_inputs(x, n);
+	return ret;
+}
+
+/*
+ * Quantize model @i; with NUQ_GAINS=1 the layout choice weighs each layer
+ * by its measured effect on the output (quantize_sens.c) on a few
+ * calibration inputs.
+ */
+#define GAIN_INPUTS	4
+
+static int quantize(struct ocr_models *m, int i, const struct quant_setup *s,
+		    struct quantized *qz, char *msg, size_t msglen)
+{
+	struct nuq_tensor *x = NULL;
+	struct quant_data d = { .graph = m->g[i] };
+	size_t n = 0;
+	int ret = 0;
+
+	if (s->budget && quant_gains_enabled())
+		ret = calib_inputs(m, i, s, &x, &n, msg, msglen);
+	d.inputs = x;
+	/* the detector's pages are large; one tells its layers apart */
+	d.n = n < GAIN_INPUTS ? n : GAIN_INPUTS;
+	if (i == M_DET && d.n > 1)
+		d.n = 1;
+	if (!ret)
+		ret = quantize_model_data(m->onnx[i], &s->opts, s->budget, &d, s->jobs,
+					  s->progress, &qz->qm[i], msg, msglen);
+	free_inputs(x, n);
 	return ret;
 }
 
@@ -125,8 +172,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			for (k = 0; k < n; k++)
 				qz->bytes[i] += nuq_qlayer_file_bytes(&layers[k]);
 		} else {
-			ret = quantize_model(m->onnx[i], &s->opts, s->budget, s->jobs, s->progress,
-					     &qz->qm[i], msg, msglen);
+			ret = quantize(m, i, s, qz, msg, msglen);
 			if (ret)
 				break;
 			layers = qz->qm[i].layers;
