@@ -370,8 +370,8 @@ static void bad_input(void **state)
 
 /*
  * The shared layout (one codebook over channel-scaled weights) on Gaussian
- * channels that differ only in scale: with each channel's scale searched
- * for the shared levels, it is as good as the 1-D optimum of one Gaussian
+ * channels that differ only in scale (1x to 31x): the scales divide the
+ * differences out, so it is as good as the 1-D optimum of one Gaussian
  * (Lloyd-Max: 9.30 dB at 2 bits, 14.62 at 3, 20.22 at 4) within 0.3 dB.
  */
 static void shared_layout_matches_lloyd_max(void **state)
