@@ -136,11 +136,27 @@ int nuq_input_from_image(const struct nuq_rgb *im, const struct nuq_graph_io *io
 	return 0;
 }
 
+/* " - mean (a,b,c)" and the like: @n values after @what, at @off in @buf. */
+static size_t append_values(char *buf, size_t len, size_t off, const char *what, const float *v,
+			    int n)
+{
+	int c;
+
+	if (off < len)
+		off += snprintf(buf + off, len - off, " %s (", what);
+	for (c = 0; c < n && off < len; c++)
+		off += snprintf(buf + off, len - off, "%s%g", c ? "," : "", v[c]);
+	if (off < len)
+		off += snprintf(buf + off, len - off, ")");
+	return off;
+}
+
 void nuq_input_describe(const struct nuq_graph_io *io, const struct nuq_input_opts *o,
 			const struct nuq_tensor *t, char *buf, size_t len)
 {
 	enum nuq_input_layout layout = pick_layout(io, o->layout);
-	int channels = (int)t->dims[layout == NUQ_INPUT_NCHW ? 1 : 3], c;
+	int channels = (int)t->dims[layout == NUQ_INPUT_NCHW ? 1 : 3];
+	int colours = channels < 3 ? channels : 3;
 	float scale = o->has_scale ? o->scale : 1.0f / 255.0f;
 	size_t off;
 
@@ -148,20 +164,10 @@ void nuq_input_describe(const struct nuq_graph_io *io, const struct nuq_input_op
 		       layout == NUQ_INPUT_NCHW ? "NCHW" : "NHWC", (long long)t->dims[0],
 		       (long long)t->dims[1], (long long)t->dims[2], (long long)t->dims[3],
 		       channels == 1 ? "grey" : o->bgr ? "BGR" : "RGB", scale);
-	if (off < len && o->has_mean) {
-		off += snprintf(buf + off, len - off, " - mean (");
-		for (c = 0; c < channels && c < 3 && off < len; c++)
-			off += snprintf(buf + off, len - off, "%s%g", c ? "," : "", o->mean[c]);
-		if (off < len)
-			off += snprintf(buf + off, len - off, ")");
-	}
-	if (off < len && o->has_std) {
-		off += snprintf(buf + off, len - off, " / std (");
-		for (c = 0; c < channels && c < 3 && off < len; c++)
-			off += snprintf(buf + off, len - off, "%s%g", c ? "," : "", o->std[c]);
-		if (off < len)
-			off += snprintf(buf + off, len - off, ")");
-	}
+	if (o->has_mean)
+		off = append_values(buf, len, off, "- mean", o->mean, colours);
+	if (o->has_std)
+		off = append_values(buf, len, off, "/ std", o->std, colours);
 	if (off < len && channels == 4)
 		snprintf(buf + off, len - off, ", alpha %g", o->has_alpha ? o->alpha : 1.0f);
 }
