@@ -122,7 +122,7 @@ static int pad_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 {
 	const struct nuq_tensor *x = in[0], *cv = n->nin > 2 ? in[2] : NULL;
 	int64_t pb[NUQ_ONNX_MAX_DIMS], pe[NUQ_ONNX_MAX_DIMS], dims[NUQ_ONNX_MAX_DIMS];
-	int64_t idx[NUQ_ONNX_MAX_DIMS] = { 0 }, xs[NUQ_ONNX_MAX_DIMS];
+	int64_t idx[NUQ_ONNX_MAX_DIMS] = { 0 }, xs[NUQ_ONNX_MAX_DIMS], inner, xin, lo, hi;
 	unsigned int nd = x->ndims, d;
 	size_t es = nuq_esize(x), o, cnt;
 	float fval = n->a.alpha;
@@ -150,24 +150,44 @@ static int pad_run(struct nuq_node *n, struct nuq_tensor **in, struct nuq_tensor
 		xs[d] = d + 1 < nd ? xs[d + 1] * x->dims[d + 1] : 1;
 	yd = nuq_tdata(out[0]);
 	xd = nuq_tdata(x);
-	for (o = 0; o < cnt; o++) {
-		int64_t off = 0, s;
+	if (!nd) {
+		memcpy(yd, xd, es);
+		return 0;
+	}
+	/*
+	 * Row by row along the last axis: the part of a row that lies inside
+	 * the input is one copy, only its padded ends go element by element.
+	 */
+	inner = dims[nd - 1];
+	xin = x->dims[nd - 1];
+	lo = pb[nd - 1] > 0 ? pb[nd - 1] : 0;
+	hi = pb[nd - 1] + xin < inner ? pb[nd - 1] + xin : inner;
+	for (o = 0; inner && o < cnt; o += (size_t)inner) {
+		int64_t off = 0, s, k;
 
-		for (d = 0; d < nd; d++) {
+		for (d = 0; d + 1 < nd; d++) {
 			s = src_index((enum pad_mode)n->a.group, idx[d], pb[d], x->dims[d]);
 			if (s < 0)
 				break;
 			off += s * xs[d];
 		}
-		if (d < nd) {
-			if (x->dtype == NUQ_DT_FLOAT)
-				out[0]->f[o] = fval;
+		for (k = 0; k < inner; k++) {
+			if (d + 1 == nd && k == lo && hi > lo) {
+				memcpy(yd + (o + k) * es, xd + (off + lo - pb[nd - 1]) * es,
+				       (size_t)(hi - lo) * es);
+				k = hi - 1;
+				continue;
+			}
+			s = d + 1 < nd ? -1 :
+			    src_index((enum pad_mode)n->a.group, k, pb[nd - 1], xin);
+			if (s >= 0)
+				memcpy(yd + (o + k) * es, xd + (off + s) * es, es);
+			else if (x->dtype == NUQ_DT_FLOAT)
+				out[0]->f[o + k] = fval;
 			else
-				out[0]->i[o] = ival;
-		} else {
-			memcpy(yd + o * es, xd + off * es, es);
+				out[0]->i[o + k] = ival;
 		}
-		for (d = nd; d-- > 0;) {
+		for (d = nd - 1; d-- > 0;) {
 			if (++idx[d] < dims[d])
 				break;
 			idx[d] = 0;
