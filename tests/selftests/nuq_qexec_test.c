@@ -89,7 +89,12 @@ static void net_free(struct net *n)
 static void run_net(struct __test_metadata *_metadata, struct net *n, unsigned int flags,
 		    struct nuq_tensor *x, struct nuq_tensor *y, struct nuq_qexec_stats *st)
 {
-	struct nuq_qexec_opts o = { .flags = flags, .calib = NUQ_CALIB_PERCENTILE };
+	/*
+	 * Every conv a job, the head too (by default it would run in fp32):
+	 * the point is the kernel's jobs against the CPU core's.
+	 */
+	struct nuq_qexec_opts o = { .flags = flags | NUQ_QEXEC_QUANTIZED_HEADS,
+				    .calib = NUQ_CALIB_PERCENTILE };
 	struct nuq_qexec *q;
 	char msg[256];
 
