@@ -29,6 +29,16 @@ static void jpeg_fail_exit(j_common_ptr cinfo)
 	longjmp(f->jump, 1);
 }
 
+/* A picture above NUQ_RGB_MAX_PIXELS is refused before its pixels are allocated. */
+static int too_big(const char *path, unsigned int w, unsigned int h, char *msg, size_t msglen)
+{
+	if ((uint64_t)w * h <= NUQ_RGB_MAX_PIXELS)
+		return 0;
+	snprintf(msg, msglen, "%s: %ux%u pixels is more than nuq takes (%u)", path, w, h,
+		 NUQ_RGB_MAX_PIXELS);
+	return 1;
+}
+
 static int load_jpeg(FILE *fp, const char *path, struct nuq_rgb *im, char *msg, size_t msglen)
 {
 	struct jpeg_decompress_struct c;
@@ -50,9 +60,7 @@ static int load_jpeg(FILE *fp, const char *path, struct nuq_rgb *im, char *msg, 
 	jpeg_read_header(&c, TRUE);
 	c.out_color_space = JCS_RGB;	/* grey and YCbCr alike */
 	jpeg_start_decompress(&c);
-	if ((uint64_t)c.output_width * c.output_height > NUQ_RGB_MAX_PIXELS) {
-		snprintf(msg, msglen, "%s: %ux%u pixels is more than nuq takes (%u)", path,
-			 c.output_width, c.output_height, NUQ_RGB_MAX_PIXELS);
+	if (too_big(path, c.output_width, c.output_height, msg, msglen)) {
 		jpeg_destroy_decompress(&c);
 		return -EFBIG;
 	}
@@ -85,9 +93,7 @@ static int load_png(const char *path, struct nuq_rgb *im, char *msg, size_t msgl
 	}
 	/* Alpha, if any, is composited on black: the models take RGB. */
 	p.format = PNG_FORMAT_RGB;
-	if ((uint64_t)p.width * p.height > NUQ_RGB_MAX_PIXELS) {
-		snprintf(msg, msglen, "%s: %ux%u pixels is more than nuq takes (%u)", path,
-			 p.width, p.height, NUQ_RGB_MAX_PIXELS);
+	if (too_big(path, p.width, p.height, msg, msglen)) {
 		png_image_free(&p);
 		return -EFBIG;
 	}

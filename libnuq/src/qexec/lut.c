@@ -47,7 +47,7 @@ static int scalar_const(const struct nuq_graph *g, int v)
 	       nuq_tensor_count(&g->values[v].t) == 1;
 }
 
-/* 1 when value @v is @src or made by a member (@in_region, by producer). */
+/* 1 when value @v is @src or made by a member (@made, by value id). */
 static int from_region(int v, int src, const char *made)
 {
 	return v >= 0 && (v == src || made[v]);
