@@ -146,6 +146,20 @@ typedef void (*nuq_graph_observer)(void *ctx, size_t node, unsigned int out_inde
 void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void *ctx);
 
 /*
+ * The second moments of the inputs of each weight in @names (the ONNX
+ * initializer a Conv, Gemm or MatMul computes with) over runs of the
+ * graph on the @n @inputs (graphs with one input): out[i] as
+ * <nuq/nuqfile.h> describes it, for data-aware rounding, or empty (h
+ * NULL) for a weight whose inputs do not fit the form (ConvTranspose, a
+ * transposed Gemm input, a weight the graph does not use).  Positions of
+ * large inputs are sampled.  -E2BIG when they would take over 2 GiB.
+ */
+struct nuq_moments;
+int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *inputs, size_t n,
+			     const char *const *names, size_t nw, struct nuq_moments *out,
+			     char *msg, size_t msglen);
+
+/*
  * Run @count inputs node by node: all of them pass node i before any
  * passes node i + 1, and @before is called ahead of each node, when the
  * observer has seen every input of that node for all inputs.  A caller

@@ -118,6 +118,59 @@ int nuq_qlayer_quantize(const struct nuq_onnx_weight *w, const float *mat,
 			struct nuq_layer_stats *st, char *msg, size_t msglen);
 
 /*
+ * Data-aware rounding (GPTQ with a codebook; libnuq/src/quant/gptq.c).
+ * The second moments of a weight's inputs, H = sum of x x^T over sampled
+ * inputs x of one output (for a conv, a patch in the weight matrix's
+ * column order): one dim x dim matrix per conv group, rows / groups
+ * consecutive rows of the weight matrix per group.
+ */
+struct nuq_moments {
+	size_t dim;		/* the weight matrix's cols */
+	size_t groups;
+	uint64_t samples;	/* inputs x summed */
+	double *h;		/* groups x dim x dim */
+	double *sum;		/* groups x dim: sum of x */
+};
+void nuq_moments_free(struct nuq_moments *m);
+/*
+ * H about the mean, sum (x - m)(x - m)^T: the error left once a bias
+ * correction has taken out what the inputs' mean carries (the quantized
+ * executor's default), so rounding spends nothing on it.
+ */
+void nuq_moments_center(struct nuq_moments *m);
+
+/* What rounding against group k's H needs: a column order and U (H^-1 = U^T U). */
+struct nuq_gptq_factor {
+	size_t dim;
+	size_t *perm;		/* columns by falling H[i][i] */
+	double *u;		/* upper, in that order */
+};
+/* -EDOM when H stays singular however dampened, -ENOMEM. */
+int nuq_gptq_factor(const struct nuq_moments *mo, size_t k, struct nuq_gptq_factor *f);
+void nuq_gptq_factor_free(struct nuq_gptq_factor *f);
+/*
+ * Re-choose the indices of rows [@row0, @row0 + @nrows) of codebook matrix
+ * @m (the codebooks and scales stay) so that the rows' output error on
+ * inputs with factor @f is small, @w being the fp32 weights (rows x cols).
+ */
+int nuq_qmat_gptq(struct nuq_qmat *m, unsigned int bits, const float *w,
+		  const struct nuq_gptq_factor *f, size_t row0, size_t nrows);
+/*
+ * Layer @l's rounding with one factor per group of @mo (@f[k]); the stats'
+ * error fields are measured again.  Codebook layers without SVD only
+ * (-EOPNOTSUPP otherwise).
+ */
+int nuq_qlayer_gptq(struct nuq_qlayer *l, const float *mat, const struct nuq_moments *mo,
+		    const struct nuq_gptq_factor *f, struct nuq_layer_stats *st);
+/*
+ * The output's noise-to-signal ratio of weights @deq against @ref (both
+ * rows x cols) on inputs with moments @mo: sum d^T H d / sum w^T H w.
+ * NaN when @mo does not fit.
+ */
+double nuq_output_nsr(const struct nuq_moments *mo, const float *ref, const float *deq,
+		      size_t rows, size_t cols);
+
+/*
  * Mixed precision: each of @nlayers layers has @nopts options (e.g. bit
  * widths) with an error err[l * nopts + o] and a size bytes[...], sizes
  * ascending per layer.  Choose one option per layer to minimise the total
