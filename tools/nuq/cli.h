@@ -69,6 +69,7 @@ struct quant_data {
 	struct nuq_graph *graph;
 	const struct nuq_tensor *inputs;
 	size_t n;
+	int uncentered;		/* no bias correction follows (--weights-only, --no-bias-correction) */
 };
 /* quantize_model(), with the choice weighing each layer's error by its measured gain on @d. */
 int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
@@ -76,6 +77,27 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 			char *msg, size_t msglen);
 /* NUQ_GAINS set (and not 0): quantize_model_data() uses its inputs. */
 int quant_gains_enabled(void);
+/*
+ * The candidates quantize_model_data() weighs: nc per weight, candidate k
+ * of weight i at [k * nw + i]; onsr gets each one's output
+ * noise-to-signal ratio (NaN where the rounding did not apply).
+ */
+struct quant_cands {
+	const struct nuq_onnx_weight *w;
+	float *const *mats;
+	size_t nw, nc;
+	struct nuq_qlayer **layer;
+	struct nuq_layer_stats **st;
+	double *onsr;
+};
+/* Round every candidate against its inputs' moments on @d (quantize_gptq.c). */
+int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsigned int jobs,
+		  int show, char *msg, size_t msglen);
+/* NUQ_GPTQ unset or not 0: quantize_model_data() rounds with its inputs. */
+int quant_gptq_enabled(void);
+/* nuq quantize --ocr: the PaddleOCR trio into DIR (quantize_ocr.c); the exit code. */
+int quantize_ocr(const char *models, const char *dir, const struct nuq_layer_opts *o,
+		 double budget, unsigned int jobs, int quiet);
 /* gain[l]: the output's noise-to-signal ratio with layers[l] alone quantized, over its weights'. */
 int layer_gains(struct nuq_graph *g, const struct quant_data *d, const struct nuq_qlayer *layers,
 		const struct nuq_layer_stats *st, size_t n, double *gain, char *msg, size_t msglen);

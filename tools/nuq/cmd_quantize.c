@@ -18,11 +18,26 @@
 #include <nuq/nuqfile.h>
 
 #include "cli.h"
+#include "model_io.h"
+
+#define CALIB_INPUTS_MAX	256
+
+struct calib_set {
+	const char *dir;
+	char *files[CALIB_INPUTS_MAX];
+	size_t n;
+	struct nuq_input_opts image;
+	struct nuq_tensor *x;	/* loaded */
+	size_t nx;
+};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: nuq quantize MODEL.onnx -o OUT.nuq [options]\n"
+		"       nuq quantize --ocr [--models DIR] -o OUT_DIR [options]\n"
+		"  --ocr: the three PaddleOCR models, weights rounded and activations calibrated\n"
+		"  on rendered text as nuq ocr and nuq eval do: OUT_DIR/<model>.nuq and .calib\n"
 		"  -m, --method M        uniform, affine, dbc, enq, knq, kde, opt,\n"
 		"                        minifloat, asd, asd1, csd (default knq)\n"
 		"  -b, --bits B          1-8 index bits for codebook methods (default 4)\n"
@@ -43,7 +58,13 @@ static void usage(FILE *f)
 		"      --seed S          seed of k-means++ and KDE sampling (default 1)\n"
 		"      --kde-samples N   KDE sample size (default 8192)\n"
 		"  -j, --jobs N          threads (default: the number of CPUs)\n"
-		"  -q, --quiet           no per-layer table\n");
+		"  -q, --quiet           no per-layer table\n"
+		"  Rounding: each weight to its nearest level, or with inputs the model takes, so\n"
+		"  that each layer's output loses least on them (GPTQ with the codebook; the\n"
+		"  layout choice then weighs output errors; NUQ_GPTQ=0 turns it off):\n"
+		"      --calib-dir DIR   pictures (JPEG, PNG) or .npy files in DIR (--images DIR too)\n"
+		"      --calib-input F   one such file (repeat for more)\n"
+		"%s", image_opts_help);
 }
 
 /* The size lines (also with --quiet): tests/cli checks them against the file. */
@@ -81,18 +102,37 @@ static void print_table(const struct qmodel *m)
 /*
  * The weights of any ONNX file can be quantized, but a model nuq's
  * executor cannot import would be refused later by nuq run: say so now.
+ * Returns the graph (NULL then), which rounding on inputs runs.
  */
-static void warn_if_not_runnable(const char *path, const struct nuq_onnx *model)
+static struct nuq_graph *import_or_warn(const char *path, const struct nuq_onnx *model)
 {
 	struct nuq_graph *g;
 	char why[1024];
 
-	if (!nuq_graph_import(model, &g, why, sizeof(why))) {
-		nuq_graph_free(g);
-		return;
-	}
+	if (!nuq_graph_import(model, &g, why, sizeof(why)))
+		return g;
 	fprintf(stderr, "nuq quantize: warning: nuq cannot run %s (%s); its weights are quantized all the same\n",
 		path, why);
+	return NULL;
+}
+
+/*
+ * --calib-dir / --calib-input: the inputs the weights are rounded on
+ * (quantize_gptq.c), made as nuq run makes them.
+ */
+static int load_calib(struct nuq_graph *g, struct calib_set *cs, char *msg, size_t msglen)
+{
+	if (!g) {
+		snprintf(msg, msglen, "rounding on inputs runs the model, which nuq cannot");
+		return -EOPNOTSUPP;
+	}
+	if (nuq_graph_ninputs(g) != 1) {
+		snprintf(msg, msglen, "rounding on inputs takes models with one input, not %zu",
+			 nuq_graph_ninputs(g));
+		return -EOPNOTSUPP;
+	}
+	return load_input_tensors(g, cs->dir, cs->files, cs->n, &cs->image, &cs->x, &cs->nx, msg,
+				  msglen);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -113,23 +153,57 @@ int cmd_quantize(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
-		{}
+		{ "calib-dir", required_argument, NULL, 'D' },
+		{ "images", required_argument, NULL, 'D' },
+		{ "calib-input", required_argument, NULL, 'I' },
+		{ "ocr", no_argument, NULL, 'O' },
+		{ "models", required_argument, NULL, 'M' },
 	};
 	struct nuq_layer_opts o = NUQ_DEFAULT_LAYER_OPTS;
-	const char *out = NULL, *in;
+	const char *out = NULL, *in, *models = NULL;
 	double budget = QUANT_RD_AUTO;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int jobs = ncpu > 0 ? ncpu : 1;
-	int quiet = 0, c, ret = 1, asd;
+	int quiet = 0, ocr = 0, c, ret = 1, asd;
+	static struct option *all;	/* reachable to the end, like longopts */
+	struct calib_set cs = { 0 };
 	struct qmodel qm = { 0 };
+	struct nuq_graph *g = NULL;
 	struct nuq_onnx *model;
 	unsigned long v;
 	char msg[512];
 	double t0;
 
+	if (!all)
+		all = with_image_longopts(longopts, sizeof(longopts) / sizeof(longopts[0]));
+	if (!all)
+		return 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:m:b:j:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:m:b:j:qh", all, NULL)) != -1) {
+		int r = image_opt("quantize", c, optarg, &cs.image);
+
+		if (r == 2)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
+		case 'D':
+			cs.dir = optarg;
+			break;
+		case 'O':
+			ocr = 1;
+			break;
+		case 'M':
+			models = optarg;
+			break;
+		case 'I':
+			if (cs.n == CALIB_INPUTS_MAX) {
+				fprintf(stderr, "nuq quantize: at most %d --calib-input files; use --calib-dir\n",
+					CALIB_INPUTS_MAX);
+				return 2;
+			}
+			cs.files[cs.n++] = optarg;
+			break;
 		case 'o':
 			out = optarg;
 			break;
@@ -213,11 +287,11 @@ int cmd_quantize(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1 || !out) {
+	if (optind != argc - !ocr || !out || (ocr && (cs.dir || cs.n))) {
 		usage(stderr);
 		return 2;
 	}
-	in = argv[optind];
+	in = ocr ? NULL : argv[optind];
 	asd = o.q.method == NUQ_Q_ASD || o.q.method == NUQ_Q_ASD1 || o.q.method == NUQ_Q_CSD;
 	if (asd && o.gran == NUQ_GRAN_CHANNEL_SCALED)
 		o.gran = NUQ_GRAN_CHANNEL;	/* no codebook to share: a scale per channel */
@@ -229,14 +303,31 @@ int cmd_quantize(int argc, char **argv)
 		return 2;
 	}
 
+	if (ocr)
+		return quantize_ocr(models, out, &o, budget, jobs, quiet);
 	t0 = now_seconds();
 	ret = nuq_onnx_load(in, &model, msg, sizeof(msg));
 	if (ret) {
 		fprintf(stderr, "nuq quantize: %s\n", msg);
 		return 1;
 	}
-	warn_if_not_runnable(in, model);
-	ret = quantize_model(model, &o, budget, jobs, 1, &qm, msg, sizeof(msg));
+	g = import_or_warn(in, model);
+	if (cs.dir || cs.n) {
+		ret = load_calib(g, &cs, msg, sizeof(msg));
+		if (ret) {
+			fprintf(stderr, "nuq quantize: %s\n", msg);
+			ret = 1;
+			goto out;
+		}
+	} else if (g && quant_gptq_enabled()) {
+		fprintf(stderr, "nuq quantize: rounding each weight to its nearest level; --calib-dir DIR\n"
+			"  (pictures or .npy files the model takes) rounds on real inputs, which loses less\n");
+	}
+	{
+		struct quant_data d = { .graph = g, .inputs = cs.x, .n = cs.nx };
+
+		ret = quantize_model_data(model, &o, budget, &d, jobs, 1, &qm, msg, sizeof(msg));
+	}
 	if (!ret)
 		ret = nuq_file_write(out, qm.layers, (uint32_t)qm.n, msg, sizeof(msg));
 	if (ret) {
@@ -252,6 +343,8 @@ int cmd_quantize(int argc, char **argv)
 	ret = 0;
 out:
 	qmodel_free(&qm);
+	free_tensors(cs.x, cs.nx);
+	nuq_graph_free(g);
 	nuq_onnx_free(model);
 	return ret;
 }

@@ -99,22 +99,6 @@ static int is_ocr_call(int argc, char **argv)
 	return picture;
 }
 
-/* run_longopts + image_longopts, as getopt_long wants them. */
-static struct option *all_longopts(void)
-{
-	size_t a = sizeof(run_longopts) / sizeof(run_longopts[0]), b = 0;
-	struct option *o;
-
-	while (image_longopts[b].name)
-		b++;
-	o = calloc(a + b + 1, sizeof(*o));
-	if (o) {
-		memcpy(o, run_longopts, a * sizeof(*o));
-		memcpy(o + a, image_longopts, b * sizeof(*o));
-	}
-	return o;
-}
-
 static int add_spec(struct spec_list *l, char *s)
 {
 	void *p = realloc(l->v, (l->n + 1) * sizeof(*l->v));
@@ -128,7 +112,8 @@ static int add_spec(struct spec_list *l, char *s)
 
 static int parse(int argc, char **argv, struct run_setup *s)
 {
-	struct option *longopts = all_longopts();
+	struct option *longopts = with_image_longopts(run_longopts,
+						      sizeof(run_longopts) / sizeof(run_longopts[0]));
 	unsigned long v;
 	int c, r;
 

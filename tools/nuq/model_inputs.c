@@ -38,6 +38,21 @@ const char image_opts_help[] =
 	"      --std S[,S,S]     then divided by the std, per channel (default 1)\n"
 	"      --alpha A         a fourth channel's value, for RGBA inputs (default 1)\n";
 
+struct option *with_image_longopts(const struct option *o, size_t n)
+{
+	size_t b = 0;
+	struct option *all;
+
+	while (image_longopts[b].name)
+		b++;
+	all = calloc(n + b + 1, sizeof(*all));
+	if (all) {
+		memcpy(all, o, n * sizeof(*all));
+		memcpy(all + n, image_longopts, b * sizeof(*all));
+	}
+	return all;
+}
+
 /* "A" or "A,B,C" into v[0..3] (one value stands for every channel). */
 static int parse_floats(const char *s, float *v)
 {
@@ -291,4 +306,52 @@ void free_file_list(char **files, size_t n)
 	for (i = 0; files && i < n; i++)
 		free(files[i]);
 	free(files);
+}
+
+int load_input_tensors(const struct nuq_graph *g, const char *dir, char **files, size_t nfiles,
+		       const struct nuq_input_opts *o, struct nuq_tensor **x, size_t *n,
+		       char *msg, size_t msglen)
+{
+	char **listed = NULL;
+	size_t k;
+	int ret = 0;
+
+	*x = NULL;
+	*n = 0;
+	if (dir) {
+		ret = list_input_files(dir, &listed, &nfiles, msg, msglen);
+		if (ret)
+			return ret;
+		files = listed;
+	}
+	*x = calloc(nfiles + 1, sizeof(**x));
+	if (!*x)
+		ret = -ENOMEM;
+	for (k = 0; !ret && k < nfiles; k++) {
+		struct model_feed f;
+
+		ret = model_feed_build(g, &files[k], 1, o, &f, msg, msglen);
+		if (!ret) {
+			(*x)[k] = f.t[0];
+			memset(&f.t[0], 0, sizeof(f.t[0]));
+			model_feed_free(&f);
+			*n = k + 1;
+		}
+	}
+	free_file_list(listed, listed ? nfiles : 0);
+	if (ret) {
+		free_tensors(*x, *n);
+		*x = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+void free_tensors(struct nuq_tensor *x, size_t n)
+{
+	size_t k;
+
+	for (k = 0; x && k < n; k++)
+		nuq_tensor_free(&x[k]);
+	free(x);
 }

@@ -31,6 +31,8 @@ int image_opt(const char *cmd, int c, const char *arg, struct nuq_input_opts *o)
 /* getopt_long entries for image_opt(), ending in an all-zero entry. */
 extern const struct option image_longopts[];
 extern const char image_opts_help[];
+/* The @n entries of @o (no terminator) and image_longopts, for getopt_long; free() it. */
+struct option *with_image_longopts(const struct option *o, size_t n);
 
 /*
  * @specs[0..nspecs): "FILE" (the next input in order) or "NAME=FILE".
@@ -44,6 +46,15 @@ void model_feed_free(struct model_feed *f);
 /* The files of @dir (sorted; pictures and .npy), for nuq calibrate --inputs. */
 int list_input_files(const char *dir, char ***files, size_t *n, char *msg, size_t msglen);
 void free_file_list(char **files, size_t n);
+/*
+ * The tensors of a one-input graph's inputs from the pictures or .npy
+ * files in @dir (when set) or @files: *@x gets *@n of them (free with
+ * free_tensors()).
+ */
+int load_input_tensors(const struct nuq_graph *g, const char *dir, char **files, size_t nfiles,
+		       const struct nuq_input_opts *o, struct nuq_tensor **x, size_t *n,
+		       char *msg, size_t msglen);
+void free_tensors(struct nuq_tensor *x, size_t n);
 
 /* Quantized @q against the reference @ref, one output, on @f. */
 void compare_output(FILE *f, const char *name, const struct nuq_tensor *ref,

@@ -28,6 +28,10 @@ struct loaded {
 	char *prof_fp32, *prof_quant;	/* the --profile tables, printed last */
 	size_t weights, fp32_bytes, bytes, ncalib;
 	const char *calib_from;
+	/* the calibration inputs (gather_calib()), also what the weights are rounded on */
+	struct nuq_tensor *cx;
+	size_t ncx;
+	int cx_own;
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -145,6 +149,9 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 		n = l->file.nlayers;
 		l->bytes = stat(s->nuq_file, &st) ? 0 : (size_t)st.st_size;
 	} else {
+		struct quant_data d = { .graph = l->g, .inputs = l->cx, .n = l->ncx,
+					.uncentered = !!(s->qe.flags & (NUQ_QEXEC_WEIGHTS_ONLY |
+									NUQ_QEXEC_NO_BIAS_CORRECTION)) };
 		struct nuq_layer_opts o = s->opts;
 		enum nuq_qmethod m = o.q.method;
 		int asd = m == NUQ_Q_ASD || m == NUQ_Q_ASD1 || m == NUQ_Q_CSD;
@@ -152,7 +159,8 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 		/* Shift-and-add weights have no codebook to share: a scale per channel. */
 		if (asd)
 			o.gran = NUQ_GRAN_CHANNEL;
-		ret = quantize_model(l->onnx, &o, asd ? 0 : QUANT_RD_AUTO, 2, 1, &l->qm, msg, msglen);
+		ret = quantize_model_data(l->onnx, &o, asd ? 0 : QUANT_RD_AUTO, &d, 2, 1, &l->qm, msg,
+					  msglen);
 		if (ret)
 			return ret;
 		layers = l->qm.layers;
@@ -188,15 +196,41 @@ static int calib_next_to(const char *nuq, char *buf, size_t len)
 	return !access(buf, R_OK);
 }
 
+/*
+ * The calibration inputs: --calib-input files, a --calib-dir, or else the
+ * run's own input (said so in the report).  Quantizing the weights rounds
+ * them on these too (quantize_gptq.c), so they are read once, first.
+ */
+static int gather_calib(struct loaded *l, const struct run_setup *s, char *msg, size_t msglen)
+{
+	if (nuq_graph_ninputs(l->g) != 1)
+		return 0;	/* calibrate() says why it cannot */
+	if (!s->calib_dir && !s->calib_inputs.n) {
+		if (l->feed.n == 1) {
+			l->cx = (struct nuq_tensor *)l->feed.feeds[0].tensor;
+			l->ncx = 1;
+		}
+		return 0;
+	}
+	l->cx_own = 1;
+	return load_input_tensors(l->g, s->calib_dir, s->calib_inputs.v, s->calib_inputs.n,
+				  &s->image, &l->cx, &l->ncx, msg, msglen);
+}
+
+static void free_calib(struct loaded *l)
+{
+	if (l->cx_own)
+		free_tensors(l->cx, l->ncx);
+	l->cx = NULL;
+	l->ncx = 0;
+}
+
 static int calibrate(struct loaded *l, const struct run_setup *s, char *msg, size_t msglen)
 {
 	struct progress pr = { .what = "calibrate" };
-	struct nuq_tensor *x = NULL;
-	char **files = s->calib_inputs.v, **listed = NULL;
-	size_t n = s->calib_inputs.n, k;
 	static char next_to[1024];
 	double t0 = now_seconds();
-	int ret = 0;
+	int ret;
 
 	if (s->qe.flags & NUQ_QEXEC_WEIGHTS_ONLY)
 		return 0;
@@ -211,40 +245,16 @@ static int calibrate(struct loaded *l, const struct run_setup *s, char *msg, siz
 			 nuq_graph_ninputs(l->g));
 		return -EOPNOTSUPP;
 	}
-	if (s->calib_dir) {
-		ret = list_input_files(s->calib_dir, &listed, &n, msg, msglen);
-		files = listed;
+	if (!l->ncx) {
+		snprintf(msg, msglen, "no calibration inputs: give --calib-input FILE or --calib-dir DIR");
+		return -EINVAL;
 	}
-	x = calloc(n + 1, sizeof(*x));
-	if (!ret && !x)
-		ret = -ENOMEM;
-	for (k = 0; !ret && k < n; k++) {
-		struct model_feed f;
-
-		ret = model_feed_build(l->g, &files[k], 1, &s->image, &f, msg, msglen);
-		if (!ret) {
-			x[k] = f.t[0];
-			memset(&f.t[0], 0, sizeof(f.t[0]));
-			model_feed_free(&f);
-		}
-	}
-	if (!ret && n) {
-		l->calib_from = s->calib_dir ? s->calib_dir : "--calib-input";
-		ret = nuq_qexec_calibrate(l->q, x, n, show_progress, &pr, msg, msglen);
-	} else if (!ret) {
-		/* Nothing else given: the run's own inputs (said so in the report). */
-		n = 1;
-		l->calib_from = NULL;
-		ret = nuq_qexec_calibrate(l->q, l->feed.feeds[0].tensor, 1, NULL, NULL, msg,
-					  msglen);
-	}
+	l->calib_from = !l->cx_own ? NULL : s->calib_dir ? s->calib_dir : "--calib-input";
+	ret = nuq_qexec_calibrate(l->q, l->cx, l->ncx, l->cx_own ? show_progress : NULL, &pr, msg,
+				  msglen);
 	if (pr.total)
 		progress_end(&pr);
-	l->ncalib = n;
-	for (k = 0; x && k < n; k++)
-		nuq_tensor_free(&x[k]);
-	free(x);
-	free_file_list(listed, listed ? n : 0);
+	l->ncalib = l->ncx;
 	l->t_calib = now_seconds() - t0;
 	return ret;
 }
@@ -412,6 +422,7 @@ static void loaded_free(struct loaded *l)
 	nuq_qexec_free(l->q);
 	qmodel_free(&l->qm);
 	nuq_file_free(&l->file);
+	free_calib(l);
 	model_feed_free(&l->feed);
 	nuq_graph_free(l->g);
 	nuq_onnx_free(l->onnx);
@@ -428,7 +439,9 @@ int model_run(const struct run_setup *s)
 		ret = run_timed(&l, NULL, s, l.ref, &l.t_fp32, &l.prof_fp32, msg, sizeof(msg));
 	}
 	if (!ret && !s->fp32_only) {
-		ret = quantize_weights(&l, s, msg, sizeof(msg));
+		ret = gather_calib(&l, s, msg, sizeof(msg));
+		if (!ret)
+			ret = quantize_weights(&l, s, msg, sizeof(msg));
 		if (!ret)
 			ret = calibrate(&l, s, msg, sizeof(msg));
 		if (!ret)
@@ -461,6 +474,8 @@ int model_calibrate(const struct run_setup *s, const char *out)
 	int ret;
 
 	ret = load_model(&l, s, 0, msg, sizeof(msg));
+	if (!ret)
+		ret = gather_calib(&l, s, msg, sizeof(msg));
 	if (!ret)
 		ret = quantize_weights(&l, s, msg, sizeof(msg));
 	if (!ret)

@@ -7,7 +7,9 @@
  * The rate-distortion choice: each layer is quantized in several
  * candidate layouts (a shared codebook with channel scales, or one
  * codebook per channel) and widths, each giving (bytes of its section,
- * metadata included; noise-to-signal ratio), and nuq_mixed_precision()
+ * metadata included; noise-to-signal ratio - of the layer's output on the
+ * calibration inputs when there are some, its weights rounded on them by
+ * quantize_gptq.c, else of its weights), and nuq_mixed_precision()
  * picks one per layer that minimises the summed noise-to-signal ratio of
  * the layers within a byte budget.  The budget is in bits per weight,
  * all included: the file header and what the model still reads from its
@@ -177,7 +179,8 @@ static int cmp_rd_opt(const void *a, const void *b)
  * per layer, as nuq_mixed_precision() wants them.
  */
 static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc, const double *gain,
-			  double budget_bytes, double raise, size_t *pick, char *msg, size_t msglen)
+			  const double *onsr, double budget_bytes, double raise, size_t *pick,
+			  char *msg, size_t msglen)
 {
 	struct rd_opt *opt = calloc(nw * nc, sizeof(*opt));
 	double *err = calloc(nw * nc, sizeof(*err)), *bytes = calloc(nw * nc, sizeof(*bytes));
@@ -196,9 +199,13 @@ static int choose_layouts(const struct pool *pool, size_t nw, unsigned int nc, c
 
 			/*
 			 * noise-to-signal ratio, so small and large layers weigh
-			 * alike; with inputs, times what of it reaches the output
+			 * alike: of the layer's output when rounded against its
+			 * inputs, else of its weights; with measured gains, times
+			 * what of it reaches the model's output
 			 */
-			o[k].err = pow(10, -t->st.sqnr_db / 10) * (gain ? gain[i] : 1);
+			o[k].err = onsr && !isnan(onsr[k * nw + i]) ? onsr[k * nw + i] :
+				   pow(10, -t->st.sqnr_db / 10);
+			o[k].err *= gain ? gain[i] : 1;
 			o[k].bytes = (double)t->st.bytes;
 			o[k].task = k * nw + i;
 		}
@@ -271,6 +278,33 @@ static int measure_gains(const struct quant_data *d, const struct pool *pool, si
 	return ret;
 }
 
+/* quantize_gptq() on the pool's candidates; *@onsr gets their output errors. */
+static int round_with_data(const struct quant_data *d, const struct nuq_onnx_weight *w,
+			   float *const *mats, struct pool *pool, size_t nw, unsigned int nc,
+			   unsigned int jobs, int show, double **onsr, char *msg, size_t msglen)
+{
+	struct quant_cands c = { .w = w, .mats = mats, .nw = nw, .nc = nc };
+	size_t i;
+	int ret = -ENOMEM;
+
+	c.layer = calloc(pool->ntasks, sizeof(*c.layer));
+	c.st = calloc(pool->ntasks, sizeof(*c.st));
+	*onsr = calloc(pool->ntasks, sizeof(**onsr));
+	c.onsr = *onsr;
+	if (c.layer && c.st && c.onsr) {
+		for (i = 0; i < pool->ntasks; i++) {
+			c.layer[i] = &pool->tasks[i].layer;
+			c.st[i] = &pool->tasks[i].st;
+		}
+		ret = quantize_gptq(d, &c, jobs, show, msg, msglen);
+	} else {
+		snprintf(msg, msglen, "out of memory");
+	}
+	free(c.layer);
+	free(c.st);
+	return ret;
+}
+
 int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, double budget,
 		   unsigned int jobs, int show, struct qmodel *out, char *msg, size_t msglen)
 {
@@ -281,7 +315,7 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 			const struct quant_data *d, unsigned int jobs, int show, struct qmodel *out,
 			char *msg, size_t msglen)
 {
-	double *gain = NULL;
+	double *gain = NULL, *onsr = NULL;
 	const struct nuq_onnx_weight *w;
 	struct cand cand[MP_MAX_OPTS];
 	unsigned int nc;
@@ -338,6 +372,11 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 			goto out;
 		}
 	}
+	if (d && d->n && quant_gptq_enabled()) {
+		ret = round_with_data(d, w, mats, &pool, nw, nc, jobs, show, &onsr, msg, msglen);
+		if (ret)
+			goto out;
+	}
 	for (i = 0; i < nw; i++)
 		pick[i] = i;
 	{
@@ -364,7 +403,7 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 			if (ret)
 				goto out;
 		}
-		ret = choose_layouts(&pool, nw, nc, gain,
+		ret = choose_layouts(&pool, nw, nc, gain, onsr,
 				     bpw * out->weights / 8 - (double)kept - NUQ_FILE_HEADER_BYTES,
 				     budget == QUANT_RD_AUTO ? RD_AUTO_SLACK * out->weights / 8 : 0,
 				     pick, msg, msglen);
@@ -389,6 +428,7 @@ out:
 		free(mats[i]);
 	free(pool.tasks);
 	free(gain);
+	free(onsr);
 	free(mats);
 	free(pick);
 	if (ret)

@@ -98,9 +98,10 @@ static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, c
 }
 
 /*
- * Quantize model @i; with NUQ_GAINS=1 the layout choice weighs each layer
- * by its measured effect on the output (quantize_sens.c) on a few
- * calibration inputs.
+ * Quantize model @i, rounding its weights on the calibration inputs
+ * (quantize_gptq.c); with NUQ_GAINS=1 the layout choice also weighs each
+ * layer by its measured effect on the output (quantize_sens.c) on a few
+ * of them.
  */
 #define GAIN_INPUTS	4
 
@@ -112,13 +113,17 @@ static int quantize(struct ocr_models *m, int i, const struct quant_setup *s,
 	size_t n = 0;
 	int ret = 0;
 
-	if (s->budget && quant_gains_enabled())
+	if (quant_gptq_enabled() || (s->budget && quant_gains_enabled()))
 		ret = calib_inputs(m, i, s, &x, &n, msg, msglen);
 	d.inputs = x;
-	/* the detector's pages are large; one tells its layers apart */
-	d.n = n < GAIN_INPUTS ? n : GAIN_INPUTS;
-	if (i == M_DET && d.n > 1)
-		d.n = 1;
+	d.n = n;
+	d.uncentered = !!(s->qe.flags & (NUQ_QEXEC_NO_BIAS_CORRECTION | NUQ_QEXEC_WEIGHTS_ONLY));
+	if (quant_gains_enabled()) {
+		/* the detector's pages are large; one tells its layers apart */
+		d.n = n < GAIN_INPUTS ? n : GAIN_INPUTS;
+		if (i == M_DET && d.n > 1)
+			d.n = 1;
+	}
 	if (!ret)
 		ret = quantize_model_data(m->onnx[i], &s->opts, s->budget, &d, s->jobs,
 					  s->progress, &qz->qm[i], msg, msglen);

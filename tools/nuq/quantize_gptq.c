@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nuq: data-aware rounding of every candidate layout (libnuq's GPTQ) when
+ * calibration inputs are at hand.
+ *
+ * Nearest rounding minimises each weight's error; what the model loses is
+ * that error seen through the layer's inputs.  So the inputs' second
+ * moments are summed over the calibration runs (fp32, once), each layer's
+ * factor is computed once, and every candidate (width, layout) of the
+ * layer is rounded against it; the candidate's error for the
+ * rate-distortion choice becomes its output noise-to-signal ratio on
+ * those inputs, which is what the choice meant to minimise all along.
+ * NUQ_GPTQ=0 turns it off (nearest rounding, weight error).
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nuq/nuq.h>
+#include <nuq/nuqfile.h>
+
+#include "cli.h"
+
+int quant_gptq_enabled(void)
+{
+	const char *e = getenv("NUQ_GPTQ");
+
+	return !e || strcmp(e, "0");
+}
+
+struct gptq_work {
+	const struct quant_cands *c;
+	struct nuq_moments *mo;
+	struct nuq_gptq_factor **f;	/* per layer: one per group, or NULL */
+	atomic_size_t next, done;
+	size_t total;
+	int phase;			/* 0: factors per layer, 1: rounding per candidate */
+	atomic_int err;
+};
+
+static void factor_layer(struct gptq_work *g, size_t i)
+{
+	struct nuq_moments *mo = &g->mo[i];
+	size_t k;
+
+	if (!mo->h || !mo->samples)
+		return;
+	g->f[i] = calloc(mo->groups, sizeof(**g->f));
+	if (!g->f[i]) {
+		atomic_store(&g->err, -ENOMEM);
+		return;
+	}
+	for (k = 0; k < mo->groups; k++) {
+		if (nuq_gptq_factor(mo, k, &g->f[i][k])) {
+			/* singular however dampened: this layer keeps nearest rounding */
+			while (k--)
+				nuq_gptq_factor_free(&g->f[i][k]);
+			free(g->f[i]);
+			g->f[i] = NULL;
+			return;
+		}
+	}
+}
+
+static void round_candidate(struct gptq_work *g, size_t t)
+{
+	const struct quant_cands *c = g->c;
+	size_t i = t % c->nw, n = c->w[i].rows * c->w[i].cols;
+	struct nuq_qlayer *l = c->layer[t];
+	float *deq;
+	int ret;
+
+	c->onsr[t] = NAN;
+	if (!g->f[i] || l->rank || !l->mat[0].idx)
+		return;
+	ret = nuq_qlayer_gptq(l, c->mats[i], &g->mo[i], g->f[i], c->st[t]);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP)
+		return;		/* a form it does not take: nearest rounding stays */
+	deq = ret ? NULL : malloc(n * sizeof(*deq));
+	if (!ret && !deq)
+		ret = -ENOMEM;
+	if (ret) {
+		atomic_store(&g->err, ret);
+		return;
+	}
+	nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, deq);
+	c->onsr[t] = nuq_output_nsr(&g->mo[i], c->mats[i], deq, l->rows, l->cols);
+	free(deq);
+}
+
+static void *gptq_worker(void *arg)
+{
+	struct gptq_work *g = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&g->next, 1)) < g->total) {
+		if (g->phase)
+			round_candidate(g, i);
+		else
+			factor_layer(g, i);
+		atomic_fetch_add(&g->done, 1);
+	}
+	return NULL;
+}
+
+static void run_phase(struct gptq_work *g, int phase, size_t total, unsigned int jobs, int show,
+		      const char *what)
+{
+	pthread_t th[64];
+	struct progress pr;
+	unsigned int i, started = 0;
+
+	g->phase = phase;
+	g->total = total;
+	atomic_store(&g->next, 0);
+	atomic_store(&g->done, 0);
+	if (show)
+		progress_start(&pr, what, total);
+	for (i = 0; i < (jobs > 64 ? 64 : jobs); i++)
+		if (!pthread_create(&th[i], NULL, gptq_worker, g))
+			started++;
+	if (!started)
+		gptq_worker(g);
+	while (atomic_load(&g->done) < total) {
+		if (show)
+			progress_step(&pr, atomic_load(&g->done));
+		usleep(20000);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (show) {
+		progress_step(&pr, total);
+		progress_end(&pr);
+	}
+}
+
+int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsigned int jobs,
+		  int show, char *msg, size_t msglen)
+{
+	struct gptq_work g = { .c = c };
+	const char **names = calloc(c->nw, sizeof(*names));
+	size_t i, k;
+	int ret = -ENOMEM;
+
+	g.mo = calloc(c->nw, sizeof(*g.mo));
+	g.f = calloc(c->nw, sizeof(*g.f));
+	for (i = 0; i < c->nw * c->nc; i++)
+		c->onsr[i] = NAN;
+	if (!names || !g.mo || !g.f) {
+		snprintf(msg, msglen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < c->nw; i++)
+		names[i] = c->w[i].name;
+	if (show)
+		fprintf(stderr, "nuq: input moments of %zu layers over %zu calibration inputs\n",
+			c->nw, d->n);
+	ret = nuq_graph_weight_moments(d->graph, d->inputs, d->n, names, c->nw, g.mo, msg, msglen);
+	if (ret)
+		goto out;
+	for (i = 0; !d->uncentered && i < c->nw; i++)
+		nuq_moments_center(&g.mo[i]);
+	run_phase(&g, 0, c->nw, jobs, show, "factor");
+	if (!atomic_load(&g.err))
+		run_phase(&g, 1, c->nw * c->nc, jobs, show, "round");
+	ret = atomic_load(&g.err);
+	if (ret)
+		snprintf(msg, msglen, "data-aware rounding: %s", strerror(-ret));
+out:
+	for (i = 0; g.f && i < c->nw; i++) {
+		for (k = 0; g.f[i] && k < g.mo[i].groups; k++)
+			nuq_gptq_factor_free(&g.f[i][k]);
+		free(g.f[i]);
+	}
+	for (i = 0; g.mo && i < c->nw; i++)
+		nuq_moments_free(&g.mo[i]);
+	free(g.f);
+	free(g.mo);
+	free(names);
+	return ret;
+}
