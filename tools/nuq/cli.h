@@ -114,6 +114,13 @@ int opt_method(const char *cmd, const char *arg, enum nuq_qmethod *m);
 int opt_bits(const char *cmd, const char *arg, unsigned int *bits);
 int opt_calib(const char *cmd, const char *arg, enum nuq_calib *c);
 
+/*
+ * @fn(@ctx, i) for i in 0..@n-1 over @jobs threads (at least the caller's),
+ * with a progress bar called @what, or none when @what is NULL.
+ */
+void for_each_parallel(size_t n, unsigned int jobs, const char *what,
+		       void (*fn)(void *ctx, size_t i), void *ctx);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 struct progress {
 	const char *what;

@@ -14,12 +14,10 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <nuq/nuq.h>
 #include <nuq/nuqfile.h>
@@ -37,14 +35,12 @@ struct gptq_work {
 	const struct quant_cands *c;
 	struct nuq_moments *mo;
 	struct nuq_gptq_factor **f;	/* per layer: one per group, or NULL */
-	atomic_size_t next, done;
-	size_t total;
-	int phase;			/* 0: factors per layer, 1: rounding per candidate */
 	atomic_int err;
 };
 
-static void factor_layer(struct gptq_work *g, size_t i)
+static void factor_layer(void *ctx, size_t i)
 {
+	struct gptq_work *g = ctx;
 	struct nuq_moments *mo = &g->mo[i];
 	size_t k;
 
@@ -67,8 +63,9 @@ static void factor_layer(struct gptq_work *g, size_t i)
 	}
 }
 
-static void round_candidate(struct gptq_work *g, size_t t)
+static void round_candidate(void *ctx, size_t t)
 {
+	struct gptq_work *g = ctx;
 	const struct quant_cands *c = g->c;
 	size_t i = t % c->nw, n = c->w[i].rows * c->w[i].cols;
 	struct nuq_qlayer *l = c->layer[t];
@@ -91,52 +88,6 @@ static void round_candidate(struct gptq_work *g, size_t t)
 	nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, deq);
 	c->onsr[t] = nuq_output_nsr(&g->mo[i], c->mats[i], deq, l->rows, l->cols);
 	free(deq);
-}
-
-static void *gptq_worker(void *arg)
-{
-	struct gptq_work *g = arg;
-	size_t i;
-
-	while ((i = atomic_fetch_add(&g->next, 1)) < g->total) {
-		if (g->phase)
-			round_candidate(g, i);
-		else
-			factor_layer(g, i);
-		atomic_fetch_add(&g->done, 1);
-	}
-	return NULL;
-}
-
-static void run_phase(struct gptq_work *g, int phase, size_t total, unsigned int jobs, int show,
-		      const char *what)
-{
-	pthread_t th[64];
-	struct progress pr;
-	unsigned int i, started = 0;
-
-	g->phase = phase;
-	g->total = total;
-	atomic_store(&g->next, 0);
-	atomic_store(&g->done, 0);
-	if (show)
-		progress_start(&pr, what, total);
-	for (i = 0; i < (jobs > 64 ? 64 : jobs); i++)
-		if (!pthread_create(&th[i], NULL, gptq_worker, g))
-			started++;
-	if (!started)
-		gptq_worker(g);
-	while (atomic_load(&g->done) < total) {
-		if (show)
-			progress_step(&pr, atomic_load(&g->done));
-		usleep(20000);
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	if (show) {
-		progress_step(&pr, total);
-		progress_end(&pr);
-	}
 }
 
 int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsigned int jobs,
@@ -165,9 +116,9 @@ int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsig
 		goto out;
 	for (i = 0; !d->uncentered && i < c->nw; i++)
 		nuq_moments_center(&g.mo[i]);
-	run_phase(&g, 0, c->nw, jobs, show, "factor");
+	for_each_parallel(c->nw, jobs, show ? "factor" : NULL, factor_layer, &g);
 	if (!atomic_load(&g.err))
-		run_phase(&g, 1, c->nw * c->nc, jobs, show, "round");
+		for_each_parallel(c->nw * c->nc, jobs, show ? "round" : NULL, round_candidate, &g);
 	ret = atomic_load(&g.err);
 	if (ret)
 		snprintf(msg, msglen, "data-aware rounding: %s", strerror(-ret));

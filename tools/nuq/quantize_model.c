@@ -24,12 +24,9 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <nuq/nuq.h>
 #include <nuq/nuqfile.h>
@@ -60,51 +57,14 @@ struct task {
 struct pool {
 	struct task *tasks;
 	size_t ntasks;
-	atomic_size_t next;
-	atomic_size_t done;
 };
 
-static void *worker(void *arg)
+static void quantize_task(void *ctx, size_t i)
 {
-	struct pool *p = arg;
-	size_t i;
+	struct task *t = &((struct pool *)ctx)->tasks[i];
 
-	while ((i = atomic_fetch_add(&p->next, 1)) < p->ntasks) {
-		struct task *t = &p->tasks[i];
-
-		t->ret = nuq_qlayer_quantize(t->w, t->mat, &t->opts, &t->layer, &t->st, t->msg,
-					     sizeof(t->msg));
-		atomic_fetch_add(&p->done, 1);
-	}
-	return NULL;
-}
-
-static void run_pool(struct pool *p, unsigned int jobs, int show)
-{
-	pthread_t th[64];
-	struct progress pr;
-	unsigned int i, started = 0;
-
-	if (jobs > 64)
-		jobs = 64;
-	if (show)
-		progress_start(&pr, "quantize", p->ntasks);
-	for (i = 0; i < jobs; i++)
-		if (!pthread_create(&th[i], NULL, worker, p))
-			started++;
-	if (!started)
-		worker(p);
-	while (atomic_load(&p->done) < p->ntasks) {
-		if (show)
-			progress_step(&pr, atomic_load(&p->done));
-		usleep(20000);
-	}
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	if (show) {
-		progress_step(&pr, p->ntasks);
-		progress_end(&pr);
-	}
+	t->ret = nuq_qlayer_quantize(t->w, t->mat, &t->opts, &t->layer, &t->st, t->msg,
+				     sizeof(t->msg));
 }
 
 static int is_codebook(enum nuq_qmethod m)
@@ -364,7 +324,7 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 		t->opts.gran = cand[i / nw].gran;
 		t->opts.q.method = cand[i / nw].method;
 	}
-	run_pool(&pool, jobs, show);
+	for_each_parallel(pool.ntasks, jobs, show ? "quantize" : NULL, quantize_task, &pool);
 	for (i = 0; i < pool.ntasks; i++) {
 		if (pool.tasks[i].ret) {
 			snprintf(msg, msglen, "%s", pool.tasks[i].msg);
