@@ -77,6 +77,16 @@ static inline size_t nuq_qmat_codebook(const struct nuq_qmat *m, size_t g)
 {
 	return m->ncodebooks == 1 ? 0 : g;
 }
+/* The group weight (@r, @c) belongs to. */
+static inline size_t nuq_qmat_group_of(const struct nuq_qmat *m, size_t r, size_t c)
+{
+	size_t per_row;
+
+	if (m->ngroups == 1)
+		return 0;
+	per_row = (m->cols + m->group_size - 1) / m->group_size;
+	return r * per_row + c / m->group_size;
+}
 /* Group @g's scale as the stored fields give it (what the reader sets scales[g] to). */
 float nuq_qmat_group_scale(const struct nuq_qmat *m, size_t g);
 void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsigned int bits,

@@ -108,17 +108,6 @@ nomem:
 	return -ENOMEM;
 }
 
-/* The group of weight (r, c). */
-static size_t group_of(const struct nuq_qmat *m, size_t r, size_t c)
-{
-	size_t per_row;
-
-	if (m->ngroups == 1)
-		return 0;
-	per_row = (m->cols + m->group_size - 1) / m->group_size;
-	return r * per_row + c / m->group_size;
-}
-
 void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsigned int bits,
 			 float *out)
 {
@@ -126,7 +115,7 @@ void nuq_qmat_dequantize(const struct nuq_qmat *m, enum nuq_qmethod method, unsi
 
 	for (r = 0; r < m->rows; r++) {
 		for (c = 0; c < m->cols; c++) {
-			size_t i = r * m->cols + c, g = group_of(m, r, c);
+			size_t i = r * m->cols + c, g = nuq_qmat_group_of(m, r, c);
 
 			if (nuq_qmethod_is_asd(method))
 				out[i] = m->scales[g] * nuq_asd_value(m->digits[2 * i],

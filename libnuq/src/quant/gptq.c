@@ -210,17 +210,6 @@ void nuq_gptq_factor_free(struct nuq_gptq_factor *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Group of weight (r, c), as nuq_qmat_dequantize() has it. */
-static size_t group_of(const struct nuq_qmat *m, size_t r, size_t c)
-{
-	size_t per_row;
-
-	if (m->ngroups == 1)
-		return 0;
-	per_row = (m->cols + m->group_size - 1) / m->group_size;
-	return r * per_row + c / m->group_size;
-}
-
 /* A codebook's levels in ascending order, with their indices. */
 struct level {
 	float v;
@@ -277,7 +266,7 @@ int nuq_qmat_gptq(struct nuq_qmat *m, unsigned int bits, const float *w,
 		for (i = 0; i < n; i++)
 			x[i] = w[r * n + f->perm[i]];
 		for (i = 0; i < n; i++) {
-			size_t c = f->perm[i], g = group_of(m, r, c);
+			size_t c = f->perm[i], g = nuq_qmat_group_of(m, r, c);
 			size_t k = nuq_qmat_codebook(m, g);
 			float s = m->scales[g];
 			const double *u = f->u + i * n;
