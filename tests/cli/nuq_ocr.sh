@@ -81,6 +81,26 @@ run_4bit() {
 }
 check "nuq ocr --cpu: 4-bit weights, 8-bit activations, >= 98% characters" run_4bit
 
+# nuq quantize --ocr writes what nuq ocr quantizes in memory: the three
+# .nuq files (the detector and recogniser at most 4.5 bits per weight, all
+# included) with their .calib, which nuq ocr --nuq reads the page with.
+quantize_ocr() {
+	"$nuq" quantize --ocr -o "$tmp/q" >"$tmp/qo" 2>"$tmp/qo.err" ||
+		{ cat "$tmp/qo.err"; return 1; }
+	cat "$tmp/qo"
+	for m in ch_PP-OCRv4_det_infer ch_ppocr_mobile_v2.0_cls_infer ch_PP-OCRv4_rec_infer; do
+		[ -s "$tmp/q/$m.nuq" ] && [ -s "$tmp/q/$m.calib" ] || { echo "no $m"; return 1; }
+	done
+	awk '/_(det|rec)_infer.nuq:/ { n++; if ($5 + 0 > 4.5) { print "over 4.5: " $0; bad = 1 } }
+	     END { exit bad || n != 2 }' "$tmp/qo" || return 1
+	"$nuq" ocr "$page" --nuq "$tmp/q" --cpu >"$tmp/runq" 2>/dev/null || return 1
+	grep -q "weights from $tmp/q/\*.nuq" "$tmp/runq" || return 1
+	char_accuracy "$tmp/runq" nuq | tee "$tmp/acc"
+	awk '{ exit !($4 + 0 >= 98.0) }' FS='[ %]+' "$tmp/acc"
+}
+check "nuq quantize --ocr: the .nuq and .calib files nuq ocr --nuq reads the page with" \
+	quantize_ocr
+
 # The data nuq eval scores on: calibration and evaluation lines never share
 # a text (2000 calibration lines against the full evaluation set, for two
 # seeds), evaluation lines are distinct, every character is one the
@@ -119,10 +139,12 @@ check "nuq eval: calibration and evaluation lines are disjoint, distinct, in the
 
 # Accuracy measured by nuq eval on rendered and scanned lines (--quick: the
 # first lines of the full set), with their intervals.  These bounds guard
-# what the default layout reaches today on the larger set (knq 4 -2.1
-# points, classifier -5.5, the best 3-bit method -23.6 on the quick
-# subset); issue 15's targets (4 bits within 0.5 points, the classifier
-# without loss, 3 bits within 2) are not met yet and are printed as such.
+# what the default (layout per layer, weights rounded on the calibration
+# lines) reaches today with a margin (on the quick subset knq 4 -0.14
+# points, the classifier -2.1, the best 3-bit method -1.72; uniform
+# min-max 4 makes 2.5 times knq 4's character errors, nearest rounding
+# made over 3 times); issue 15's targets (4 bits within 0.5 points, the
+# classifier without loss, 3 bits within 2) are printed when missed.
 eval_targets() {
 	"$nuq" eval --quick -o "$tmp/eval" >/dev/null 2>"$tmp/eval.err" ||
 		{ cat "$tmp/eval.err"; return 1; }
@@ -150,20 +172,20 @@ eval_targets() {
 			b3 = k3 > o3 ? k3 : o3
 			printf "fp32 %.2f, knq 4 %.2f (vs fp32 %s), knq 3 %.2f, opt 3 %.2f, uniform 4 %.2f; " \
 				"cls fp32 %.1f knq 4 %.1f\n", f, k4, k4d, k3, o3, u4, fc, kc
-			if (k4 < f - 3) { print "knq 4 bits loses more than 3 points"; bad = 1 }
-			if (b3 < f - 30) { print "the best 3-bit method loses more than 30 points"; bad = 1 }
+			if (k4 < f - 1.5) { print "knq 4 bits loses more than 1.5 points"; bad = 1 }
+			if (b3 < f - 5) { print "the best 3-bit method loses more than 5 points"; bad = 1 }
 			if (kc < fc - 10) { print "the classifier loses more than 10 points at 4 bits"; bad = 1 }
 			if (k4 < f - 0.5) print "# issue 15 target not met: knq 4 bits within 0.5 points"
 			if (b3 < f - 2) print "# issue 15 target not met: 3 bits within 2 points"
 			if (kc < fc) print "# issue 15 target not met: the classifier without loss at 4 bits"
-			# Clearly ahead: uniform makes at least 3 times the character errors.
-			if (100 - u4 < 3 * (100 - k4)) {
+			# Clearly ahead: uniform makes at least twice the character errors.
+			if (100 - u4 < 2 * (100 - k4)) {
 				print "knq is not clearly ahead of uniform min-max"; bad = 1
 			}
 			exit bad
 		}' "$tmp/eval/eval.md"
 }
-check "nuq eval: intervals, 4 bits within 3 points of fp32, classifier within 10, 3 bits within 30, knq well ahead of uniform" eval_targets
+check "nuq eval: intervals, 4 bits within 1.5 points of fp32, classifier within 10, 3 bits within 5, knq well ahead of uniform" eval_targets
 
 fails_with "nuq ocr names a missing page" "nope.png" "$nuq" ocr "$tmp/nope.png"
 printf 'not a png' >"$tmp/bad.png"

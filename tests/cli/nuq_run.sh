@@ -103,6 +103,37 @@ calibrate_folder() {
 check "nuq calibrate on a folder of photos; nuq run --nuq uses the .nuq and the ranges" \
 	calibrate_folder
 
+# nuq quantize --calib-dir rounds the weights on the photos: the same
+# weights as nuq run's in-memory quantization on them (same outputs, bit
+# for bit), others than nearest rounding's (the layouts may differ too:
+# the choice weighs output errors), which NUQ_GPTQ=0 gives back.
+quantize_rounded() {
+	# shellcheck disable=SC2086
+	"$nuq" quantize "$bf" -o "$tmp/bfr.nuq" -q --calib-dir "$tmp/photos" $norm \
+		>"$tmp/qr" 2>"$tmp/qr.err" || { cat "$tmp/qr.err"; return 1; }
+	grep -q "input moments of 37 layers over [23] calibration inputs" "$tmp/qr.err" || return 1
+	"$nuq" quantize "$bf" -o "$tmp/bfn.nuq" -q >/dev/null 2>"$tmp/qn.err" || return 1
+	grep -q "rounding each weight to its nearest level; --calib-dir DIR" "$tmp/qn.err" || return 1
+	! cmp -s "$tmp/bfr.nuq" "$tmp/bfn.nuq" || { echo "rounded = nearest?"; return 1; }
+	# shellcheck disable=SC2086
+	NUQ_GPTQ=0 "$nuq" quantize "$bf" -o "$tmp/bf0.nuq" -q --calib-dir "$tmp/photos" $norm \
+		>/dev/null 2>&1 || return 1
+	cmp "$tmp/bf0.nuq" "$tmp/bfn.nuq" || return 1
+	mkdir -p "$tmp/sr" "$tmp/sm"
+	# shellcheck disable=SC2086
+	"$nuq" run "$bf" --nuq "$tmp/bfr.nuq" -i "$photo" $norm --calib-dir "$tmp/photos" --cpu \
+		--no-fp32 --save "$tmp/sr" >/dev/null || return 1
+	# shellcheck disable=SC2086
+	"$nuq" run "$bf" -i "$photo" $norm --calib-dir "$tmp/photos" --cpu --no-fp32 \
+		--save "$tmp/sm" >/dev/null || return 1
+	for f in "$tmp/sm"/*.npy; do
+		cmp "$f" "$tmp/sr/$(basename "$f")" || return 1
+	done
+	[ -n "$(ls "$tmp/sm")" ]
+}
+check "nuq quantize --calib-dir: weights rounded on photos, as nuq run rounds them" \
+	quantize_rounded
+
 profile() {
 	# shellcheck disable=SC2086
 	"$nuq" run "$bf" -i "$photo" $norm --cpu --repeat 3 --profile >"$tmp/p" || return 1
@@ -150,6 +181,10 @@ npy_wrap "$tmp/in.f32" "1, 128, 128, 3" "$tmp/bad.npy" '>f4'
 fails_with "a big-endian .npy" "'>f4' is not one nuq reads" "$nuq" run "$bf" -i "$tmp/bad.npy"
 fails_with "--save to a missing folder" "not a directory" \
 	"$nuq" run "$bf" -i "$photo" --save "$tmp/nope"
+fails_with "nuq quantize --calib-dir names a missing folder" "nope" \
+	"$nuq" quantize "$bf" -o "$tmp/x.nuq" --calib-dir "$tmp/nope"
+fails_with "nuq quantize --ocr takes no model and no --calib-dir" "usage: nuq quantize" \
+	"$nuq" quantize --ocr -o "$tmp/q" --calib-dir "$tmp/photos"
 fails_with "a bad --mean" "one number or one per channel" \
 	"$nuq" run "$bf" -i "$photo" --mean 1,2
 
