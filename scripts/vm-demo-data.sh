@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the tree `make demo` overlays on the VM's root: the PaddleOCR
 # models with their 4-bit .nuq weights and activation calibration (made
-# here, on the host), the page and the fp32 model's reading of it, and the
+# here, on the host, by nuq quantize --ocr), the page and the fp32 model's reading of it, and the
 # fonts and text a calibration set is rendered from.  Everything comes
 # from packages make deps installed.
 #
@@ -18,13 +18,13 @@ mkdir -p "$out/models" "$out/usr/share/common-licenses" \
 	"$out/usr/share/doc/opencv-doc/examples/data"
 for f in ch_PP-OCRv4_det_infer ch_ppocr_mobile_v2.0_cls_infer ch_PP-OCRv4_rec_infer; do
 	cp "$models/$f.onnx" "$out/models/"
-	# the default: 4-bit knq, layout and width chosen per layer (nuq quantize --help)
-	"$nuq" quantize "$models/$f.onnx" -o "$out/models/$f.nuq" -q
 done
+# The default: 4-bit knq, layout and width chosen per layer, weights rounded
+# and activations calibrated on rendered text (nuq quantize --help) - here,
+# since under TCG it would take many minutes; so is the fp32 reading.
+"$nuq" quantize --ocr --models "$models" -o "$out/models" -q >/dev/null
 cp "$models/ppocr_keys_v1.txt" "$out/models/"
 echo "$NUQ_DEMO_REGION" >"$out/models/demo-region"
-# Calibrate and read the page in fp32 here: under TCG both would take minutes.
-"$nuq" calibrate --nuq "$out/models" --models "$models" >/dev/null
 "$nuq" ocr /usr/share/doc/opencv-doc/examples/data/imageTextN.png --models "$models" \
 	--region "$NUQ_DEMO_REGION" --fp32 --text >"$out/models/imageTextN.fp32.txt"
 cp /usr/share/doc/opencv-doc/examples/data/imageTextN.png \
