@@ -32,6 +32,7 @@ struct loaded {
 	struct nuq_tensor *cx;
 	size_t ncx;
 	int cx_own;
+	size_t rounded_on;		/* the weights were rounded on this many inputs */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -161,6 +162,7 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 			o.gran = NUQ_GRAN_CHANNEL;
 		ret = quantize_model_data(l->onnx, &o, asd ? 0 : QUANT_RD_AUTO, &d, 2, 1, &l->qm, msg,
 					  msglen);
+		l->rounded_on = !asd && quant_gptq_enabled() ? d.n : 0;
 		if (ret)
 			return ret;
 		layers = l->qm.layers;
@@ -279,9 +281,13 @@ static void report_setup(const struct loaded *l, const struct run_setup *s)
 		 s->opts.q.method == NUQ_Q_CSD)
 		printf("weights %s (signed power-of-two digits), a scale per channel",
 		       nuq_qmethod_name(s->opts.q.method));
+	else if (l->rounded_on)
+		printf("weights %s %u-bit, layout chosen per layer, rounded on %zu input%s",
+		       nuq_qmethod_name(s->opts.q.method), s->opts.q.bits, l->rounded_on,
+		       l->rounded_on == 1 ? "" : "s");
 	else
-		printf("weights %s %u-bit, layout chosen per layer", nuq_qmethod_name(s->opts.q.method),
-		       s->opts.q.bits);
+		printf("weights %s %u-bit, layout chosen per layer, each to its nearest level",
+		       nuq_qmethod_name(s->opts.q.method), s->opts.q.bits);
 	printf(": %.2f MB -> %.2f MB (%.2fx smaller, %.2f bits per weight, all included)\n",
 	       l->fp32_bytes / 1e6, l->bytes / 1e6, l->bytes ? (double)l->fp32_bytes / l->bytes : 0,
 	       bits_per_weight(l->bytes, 0, l->weights));

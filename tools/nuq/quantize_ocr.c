@@ -21,7 +21,7 @@ int quantize_ocr(const char *models, const char *dir, const struct nuq_layer_opt
 	struct quant_setup s = {
 		.opts = *o, .budget = budget,
 		.qe = { .flags = NUQ_QEXEC_CPU, .calib = NUQ_CALIB_PERCENTILE },
-		.calib_lines = 48, .calib_pages = 2, .jobs = jobs, .progress = 1,
+		.calib_lines = 48, .calib_pages = 2, .jobs = jobs, .progress = !quiet,
 		.recalibrate = 1,
 	};
 	struct ocr_models m;

@@ -151,8 +151,9 @@ void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void
  * graph on the @n @inputs (graphs with one input): out[i] as
  * <nuq/nuqfile.h> describes it, for data-aware rounding, or empty (h
  * NULL) for a weight whose inputs do not fit the form (ConvTranspose, a
- * transposed Gemm input, a weight the graph does not use).  Positions of
- * large inputs are sampled.  -E2BIG when they would take over 2 GiB.
+ * transposed Gemm input, a weight the graph does not use, and the
+ * weights whose moments would take all of them over 2 GiB).  Positions
+ * of large inputs are sampled.
  */
 struct nuq_moments;
 int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *inputs, size_t n,

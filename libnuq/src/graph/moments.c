@@ -256,13 +256,14 @@ int nuq_graph_weight_moments(struct nuq_graph *g, const struct nuq_tensor *input
 		c.l[i].value = -1;
 		if (!find_layer(g, names[i], &c.l[i], &out[i], n))
 			continue;
-		bytes += (uint64_t)out[i].groups * out[i].dim * out[i].dim * sizeof(double);
-		if (bytes > MOM_MAX_BYTES) {
-			ret = nuq_fail(msg, msglen, -E2BIG,
-				       "the input moments of the weights up to %s exceed %llu MiB",
-				       names[i], MOM_MAX_BYTES >> 20);
-			goto out;
+		/* past the memory cap, a weight keeps nearest rounding */
+		if (bytes + (uint64_t)out[i].groups * out[i].dim * out[i].dim * sizeof(double) >
+		    MOM_MAX_BYTES) {
+			memset(&out[i], 0, sizeof(out[i]));
+			c.l[i].value = -1;
+			continue;
 		}
+		bytes += (uint64_t)out[i].groups * out[i].dim * out[i].dim * sizeof(double);
 		out[i].h = calloc(out[i].groups * out[i].dim * out[i].dim, sizeof(double));
 		out[i].sum = calloc(out[i].groups * out[i].dim, sizeof(double));
 		if (!out[i].h || !out[i].sum) {
