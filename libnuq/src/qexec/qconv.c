@@ -91,8 +91,8 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	const struct nuq_qlayer *l = qn->l;
 	const struct nuq_qmat *m = &l->mat[0];
 	struct nuq_node *n = qn->n;
-	int fc = !strcmp(n->op->name, "MatMul");
-	/* A fully connected layer is a 1x1 conv over its rows. */
+	int fc = !strcmp(n->op->name, "MatMul") || !strcmp(n->op->name, "Gemm");
+	/* A fully connected layer (MatMul, Gemm) is a 1x1 conv over its rows. */
 	int64_t O = fc ? l->rows : n->w.dims[0], Cg = fc ? l->cols : n->w.dims[1];
 	int64_t K = fc ? Cg : Cg * n->w.dims[2] * n->w.dims[3];
 	int asd = l->bits == 0, per_layer, ret;
@@ -105,7 +105,8 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 		qn->why = "its weights are SVD factors, which no job takes";
 		return 1;
 	}
-	if (l->layout != (fc ? NUQ_LAYOUT_KN : NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
+	if ((fc ? l->layout != NUQ_LAYOUT_KN && l->layout != NUQ_LAYOUT_NK :
+		  l->layout != NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
 	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O)) {
 		qn->why = "its weights' layout (groups of weights smaller than a channel) has no job form";
 		return 1;

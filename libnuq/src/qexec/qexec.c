@@ -103,6 +103,50 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	return ret;
 }
 
+/*
+ * A Gemm is a MatMul with a bias when A is not transposed and alpha is 1:
+ * then why_not_gemm() is NULL and a constant C of N values (or none)
+ * becomes the job's bias, beta * C.  Otherwise it says why not.
+ */
+static const char *why_not_gemm(const struct nuq_graph *g, const struct nuq_node *n,
+				size_t out_c)
+{
+	const struct nuq_tensor *c;
+
+	if (n->a.trans_a)
+		return "its A input is transposed (transA), which no job takes";
+	if (n->a.alpha != 1.0f)
+		return "its alpha is not 1, which no job takes";
+	if (n->nin < 3 || n->in[2] < 0)
+		return NULL;
+	c = nuq_const_input(g, n, 2);
+	if (!c || c->dtype != NUQ_DT_FLOAT || nuq_tensor_count(c) != out_c ||
+	    (c->ndims == 2 && c->dims[0] != 1) || c->ndims > 2 || !isfinite(n->a.beta))
+		return "its C input is not a constant of one value per output, which no job takes";
+	return NULL;
+}
+
+/* The Gemm's beta * C as the node's bias, which the job adds (the fp32 op reads C itself). */
+static int gemm_bias(struct nuq_qexec *q, struct qnode *qn)
+{
+	struct nuq_node *n = qn->n;
+	const struct nuq_tensor *c = n->nin > 2 && n->in[2] >= 0 ? nuq_const_input(q->g, n, 2) :
+				     NULL;
+	int64_t N = qn->l->rows, o;
+	int ret;
+
+	if (!c || n->has_bias)
+		return 0;
+	ret = nuq_tensor_alloc(&n->b, NUQ_DT_FLOAT, 1, &N);
+	if (ret)
+		return ret;
+	for (o = 0; o < N; o++)
+		n->b.f[o] = n->a.beta * c->f[o];
+	n->has_bias = 1;
+	qn->added_bias = 1;
+	return 0;
+}
+
 /* A Relu, or a Clip whose lower bound is 0, reading only @v. */
 static struct nuq_node *fusable_act(struct nuq_graph *g, size_t after, int v, float *lo, float *hi)
 {
@@ -288,7 +332,7 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 	for (i = 0; i < g->nnodes && !ret; i++) {
 		struct qnode *qn = &q->qn[i];
 		struct nuq_node *n = &g->nodes[i];
-		const char *wname;
+		const char *wname, *gemm_why;
 
 		qn->n = n;
 		n->q = qn;
@@ -307,8 +351,12 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		q->st.head_layers += qn->head;
 		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
 			q->vals[n->in[0]].want_mean = 1;
-		if ((is_op(n, "Conv") || is_op(n, "MatMul")) &&
+		gemm_why = is_op(n, "Gemm") ? why_not_gemm(g, n, qn->l->rows) : NULL;
+		if ((is_op(n, "Conv") || is_op(n, "MatMul") || (is_op(n, "Gemm") && !gemm_why)) &&
 		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY) && !qn->head) {
+			ret = is_op(n, "Gemm") ? gemm_bias(q, qn) : 0;
+			if (ret)
+				break;
 			ret = nuq_qconv_setup(q, qn, msg, msglen);
 			if (ret < 0)
 				break;
@@ -320,9 +368,10 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 				qn->why = "a head: a graph output follows through fp32 ops, so it keeps full precision";
 			else if (q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY)
 				qn->why = "fp32 activations were asked for (weights only)";
-			else if (!is_op(n, "Conv") && !is_op(n, "MatMul"))
-				qn->why = is_op(n, "Gemm") ? "Gemm has no integer job yet" :
-					  "ConvTranspose has no integer job yet";
+			else if (gemm_why)
+				qn->why = gemm_why;
+			else if (is_op(n, "ConvTranspose"))
+				qn->why = "ConvTranspose has no integer job yet";
 			q->st.fp32_layers++;
 			continue;
 		}
