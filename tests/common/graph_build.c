@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ONNX graphs built in memory with protobuf-c, for tests. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,4 +317,20 @@ void gb_run_free(struct gb_run *r)
 	nuq_tensor_free(&r->y);
 	nuq_graph_free(r->g);
 	nuq_onnx_free(r->m);
+}
+
+void gb_hardswish(struct gb *b, const char *in, const char *out)
+{
+	static const float three = 3, zero = 0, six = 6;
+	char ins[128];
+
+	gb_init_f(b, "three", 0, NULL, &three);
+	gb_init_f(b, "zero", 0, NULL, &zero);
+	gb_init_f(b, "six", 0, NULL, &six);
+	snprintf(ins, sizeof(ins), "%s,three", in);
+	gb_node(b, "Add", "add3", ins, "p");
+	gb_node(b, "Clip", "clip", "p,zero,six", "cl");
+	gb_node(b, "Div", "div6", "cl,six", "d");
+	snprintf(ins, sizeof(ins), "%s,d", in);
+	gb_node(b, "Mul", "mul", ins, out);
 }

@@ -44,6 +44,12 @@ void gb_attr_f(struct gb *b, struct Onnx__NodeProto *n, const char *name, float 
 void gb_attr_s(struct gb *b, struct Onnx__NodeProto *n, const char *name, const char *v);
 void gb_attr_ints(struct gb *b, struct Onnx__NodeProto *n, const char *name, unsigned int count,
 		  const int64_t *v);
+/*
+ * HardSwish written out as PaddleOCR exports it, @in * Clip(@in + 3, 0, 6)
+ * / 6 -> @out, through values "p", "cl" (the Clip's output) and "d", with
+ * the constants "three", "zero" and "six".
+ */
+void gb_hardswish(struct gb *b, const char *in, const char *out);
 /* Serialise; the buffer belongs to the builder. */
 const uint8_t *gb_pack(struct gb *b, size_t *len);
 

@@ -247,7 +247,6 @@ enum fusion_net { RES_ACT, RES_INPUT, HSWISH, SILU };
 static int fusion_build(struct net *n, enum fusion_net kind)
 {
 	float w0[FC * FC * 9], w1[FC * FC * 9], w2[5 * FC];
-	static const float three = 3, zero = 0, six = 6;
 
 	memset(n, 0, sizeof(*n));
 	test_gaussian(w0, FC * FC * 9, 20, 0.15);
@@ -274,13 +273,7 @@ static int fusion_build(struct net *n, enum fusion_net kind)
 		gb_node(n->b, "Relu", "relu", "a", "r");
 		break;
 	case HSWISH:
-		gb_init_f(n->b, "three", 0, NULL, &three);
-		gb_init_f(n->b, "zero", 0, NULL, &zero);
-		gb_init_f(n->b, "six", 0, NULL, &six);
-		gb_node(n->b, "Add", "add3", "c1,three", "p");
-		gb_node(n->b, "Clip", "clip", "p,zero,six", "cl");
-		gb_node(n->b, "Div", "div6", "cl,six", "d");
-		gb_node(n->b, "Mul", "mul", "c1,d", "r");
+		gb_hardswish(n->b, "c1", "r");
 		break;
 	case SILU:
 		gb_node(n->b, "Sigmoid", "sig", "c1", "s");

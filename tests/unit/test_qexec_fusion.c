@@ -75,15 +75,7 @@ static void block_build(struct block *k, const char *tail, const char *other)
 		gb_node(k->b, "Add", "add", ins, "a");
 		gb_node(k->b, "Relu", "relu", "a", "r");
 	} else {
-		static const float three = 3, zero = 0, six = 6;
-
-		gb_init_f(k->b, "three", 0, NULL, &three);
-		gb_init_f(k->b, "zero", 0, NULL, &zero);
-		gb_init_f(k->b, "six", 0, NULL, &six);
-		gb_node(k->b, "Add", "add3", "c1,three", "p");
-		gb_node(k->b, "Clip", "clip", "p,zero,six", "cl");
-		gb_node(k->b, "Div", "div6", "cl,six", "d");
-		gb_node(k->b, "Mul", "mul", "c1,d", "r");
+		gb_hardswish(k->b, "c1", "r");
 		if (!strcmp(other, "leak"))
 			gb_output(k->b, "cl");
 	}
