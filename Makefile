@@ -341,7 +341,7 @@ eval: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all $$(echo $(VM_DEPS))
-	@echo "  DEMO    quantizing and calibrating the PaddleOCR models (4-bit knq, per channel)"
+	@echo "  DEMO    quantizing and calibrating the PaddleOCR models (nuq quantize --ocr: 4-bit knq, weights rounded on rendered text)"
 	@scripts/vm-demo-data.sh $(B)/vm/data $(B)/bin/nuq $(MODELS_DIR)
 	@$(VM_ENV) NUQ_VM_DATA=$(B)/vm/data NUQ_VM_TIMEOUT=1800 \
 		NUQ_VM_ENV="$(if $(NUQ_DEMO_DEVICE),NUQ_DEVICE=$(NUQ_DEMO_DEVICE))" tests/vm/run.sh demo
