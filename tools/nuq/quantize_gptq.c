@@ -35,6 +35,7 @@ struct gptq_work {
 	const struct quant_cands *c;
 	struct nuq_moments *mo;
 	struct nuq_gptq_factor **f;	/* per layer: one per group, or NULL */
+	double *signal;			/* per layer: its fp32 weights' energy */
 	atomic_int err;
 };
 
@@ -46,6 +47,10 @@ static void factor_layer(void *ctx, size_t i)
 
 	if (!mo->h || !mo->samples)
 		return;
+	g->signal[i] = nuq_moments_energy(mo, g->c->mats[i], NULL, g->c->w[i].rows,
+					  g->c->w[i].cols);
+	if (!(g->signal[i] > 0))
+		return;		/* no signal on these inputs: nothing to weigh */
 	g->f[i] = calloc(mo->groups, sizeof(**g->f));
 	if (!g->f[i]) {
 		atomic_store(&g->err, -ENOMEM);
@@ -67,27 +72,21 @@ static void round_candidate(void *ctx, size_t t)
 {
 	struct gptq_work *g = ctx;
 	const struct quant_cands *c = g->c;
-	size_t i = t % c->nw, n = c->w[i].rows * c->w[i].cols;
+	size_t i = t % c->nw;
 	struct nuq_qlayer *l = c->layer[t];
-	float *deq;
+	double noise;
 	int ret;
 
 	c->onsr[t] = NAN;
 	if (!g->f[i] || l->rank || !l->mat[0].idx)
 		return;
-	ret = nuq_qlayer_gptq(l, c->mats[i], &g->mo[i], g->f[i], c->st[t]);
+	ret = nuq_qlayer_gptq(l, c->mats[i], &g->mo[i], g->f[i], c->st[t], &noise);
 	if (ret == -EINVAL || ret == -EOPNOTSUPP)
 		return;		/* a form it does not take: nearest rounding stays */
-	deq = ret ? NULL : malloc(n * sizeof(*deq));
-	if (!ret && !deq)
-		ret = -ENOMEM;
-	if (ret) {
+	if (ret)
 		atomic_store(&g->err, ret);
-		return;
-	}
-	nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, deq);
-	c->onsr[t] = nuq_output_nsr(&g->mo[i], c->mats[i], deq, l->rows, l->cols);
-	free(deq);
+	else
+		c->onsr[t] = noise / g->signal[i];
 }
 
 int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsigned int jobs,
@@ -100,9 +99,10 @@ int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsig
 
 	g.mo = calloc(c->nw, sizeof(*g.mo));
 	g.f = calloc(c->nw, sizeof(*g.f));
+	g.signal = calloc(c->nw, sizeof(*g.signal));
 	for (i = 0; i < c->nw * c->nc; i++)
 		c->onsr[i] = NAN;
-	if (!names || !g.mo || !g.f) {
+	if (!names || !g.mo || !g.f || !g.signal) {
 		snprintf(msg, msglen, "out of memory");
 		goto out;
 	}
@@ -132,6 +132,7 @@ out:
 		nuq_moments_free(&g.mo[i]);
 	free(g.f);
 	free(g.mo);
+	free(g.signal);
 	free(names);
 	return ret;
 }

@@ -167,16 +167,20 @@ int nuq_qmat_gptq(struct nuq_qmat *m, unsigned int bits, const float *w,
 		  const struct nuq_gptq_factor *f, size_t row0, size_t nrows);
 /*
  * Layer @l's rounding with one factor per group of @mo (@f[k]); the stats'
- * error fields are measured again.  Codebook layers without SVD only
- * (-EOPNOTSUPP otherwise).
+ * error fields are measured again, and *@err_energy (unless NULL) gets
+ * the error's energy on the inputs, nuq_moments_energy(mo, mat, rounded).
+ * Codebook layers without SVD only (-EOPNOTSUPP otherwise).
  */
 int nuq_qlayer_gptq(struct nuq_qlayer *l, const float *mat, const struct nuq_moments *mo,
-		    const struct nuq_gptq_factor *f, struct nuq_layer_stats *st);
+		    const struct nuq_gptq_factor *f, struct nuq_layer_stats *st, double *err_energy);
 /*
- * The output's noise-to-signal ratio of weights @deq against @ref (both
- * rows x cols) on inputs with moments @mo: sum d^T H d / sum w^T H w.
- * NaN when @mo does not fit.
+ * sum over rows of (a - b)^T H (a - b), H the row's group's (@b NULL: of
+ * @a itself), @a and @b rows x cols: what a weight error costs the
+ * layer's output on inputs with moments @mo.  NaN when @mo does not fit.
  */
+double nuq_moments_energy(const struct nuq_moments *mo, const float *a, const float *b,
+			  size_t rows, size_t cols);
+/* The output's noise-to-signal ratio of weights @deq against @ref: the two energies' ratio. */
 double nuq_output_nsr(const struct nuq_moments *mo, const float *ref, const float *deq,
 		      size_t rows, size_t cols);
 

@@ -288,52 +288,48 @@ int nuq_qmat_gptq(struct nuq_qmat *m, unsigned int bits, const float *w,
 	return 0;
 }
 
-/*
- * sum over rows of d^T H d (d the row's error, @ref the weights when
- * @deq is NULL: the signal), H of the rows' group.
- */
-static double h_norm(const struct nuq_moments *mo, const float *ref, const float *deq,
-		     size_t rows, size_t rows_per_group, double *scratch)
+double nuq_moments_energy(const struct nuq_moments *mo, const float *a, const float *b,
+			  size_t rows, size_t cols)
 {
-	size_t n = mo->dim, r, i, j;
-	double total = 0;
+	size_t n = cols, per, r, i, j;
+	double total = 0, *d;
 
+	if (!mo->h || mo->dim != cols || !mo->groups || rows % mo->groups)
+		return NAN;
+	d = malloc(n * sizeof(*d));
+	if (!d)
+		return NAN;
+	per = rows / mo->groups;
 	for (r = 0; r < rows; r++) {
-		const double *h = mo->h + (r / rows_per_group) * n * n;
+		const double *h = mo->h + (r / per) * n * n;
 
 		for (i = 0; i < n; i++)
-			scratch[i] = deq ? (double)ref[r * n + i] - deq[r * n + i] : ref[r * n + i];
+			d[i] = b ? (double)a[r * n + i] - b[r * n + i] : a[r * n + i];
 		for (i = 0; i < n; i++) {
 			double s = 0;
 
-			if (scratch[i] == 0)
+			if (d[i] == 0)
 				continue;
 			for (j = 0; j < n; j++)
-				s += h[i * n + j] * scratch[j];
-			total += scratch[i] * s;
+				s += h[i * n + j] * d[j];
+			total += d[i] * s;
 		}
 	}
+	free(d);
 	return total;
 }
 
 double nuq_output_nsr(const struct nuq_moments *mo, const float *ref, const float *deq,
 		      size_t rows, size_t cols)
 {
-	double *scratch, noise, signal;
+	double signal = nuq_moments_energy(mo, ref, NULL, rows, cols);
 
-	if (!mo->h || mo->dim != cols || !mo->groups || rows % mo->groups)
-		return NAN;
-	scratch = malloc(cols * sizeof(*scratch));
-	if (!scratch)
-		return NAN;
-	noise = h_norm(mo, ref, deq, rows, rows / mo->groups, scratch);
-	signal = h_norm(mo, ref, NULL, rows, rows / mo->groups, scratch);
-	free(scratch);
-	return signal > 0 ? noise / signal : 0;
+	return signal > 0 ? nuq_moments_energy(mo, ref, deq, rows, cols) / signal :
+	       isnan(signal) ? NAN : 0;
 }
 
 int nuq_qlayer_gptq(struct nuq_qlayer *l, const float *mat, const struct nuq_moments *mo,
-		    const struct nuq_gptq_factor *f, struct nuq_layer_stats *st)
+		    const struct nuq_gptq_factor *f, struct nuq_layer_stats *st, double *err_energy)
 {
 	size_t n = (size_t)l->rows * l->cols, per, k;
 	float *deq;
@@ -354,6 +350,8 @@ int nuq_qlayer_gptq(struct nuq_qlayer *l, const float *mat, const struct nuq_mom
 	nuq_qmat_dequantize(&l->mat[0], l->method, l->bits, deq);
 	st->mse = nuq_mse(mat, deq, n);
 	st->sqnr_db = nuq_sqnr_db(mat, deq, n);
+	if (err_energy)
+		*err_energy = nuq_moments_energy(mo, mat, deq, l->rows, l->cols);
 	free(deq);
 	return 0;
 }
