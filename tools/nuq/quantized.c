@@ -79,21 +79,44 @@ static void free_inputs(struct nuq_tensor *x, size_t n)
 	free(x);
 }
 
-static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, char *msg,
-		     size_t msglen)
+/*
+ * Model @i's calibration inputs, rendered once for both the rounding of its
+ * weights and the calibration of its activations (the same seed, so the
+ * same tensors either way).
+ */
+struct calib_set {
+	struct nuq_tensor *x;
+	size_t n;
+	int made;
+};
+
+static int calib_get(struct ocr_models *m, int i, const struct quant_setup *s,
+		     struct calib_set *c, char *msg, size_t msglen)
+{
+	if (c->made)
+		return 0;
+	c->made = 1;
+	return calib_inputs(m, i, s, &c->x, &c->n, msg, msglen);
+}
+
+static void calib_put(struct calib_set *c)
+{
+	free_inputs(c->x, c->n);
+	memset(c, 0, sizeof(*c));
+}
+
+static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s,
+		     struct calib_set *c, char *msg, size_t msglen)
 {
 	struct progress pr = { .what = "calibrate" };
-	struct nuq_tensor *x = NULL;
-	size_t n = 0;
 	int ret;
 
-	ret = calib_inputs(m, i, s, &x, &n, msg, msglen);
+	ret = calib_get(m, i, s, c, msg, msglen);
 	if (!ret)
-		ret = nuq_qexec_calibrate(m->q[i], x, n, s->progress ? show_progress : NULL, &pr,
-					  msg, msglen);
+		ret = nuq_qexec_calibrate(m->q[i], c->x, c->n, s->progress ? show_progress : NULL,
+					  &pr, msg, msglen);
 	if (s->progress && pr.total)
 		progress_end(&pr);
-	free_inputs(x, n);
 	return ret;
 }
 
@@ -106,28 +129,25 @@ static int calibrate(struct ocr_models *m, int i, const struct quant_setup *s, c
 #define GAIN_INPUTS	4
 
 static int quantize(struct ocr_models *m, int i, const struct quant_setup *s,
-		    struct quantized *qz, char *msg, size_t msglen)
+		    struct quantized *qz, struct calib_set *c, char *msg, size_t msglen)
 {
-	struct nuq_tensor *x = NULL;
 	struct quant_data d = { .graph = m->g[i] };
-	size_t n = 0;
 	int ret = 0;
 
 	if (quant_gptq_enabled() || (s->budget && quant_gains_enabled()))
-		ret = calib_inputs(m, i, s, &x, &n, msg, msglen);
-	d.inputs = x;
-	d.n = n;
+		ret = calib_get(m, i, s, c, msg, msglen);
+	d.inputs = c->x;
+	d.n = c->n;
 	d.uncentered = !!(s->qe.flags & (NUQ_QEXEC_NO_BIAS_CORRECTION | NUQ_QEXEC_WEIGHTS_ONLY));
 	if (quant_gains_enabled()) {
 		/* the detector's pages are large; one tells its layers apart */
-		d.n = n < GAIN_INPUTS ? n : GAIN_INPUTS;
+		d.n = c->n < GAIN_INPUTS ? c->n : GAIN_INPUTS;
 		if (i == M_DET && d.n > 1)
 			d.n = 1;
 	}
 	if (!ret)
 		ret = quantize_model_data(m->onnx[i], &s->opts, s->budget, &d, s->jobs,
 					  s->progress, &qz->qm[i], msg, msglen);
-	free_inputs(x, n);
 	return ret;
 }
 
@@ -151,6 +171,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 		    char *msg, size_t msglen)
 {
 	const struct nuq_onnx_weight *w;
+	struct calib_set cs = { 0 };
 	char path[1024];
 	size_t nw, k;
 	int i, ret = 0;
@@ -159,6 +180,8 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 	for (i = 0; i < M_COUNT && !ret; i++) {
 		const struct nuq_qlayer *layers;
 		size_t n;
+
+		calib_put(&cs);		/* the previous model's */
 
 		ret = nuq_onnx_weights(m->onnx[i], &w, &nw, msg, msglen);
 		if (ret)
@@ -177,7 +200,7 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			for (k = 0; k < n; k++)
 				qz->bytes[i] += nuq_qlayer_file_bytes(&layers[k]);
 		} else {
-			ret = quantize(m, i, s, qz, msg, msglen);
+			ret = quantize(m, i, s, qz, &cs, msg, msglen);
 			if (ret)
 				break;
 			layers = qz->qm[i].layers;
@@ -204,12 +227,13 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 				continue;
 			}
 		}
-		ret = calibrate(m, i, s, msg, msglen);
+		ret = calibrate(m, i, s, &cs, msg, msglen);
 		if (!ret && s->nuq_dir && s->save_calibration) {
 			quantized_path(s->nuq_dir, i, ".calib", path, sizeof(path));
 			ret = nuq_qexec_save_calibration(m->q[i], path, msg, msglen);
 		}
 	}
+	calib_put(&cs);
 	if (ret)
 		quantized_free(m, qz);
 	return ret;
