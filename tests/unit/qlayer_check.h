@@ -30,6 +30,9 @@ static inline void assert_same_values(const struct nuq_qlayer *a, const struct n
 	assert_int_equal(a->rank, b->rank);
 	assert_int_equal(a->rows, b->rows);
 	assert_int_equal(a->cols, b->cols);
+	assert_int_equal(a->flags, b->flags);
+	if (a->flags & NUQ_QLAYER_BN_FOLDED)
+		assert_memory_equal(a->bias16, b->bias16, a->rows * sizeof(*a->bias16));
 	assert_int_equal(nuq_qlayer_dequantize(a, x), 0);
 	assert_int_equal(nuq_qlayer_dequantize(b, y), 0);
 	assert_memory_equal(x, y, n * sizeof(*x));

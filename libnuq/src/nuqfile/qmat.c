@@ -165,4 +165,7 @@ void nuq_qlayer_free(struct nuq_qlayer *l)
 {
 	nuq_qmat_free(&l->mat[0]);
 	nuq_qmat_free(&l->mat[1]);
+	free(l->bias16);
+	l->bias16 = NULL;
+	l->flags = 0;
 }

@@ -250,6 +250,27 @@ static int layout_shape(const struct nuq_qlayer *l, uint64_t *rows, uint64_t *co
 	return 1;
 }
 
+/* NUQ_QLAYER_BN_FOLDED: a float16 bias per output channel, finite. */
+static int read_bias(struct cursor *c, struct nuq_qlayer *l)
+{
+	size_t r;
+	int ret;
+
+	ret = need(c, 2 * (size_t)l->rows, "the folded biases");
+	if (ret)
+		return ret;
+	l->bias16 = malloc(2 * (size_t)l->rows);
+	if (!l->bias16)
+		return nuq_fail(c->msg, c->msglen, -ENOMEM, "%s: out of memory", c->where);
+	for (r = 0; r < l->rows; r++) {
+		l->bias16[r] = get16(c);
+		if ((l->bias16[r] & 0x7c00) == 0x7c00)
+			return bad(c, "%s: folded bias %zu is 0x%04x, not a finite float16",
+				   c->where, r, l->bias16[r]);
+	}
+	return 0;
+}
+
 static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 {
 	uint64_t rows, cols;
@@ -279,8 +300,13 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 	l->ndims = c->p[5];
 	c->p += 6;
 	c->left -= 6;
-	if (get16(c))
-		return bad(c, "%s: reserved bytes after the layer header are not zero", c->where);
+	l->flags = get16(c);
+	if (l->flags && c->version < 3)
+		return bad(c, "%s: layer flags 0x%x in a version %u file (flags need version 3; before, these bytes are reserved and zero)",
+			   c->where, l->flags, c->version);
+	if (l->flags & ~NUQ_QLAYER_FLAGS)
+		return bad(c, "%s: unknown layer flags 0x%x", c->where,
+			   l->flags & ~NUQ_QLAYER_FLAGS);
 	if (l->method >= NUQ_Q_COUNT)
 		return bad(c, "%s: unknown method %u", c->where, l->method);
 	if (l->gran >= NUQ_GRAN_COUNT)
@@ -297,6 +323,9 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 			   c->where, nuq_qmethod_name(l->method), l->bits, l->cb_width);
 	if (l->layout >= NUQ_LAYOUT_COUNT)
 		return bad(c, "%s: unknown layout %u", c->where, l->layout);
+	if (l->flags & NUQ_QLAYER_BN_FOLDED && l->layout != NUQ_LAYOUT_OIHW)
+		return bad(c, "%s: a folded BatchNormalization needs a Conv weight (layout %u), the layout is %u",
+			   c->where, NUQ_LAYOUT_OIHW, l->layout);
 	if (l->ndims < 2 || l->ndims > NUQ_ONNX_MAX_DIMS)
 		return bad(c, "%s: %u dims, must be 2 to %d", c->where, l->ndims,
 			   NUQ_ONNX_MAX_DIMS);
@@ -320,6 +349,8 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 			l->rank ? "factor L" : "weights");
 	if (!ret && l->rank)
 		ret = read_qmat(c, l, &l->mat[1], l->rank, l->cols, "factor R");
+	if (!ret && l->flags & NUQ_QLAYER_BN_FOLDED)
+		ret = read_bias(c, l);
 	if (!ret && c->left)
 		ret = bad(c, "%s: %zu bytes left over at the end", c->where, c->left);
 	return ret;

@@ -62,6 +62,8 @@ static size_t payload_bytes(const struct nuq_qlayer *l)
 	b += qmat_bytes(&l->mat[0], l);
 	if (l->rank)
 		b += qmat_bytes(&l->mat[1], l);
+	if (l->flags & NUQ_QLAYER_BN_FOLDED)
+		b += 2 * (size_t)l->rows;	/* float16 biases */
 	return b;
 }
 
@@ -116,6 +118,9 @@ static int layer_ok(const struct nuq_qlayer *l)
 	    (nuq_qmethod_is_asd(l->method) || !l->mat[0].ratio16 ||
 	     (l->rank && !l->mat[1].ratio16)))
 		return 0;
+	if ((l->flags & ~NUQ_QLAYER_FLAGS) ||
+	    (l->flags & NUQ_QLAYER_BN_FOLDED && (l->layout != NUQ_LAYOUT_OIHW || !l->bias16)))
+		return 0;
 	if (nuq_qmethod_is_asd(l->method))
 		return l->bits == 0 && l->cb_width == 0;
 	return l->bits >= 1 && l->bits <= 8 && (l->cb_width == 8 || l->cb_width == 16);
@@ -123,16 +128,20 @@ static int layer_ok(const struct nuq_qlayer *l)
 
 /*
  * The oldest version that holds @layers: files without the version-2
- * layout stay readable by older libnuq.
+ * layout or version-3 flags stay readable by older libnuq.
  */
 static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
 {
+	unsigned int v = 1;
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (layers[i].flags)
+			return 3;
 		if (layers[i].gran == NUQ_GRAN_CHANNEL_SCALED)
-			return 2;
-	return 1;
+			v = 2;
+	}
+	return v;
 }
 
 int nuq_file_encode(const struct nuq_qlayer *layers, uint32_t n, uint8_t **buf, size_t *len)
@@ -181,7 +190,7 @@ int nuq_file_encode_version(const struct nuq_qlayer *layers, uint32_t n, unsigne
 		*q++ = l->cb_width;
 		*q++ = l->layout;
 		*q++ = l->ndims;
-		q = put16(q, 0);
+		q = put16(q, l->flags);
 		for (d = 0; d < l->ndims; d++)
 			q = put32(q, (uint32_t)l->dims[d]);
 		q = put32(q, l->rows);
@@ -191,6 +200,8 @@ int nuq_file_encode_version(const struct nuq_qlayer *layers, uint32_t n, unsigne
 		q = put_qmat(q, &l->mat[0], l);
 		if (l->rank)
 			q = put_qmat(q, &l->mat[1], l);
+		for (d = 0; l->flags & NUQ_QLAYER_BN_FOLDED && d < l->rows; d++)
+			q = put16(q, l->bias16[d]);
 		if ((size_t)(q - start) != pb) {
 			free(out);
 			return -EFAULT;

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnuq: a layer that carries the BatchNormalization after its Conv
+ * (NUQ_QLAYER_BN_FOLDED).  The scale is already in the weights; the bias
+ * is kept here in float16, the precision the file stores, so what the
+ * quantizer measures is what every reader computes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include <nuq/nuqfile.h>
+
+#define HALF_MAX	65504.0f
+
+int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias)
+{
+	uint16_t *b;
+	size_t r;
+
+	for (r = 0; r < l->rows; r++)
+		if (!isfinite(bias[r]) || fabsf(bias[r]) > HALF_MAX)
+			return -ERANGE;
+	b = malloc((l->rows ? l->rows : 1) * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (r = 0; r < l->rows; r++)
+		b[r] = nuq_float_to_half(bias[r]);
+	free(l->bias16);
+	l->bias16 = b;
+	l->flags |= NUQ_QLAYER_BN_FOLDED;
+	return 0;
+}
+
+float nuq_qlayer_bias(const struct nuq_qlayer *l, size_t r)
+{
+	return l->bias16 ? nuq_half_to_float(l->bias16[r]) : 0.0f;
+}
