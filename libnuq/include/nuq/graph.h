@@ -155,6 +155,16 @@ void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void
  * weights whose moments would take all of them over 2 GiB).  Positions
  * of large inputs are sampled.
  */
+/*
+ * The BatchNormalization the import folded into the Conv that computes
+ * with the initializer @weight: its per-channel scale and the folded bias
+ * (*@n values each, owned by the graph), or -ENOENT when none was folded.
+ * A quantizer that folds it into the layer (NUQ_QLAYER_BN_FOLDED) takes
+ * both from here, so it folds exactly what the executor folds.
+ */
+int nuq_graph_folded_bn(const struct nuq_graph *graph, const char *weight, const float **scale,
+			const float **bias, size_t *n);
+
 struct nuq_moments;
 int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *inputs, size_t n,
 			     const char *const *names, size_t nw, struct nuq_moments *out,

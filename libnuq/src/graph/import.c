@@ -748,3 +748,22 @@ void nuq_graph_set_observer(struct nuq_graph *g, nuq_graph_observer fn, void *ct
 	g->observe = fn;
 	g->observe_ctx = ctx;
 }
+
+int nuq_graph_folded_bn(const struct nuq_graph *g, const char *weight, const float **scale,
+			const float **bias, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < g->nnodes; i++) {
+		const struct nuq_node *nd = &g->nodes[i];
+
+		if (!nd->folded_bn || strcmp(nd->op->name, "Conv") || nd->proto->n_input < 2 ||
+		    strcmp(nd->proto->input[1], weight))
+			continue;
+		*scale = nd->bn_s.f;
+		*bias = nd->b.f;
+		*n = nuq_tensor_count(&nd->bn_s);
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -4,7 +4,8 @@
  *
  * The .nuq file replaces only the weight tensors it holds; everything
  * else the executor needs comes from the ONNX file at run time: biases,
- * the BatchNormalization parameters it folds into the convolutions,
+ * the BatchNormalization parameters it folds into the convolutions
+ * (unless the layer holds them folded, NUQ_QLAYER_BN_FOLDED),
  * the weights of layers that were not quantized (LayerNorm, attention
  * constants, ...), shape constants.  A size that claims to be "all
  * included" has to count them, at the size they are stored in.
@@ -49,6 +50,64 @@ static int is_quantized(const char *name, const struct nuq_qlayer *layers, size_
 	return 0;
 }
 
+static int is_folded(const char *name, const struct nuq_qlayer *layers, size_t n)
+{
+	size_t i;
+
+	for (i = 0; name && i < n; i++)
+		if (!strcmp(layers[i].name, name))
+			return !!(layers[i].flags & NUQ_QLAYER_BN_FOLDED);
+	return 0;
+}
+
+static int is_op(const Onnx__NodeProto *node, const char *op)
+{
+	return node->op_type && !strcmp(node->op_type, op);
+}
+
+/* Input @j of @node is a parameter a folded layer holds instead. */
+static int folded_use(const Onnx__GraphProto *g, const Onnx__NodeProto *node, size_t j,
+		      const struct nuq_qlayer *layers, size_t n)
+{
+	size_t i;
+
+	if (is_op(node, "Conv"))
+		return j == 2 && node->n_input > 1 && is_folded(node->input[1], layers, n);
+	if (!is_op(node, "BatchNormalization") || j < 1 || j > 4 || !node->n_input)
+		return 0;
+	for (i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *p = g->node[i];
+
+		if (is_op(p, "Conv") && p->n_output && p->n_input > 1 &&
+		    !strcmp(p->output[0], node->input[0]))
+			return is_folded(p->input[1], layers, n);
+	}
+	return 0;
+}
+
+/*
+ * A Conv's bias and its BatchNormalization's scale, shift, mean and
+ * variance are not read when the layer folds them (NUQ_QLAYER_BN_FOLDED),
+ * unless another node uses the same tensor.
+ */
+static int replaced_by_fold(const Onnx__GraphProto *g, const char *name,
+			    const struct nuq_qlayer *layers, size_t n)
+{
+	size_t i, j, uses = 0, folded = 0;
+
+	for (i = 0; name && i < g->n_node; i++) {
+		const Onnx__NodeProto *node = g->node[i];
+
+		for (j = 0; j < node->n_input; j++) {
+			if (!node->input[j] || strcmp(node->input[j], name))
+				continue;
+			uses++;
+			folded += folded_use(g, node, j, layers, n);
+		}
+	}
+	return uses && uses == folded;
+}
+
 static int add_tensor(const Onnx__TensorProto *t, uint64_t *bytes, char *msg, size_t msglen)
 {
 	size_t count;
@@ -70,7 +129,8 @@ int nuq_onnx_kept_bytes(const struct nuq_onnx *model, const struct nuq_qlayer *l
 	if (!g)
 		return nuq_fail(msg, msglen, -EINVAL, "the model has no graph");
 	for (i = 0; i < g->n_initializer; i++) {
-		if (is_quantized(g->initializer[i]->name, layers, n))
+		if (is_quantized(g->initializer[i]->name, layers, n) ||
+		    replaced_by_fold(g, g->initializer[i]->name, layers, n))
 			continue;
 		ret = add_tensor(g->initializer[i], bytes, msg, msglen);
 		if (ret)
@@ -81,7 +141,8 @@ int nuq_onnx_kept_bytes(const struct nuq_onnx *model, const struct nuq_qlayer *l
 		const Onnx__NodeProto *node = g->node[i];
 
 		if (!node->op_type || strcmp(node->op_type, "Constant") || node->n_output != 1 ||
-		    is_quantized(node->output[0], layers, n))
+		    is_quantized(node->output[0], layers, n) ||
+		    replaced_by_fold(g, node->output[0], layers, n))
 			continue;
 		for (j = 0; j < node->n_attribute; j++) {
 			if (!node->attribute[j]->t)

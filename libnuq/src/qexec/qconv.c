@@ -44,7 +44,6 @@ static void write_weights(struct qnode *qn, int indices)
 {
 	const struct nuq_qlayer *l = qn->l;
 	const struct nuq_qmat *m = &l->mat[0];
-	const struct nuq_node *n = qn->n;
 	int64_t O = l->rows, K = l->cols, oc, i;
 	unsigned int b = l->bits;
 	uint64_t row = ((uint64_t)K * b + 7) / 8;
@@ -52,7 +51,7 @@ static void write_weights(struct qnode *qn, int indices)
 	for (oc = 0; oc < O; oc++) {
 		float ws = m->scales[m->ngroups == 1 ? 0 : oc] *
 			   ldexpf(1.0f, (int)qn->shift - (int)qn->up) *
-			   (n->folded_bn ? n->bn_s.f[oc] : 1.0f);
+			   qn_bn_scale(qn, oc);
 		int neg = ws < 0;
 
 		qn->wscale[oc] = neg ? -ws : ws;
@@ -133,7 +132,7 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	 */
 	per_layer = m->ngroups == 1 || m->ncodebooks == 1;
 	for (oc = 0; oc < O; oc++)
-		if (!(m->scales[m->ngroups == 1 ? 0 : oc] * (n->folded_bn ? n->bn_s.f[oc] : 1.0f) > 0))
+		if (!(m->scales[m->ngroups == 1 ? 0 : oc] * qn_bn_scale(qn, oc) > 0))
 			per_layer = 0;
 	if (asd) {
 		for (i = 0; i < O * K; i++) {

@@ -57,6 +57,33 @@ static int replace_floats(struct nuq_qexec *q, float *dst, const float *src, siz
 }
 
 /*
+ * A layer that holds its BatchNormalization folded (NUQ_QLAYER_BN_FOLDED)
+ * brings the folded bias too: it replaces the one the import computed
+ * from the ONNX file's bias and BatchNormalization, which are not read.
+ */
+static int use_folded_bias(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen)
+{
+	const struct nuq_qlayer *l = qn->l;
+	struct nuq_node *n = qn->n;
+	float *b;
+	size_t r;
+	int ret;
+
+	if (!n->folded_bn || !n->has_bias || nuq_tensor_count(&n->b) != l->rows)
+		return nuq_node_fail(n, msg, msglen, -EINVAL,
+				     "quantized layer '%s' holds a folded BatchNormalization, but in this model no BatchNormalization follows its Conv",
+				     l->name);
+	b = malloc(l->rows * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (r = 0; r < l->rows; r++)
+		b[r] = nuq_qlayer_bias(l, r);
+	ret = replace_floats(q, n->b.f, b, l->rows);
+	free(b);
+	return ret;
+}
+
+/*
  * The fp32 ops (and calibration) see the quantized weights: dequantize
  * the layer into the node's weights (times a folded BatchNormalization's
  * scale) or into the constant that MatMul/Gemm read.
@@ -89,7 +116,7 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	}
 	if (!ret) {
 		nuq_layout_to_onnx(l->layout, l->dims, l->ndims, mat, onnx);
-		if (n->folded_bn) {
+		if (n->folded_bn && !(l->flags & NUQ_QLAYER_BN_FOLDED)) {
 			per = cnt / (size_t)n->bn_s.dims[0];
 			for (i = 0; i < cnt; i++)
 				onnx[i] *= n->bn_s.f[i / per];
@@ -97,6 +124,8 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 		ret = replace_floats(q, dst->f, onnx, cnt);
 		if (!ret && is_op(n, "Conv"))
 			qn->orig_w = q->bk[q->nbk - 1].saved;
+		if (!ret && l->flags & NUQ_QLAYER_BN_FOLDED)
+			ret = use_folded_bias(q, qn, msg, msglen);
 	}
 	free(mat);
 	free(onnx);

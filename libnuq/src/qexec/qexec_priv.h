@@ -58,6 +58,18 @@ struct qnode {
 	uint64_t macs_per_pixel;	/* per output pixel */
 };
 
+/*
+ * The scale of the BatchNormalization the import folded into @qn's Conv
+ * that its quantized weights still lack: 1 when there is none, or when
+ * the layer holds it already (NUQ_QLAYER_BN_FOLDED).
+ */
+static inline float qn_bn_scale(const struct qnode *qn, int64_t oc)
+{
+	if (!qn->n->folded_bn || (qn->l && qn->l->flags & NUQ_QLAYER_BN_FOLDED))
+		return 1.0f;
+	return qn->n->bn_s.f[oc];
+}
+
 /* A float weight array the executor replaced, to restore on free. */
 struct backup {
 	float *dst;
