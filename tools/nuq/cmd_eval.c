@@ -3,7 +3,7 @@
  * nuq eval: what accuracy each quantization method keeps on real text.
  *
  * Data (see data/README.rst): text lines rendered with FreeType (ground
- * truth by construction; 2400 by default, --quick the first 60 of them),
+ * truth by construction; 2800 by default, --quick the first 60 of them),
  * the lines of a real scanned page from opencv-doc with their
  * transcription, the same lines rotated by 180 degrees for the
  * classifier, and for the detector the scanned page, a skewed scan and
@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"  Accuracy of the OCR models under every quantization method.\n"
 		"      --models DIR      the PaddleOCR ONNX models (default $NUQ_MODELS_DIR)\n"
 		"      --scan-truth F    transcription of the scanned page (default data/imageTextN.txt)\n"
-		"      --lines N         rendered text lines to score (default 2400, --quick 60)\n"
+		"      --lines N         rendered text lines to score (default 2800, --quick 60)\n"
 		"      --seed N          another draw of the rendered lines (default 0xe7a1)\n"
 		"      --quick           fp32, uniform 8/4 bits, knq 4/3, kde 4, opt 3\n"
 		"      --only LIST       just these configurations (and fp32), comma-separated\n"

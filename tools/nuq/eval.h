@@ -19,7 +19,7 @@
 #define MAX_CONFIGS	64
 
 /* Rendered lines scored by default and with --quick (the first of the same set). */
-#define EVAL_LINES		2400
+#define EVAL_LINES		2800
 #define EVAL_QUICK_LINES	60
 
 struct config {
