@@ -18,7 +18,7 @@
  *	the quantized executor (CPU path) calibrated on the float32 inputs
  *	listed in CALIB_LIST (one path a line), every output of each input in
  *	EVAL_LIST as OUTDIR/K/NAME.f32 (K = 0, 1, ...); OPT: calib=METHOD,
- *	heads=quantized, weights-only (fp32 activations), save=FILE (the
+ *	heads=quantized, weights-only (fp32 activations), no-bias-correction, save=FILE (the
  *	calibration, nuq_qexec_save_calibration())
  *   graph_ref qlayers MODEL.onnx MODEL.nuq CALIB_LIST IN.f32 D0,D1,D2,D3 [OPT...]
  *	nuq_qexec_layer_errors(): each quantized layer's SQNR on IN
@@ -318,6 +318,10 @@ static int qmodel_open(struct qmodel *qm, const char *model, const char *nuq, co
 		}
 		if (!strcmp(opts[i], "weights-only")) {
 			o.flags |= NUQ_QEXEC_WEIGHTS_ONLY;
+			continue;
+		}
+		if (!strcmp(opts[i], "no-bias-correction")) {
+			o.flags |= NUQ_QEXEC_NO_BIAS_CORRECTION;
 			continue;
 		}
 		snprintf(msg, msglen, "unknown option %s", opts[i]);
