@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ONNX graphs built in memory with protobuf-c, for tests. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,16 @@ void gb_run_free(struct gb_run *r)
 	nuq_tensor_free(&r->y);
 	nuq_graph_free(r->g);
 	nuq_onnx_free(r->m);
+}
+
+double gb_max_abs(const struct nuq_tensor *t)
+{
+	double m = 0;
+	size_t i;
+
+	for (i = 0; i < nuq_tensor_count(t); i++)
+		m = fmax(m, fabs(t->f[i]));
+	return m;
 }
 
 void gb_hardswish(struct gb *b, const char *in, const char *out)

@@ -65,4 +65,7 @@ struct gb_run {
 int gb_run(struct gb *b, const struct nuq_tensor *x, struct gb_run *r);
 void gb_run_free(struct gb_run *r);
 
+/* The largest |value| of a float tensor (the range errors are measured against). */
+double gb_max_abs(const struct nuq_tensor *t);
+
 #endif

@@ -4,9 +4,14 @@
  * header and section header with the right CRCs, and a small layer
  * written field by field from Documentation/nuq-file-format.rst.
  */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <zlib.h>
+#include <cmocka.h>
 
 #include <nuq/nuqfile.h>
 
@@ -92,3 +97,41 @@ void small_v2_payload(struct bytes *pl, uint16_t ratio1, float base, unsigned in
 	p8(pl, 0x04);		/* indices 0, 1 */
 }
 
+
+void expect_refused(const struct bytes *file, int err, const char *needle)
+{
+	struct nuq_file f;
+	char msg[256] = "";
+
+	assert_int_equal(nuq_file_decode(file->b, file->n, &f, msg, sizeof(msg)), err);
+	if (!strstr(msg, needle))
+		fail_msg("expected \"%s\" in \"%s\"", needle, msg);
+	assert_int_equal(f.nlayers, 0);
+}
+
+void every_flip_and_truncation_refused(uint8_t *buf, size_t len)
+{
+	static const uint8_t flips[] = { 0x01, 0x10, 0x80, 0xff };
+	struct nuq_file f;
+	char msg[256];
+	size_t i, k;
+
+	assert_int_equal(nuq_file_decode(buf, len, &f, msg, sizeof(msg)), 0);
+	nuq_file_free(&f);
+	for (i = 0; i < len; i++) {
+		for (k = 0; k < sizeof(flips); k++) {
+			int ret;
+
+			buf[i] ^= flips[k];
+			msg[0] = 0;
+			ret = nuq_file_decode(buf, len, &f, msg, sizeof(msg));
+			if (ret != -EBADMSG && ret != -EPROTONOSUPPORT)
+				fail_msg("byte %zu ^ 0x%02x: got %d (%s)", i, flips[k], ret, msg);
+			assert_true(strlen(msg) > 10);
+			assert_int_equal(f.nlayers, 0);
+			buf[i] ^= flips[k];
+		}
+		assert_int_equal(nuq_file_decode(buf, i, &f, msg, sizeof(msg)), -EBADMSG);
+		assert_true(strstr(msg, "truncated") || strstr(msg, "says"));
+	}
+}

@@ -27,4 +27,9 @@ void small_v2_payload(struct bytes *pl, uint16_t ratio1, float base, unsigned in
 /* Where small_v2_payload() puts the layer flags (version 3; reserved before). */
 #define SMALL_LAYER_FLAGS_AT	10
 
+/* nuq_file_decode() of @file fails with @err and a message containing @needle. */
+void expect_refused(const struct bytes *file, int err, const char *needle);
+/* The file @buf decodes; each byte flipped four ways, and each truncation, does not. */
+void every_flip_and_truncation_refused(uint8_t *buf, size_t len);
+
 #endif

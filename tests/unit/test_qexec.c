@@ -111,16 +111,6 @@ static void net_free(struct net *n)
 	gb_free(n->b);
 }
 
-static double max_abs(const struct nuq_tensor *t)
-{
-	double m = 0;
-	size_t i;
-
-	for (i = 0; i < nuq_tensor_count(t); i++)
-		m = fmax(m, fabs(t->f[i]));
-	return m;
-}
-
 /*
  * Integer jobs agree with fp32 on the same quantized weights to a few
  * steps; returns the first job's flags.
@@ -168,7 +158,7 @@ static uint32_t check_jobs_match(enum nuq_qmethod method, unsigned int bits)
 			flags = q->qn[i].job.flags;
 			break;
 		}
-	range = max_abs(&yf);
+	range = gb_max_abs(&yf);
 	for (i = 0; i < nuq_tensor_count(&yf); i++)
 		err = fmax(err, fabs(yq.f[i] - yf.f[i]));
 	/* two 8-bit activations (input, hidden) and the output step */

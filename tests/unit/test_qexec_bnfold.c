@@ -144,6 +144,28 @@ static void quantize(struct model *md, int fold, struct nuq_qlayer *l)
 					     &(const float *){ NULL }, &n), -ENOENT);
 }
 
+/* The model with real BatchNormalization, its layers folded (@lf) and not (@lu). */
+static void folded_and_not(struct model *md, struct nuq_qlayer *lf, struct nuq_qlayer *lu)
+{
+	struct bn_params bn;
+
+	real_bn(&bn);
+	build(md, &bn);
+	quantize(md, 1, lf);
+	quantize(md, 0, lu);
+}
+
+static void free_both(struct model *md, struct nuq_qlayer *lf, struct nuq_qlayer *lu)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		nuq_qlayer_free(&lf[i]);
+		nuq_qlayer_free(&lu[i]);
+	}
+	model_free(md);
+}
+
 static void inputs(struct nuq_tensor *x)
 {
 	size_t i;
@@ -178,35 +200,21 @@ static void run(struct model *md, const struct nuq_qlayer *l, unsigned int flags
 	nuq_qexec_free(q);
 }
 
-static double max_abs(const struct nuq_tensor *t)
-{
-	double m = 0;
-	size_t i;
-
-	for (i = 0; i < nuq_tensor_count(t); i++)
-		m = fmax(m, fabs(t->f[i]));
-	return m;
-}
-
 /* The folded layer computes what the unfolded one does, as integer jobs. */
 static void folded_matches_unfolded(void **state)
 {
 	struct nuq_qlayer lf[2], lu[2];
 	struct nuq_tensor x[NIN], yf, yu;
-	struct bn_params bn;
 	struct model md;
 	double range, err = 0;
 	size_t i;
 
 	(void)state;
-	real_bn(&bn);
-	build(&md, &bn);
-	quantize(&md, 1, lf);
-	quantize(&md, 0, lu);
+	folded_and_not(&md, lf, lu);
 	inputs(x);
 	run(&md, lf, 0, x, &yf);
 	run(&md, lu, 0, x, &yu);
-	range = max_abs(&yu);
+	range = gb_max_abs(&yu);
 	assert_true(range > 0.5);
 	for (i = 0; i < nuq_tensor_count(&yu); i++)
 		err = fmax(err, fabs(yf.f[i] - yu.f[i]));
@@ -217,11 +225,7 @@ static void folded_matches_unfolded(void **state)
 	nuq_tensor_free(&yu);
 	for (i = 0; i < NIN; i++)
 		free(x[i].f);
-	for (i = 0; i < 2; i++) {
-		nuq_qlayer_free(&lf[i]);
-		nuq_qlayer_free(&lu[i]);
-	}
-	model_free(&md);
+	free_both(&md, lf, lu);
 }
 
 /*
@@ -254,7 +258,7 @@ static void onnx_bn_not_read(void **state)
 	run(&mg, l, NUQ_QEXEC_NO_BIAS_CORRECTION, x, &yg);
 	assert_int_equal(nuq_tensor_count(&y), nuq_tensor_count(&yg));
 	assert_memory_equal(y.f, yg.f, nuq_tensor_count(&y) * sizeof(float));
-	assert_true(max_abs(&y) > 0.5);
+	assert_true(gb_max_abs(&y) > 0.5);
 	nuq_tensor_free(&y);
 	nuq_tensor_free(&yg);
 	for (i = 0; i < NIN; i++)
@@ -269,27 +273,18 @@ static void onnx_bn_not_read(void **state)
 static void kept_bytes_drop_the_fold(void **state)
 {
 	struct nuq_qlayer lf[2], lu[2];
-	struct bn_params bn;
 	struct model md;
 	uint64_t kept;
-	size_t i;
 
 	(void)state;
-	real_bn(&bn);
-	build(&md, &bn);
-	quantize(&md, 1, lf);
-	quantize(&md, 0, lu);
+	folded_and_not(&md, lf, lu);
 	assert_int_equal(nuq_onnx_kept_bytes(md.m, lf, 2, &kept, md.msg, sizeof(md.msg)), 0);
 	assert_int_equal(kept, 4 * 4);
 	assert_int_equal(nuq_onnx_kept_bytes(md.m, lu, 2, &kept, md.msg, sizeof(md.msg)), 0);
 	assert_int_equal(kept, 4 * 4 + 5 * C1 * 4);
 	/* the folded layer costs 2 bytes per channel more in the .nuq file */
 	assert_int_equal(nuq_qlayer_file_bytes(&lf[0]) - nuq_qlayer_file_bytes(&lu[0]), 2 * C1);
-	for (i = 0; i < 2; i++) {
-		nuq_qlayer_free(&lf[i]);
-		nuq_qlayer_free(&lu[i]);
-	}
-	model_free(&md);
+	free_both(&md, lf, lu);
 }
 
 /* A folded layer given to a model without that BatchNormalization is refused. */
