@@ -31,6 +31,7 @@ struct qmodel {
 	size_t weights;		/* fp32 weights quantized */
 	size_t file_bytes;	/* as a .nuq file */
 	size_t kept_bytes;	/* what still comes from the ONNX file (nuq_onnx_kept_bytes) */
+	size_t fp32_bytes;	/* every parameter of the ONNX file */
 };
 
 /*

@@ -30,16 +30,18 @@ int cmd_inspect(int argc, char **argv)
 		return 1;
 	}
 	printf("%s: nuq file version %u, %u sections\n\n", argv[1], f.version, f.nlayers);
-	printf("%-4s %-36s %-10s %4s %-8s %-13s %5s %10s %8s\n", "#", "tensor", "method", "bits",
-	       "gran", "rows x cols", "rank", "bytes", "crc32");
+	printf("%-4s %-36s %-10s %4s %-8s %-13s %5s %10s %8s %s\n", "#", "tensor", "method", "bits",
+	       "gran", "rows x cols", "rank", "bytes", "crc32", "BN");
 	for (i = 0; i < f.nlayers; i++) {
 		const struct nuq_qlayer *l = &f.layers[i];
 		char shape[32];
 
 		snprintf(shape, sizeof(shape), "%ux%u", l->rows, l->cols);
-		printf("%-4u %-36.36s %-10s %4u %-8s %-13s %5u %10u %08x\n", i, l->name,
+		/* BN: "folded" when the layer holds its BatchNormalization */
+		printf("%-4u %-36.36s %-10s %4u %-8s %-13s %5u %10u %08x %s\n", i, l->name,
 		       nuq_qmethod_name(l->method), l->bits, nuq_gran_name(l->gran), shape, l->rank,
-		       f.sections[i].bytes, f.sections[i].crc);
+		       f.sections[i].bytes, f.sections[i].crc,
+		       l->flags & NUQ_QLAYER_BN_FOLDED ? "folded" : "-");
 		weights += (size_t)l->rows * l->cols;
 		bytes += f.sections[i].bytes + NUQ_SECTION_HEADER_BYTES;
 	}

@@ -70,7 +70,7 @@ static void usage(FILE *f)
 /* The size lines (also with --quiet): tests/cli checks them against the file. */
 static void print_size(const struct qmodel *m)
 {
-	size_t fp32 = 4 * m->weights + m->kept_bytes, all = m->file_bytes + m->kept_bytes;
+	size_t fp32 = m->fp32_bytes, all = m->file_bytes + m->kept_bytes;
 
 	printf("%zu layers, %zu weights: .nuq file %zu bytes, kept in the ONNX file %zu bytes\n"
 	       "(biases, BatchNormalization, layers not quantized, constants)\n", m->n, m->weights,

@@ -174,7 +174,10 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 	if (ret)
 		return ret;
 	l->bytes += kept;
-	l->fp32_bytes = 4 * l->weights + kept;
+	ret = nuq_onnx_kept_bytes(l->onnx, NULL, 0, &kept, msg, msglen);
+	if (ret)
+		return ret;
+	l->fp32_bytes = kept;	/* every parameter, the folded ones too */
 	return nuq_qexec_create(l->g, layers, n, &s->qe, &l->q, msg, msglen);
 }
 

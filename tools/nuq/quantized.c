@@ -188,7 +188,6 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			break;
 		for (k = 0; k < nw; k++)
 			qz->weights[i] += w[k].rows * w[k].cols;
-		qz->fp32_bytes[i] = 4 * qz->weights[i];
 		if (s->nuq_dir) {
 			quantized_path(s->nuq_dir, i, ".nuq", path, sizeof(path));
 			ret = nuq_file_read(path, &qz->file[i], msg, msglen);
@@ -214,7 +213,11 @@ int quantized_setup(struct ocr_models *m, const struct quant_setup *s, struct qu
 			if (ret)
 				break;
 			qz->bytes[i] += kept;
-			qz->fp32_bytes[i] += kept;
+			/* fp32: every parameter, the folded ones too */
+			ret = nuq_onnx_kept_bytes(m->onnx[i], NULL, 0, &kept, msg, msglen);
+			if (ret)
+				break;
+			qz->fp32_bytes[i] = kept;
 		}
 		ret = nuq_qexec_create(m->g[i], layers, n, &s->qe, &m->q[i], msg, msglen);
 		if (ret)

@@ -18,8 +18,8 @@ struct quantized {
 	struct nuq_file file[M_COUNT];		/* read from .nuq files */
 	/*
 	 * All included: bytes = the .nuq bytes + what stays in the ONNX file
-	 * (nuq_onnx_kept_bytes); fp32_bytes = 4 bytes per quantized weight +
-	 * the same kept bytes; weights = the quantized weights.
+	 * (nuq_onnx_kept_bytes); fp32_bytes = every parameter of the
+	 * ONNX file (nuq_onnx_kept_bytes with no layers); weights = the quantized weights.
 	 */
 	size_t fp32_bytes[M_COUNT], bytes[M_COUNT], weights[M_COUNT];
 };
