@@ -349,36 +349,51 @@ static int attach_folded_bias(struct pool *pool, size_t nw, float *const *bias, 
 }
 
 /*
- * What folding the BatchNormalizations saved: the kept bytes they no
- * longer cost, less the float16 biases the layers store instead.  The
- * default budget keeps it as a smaller file rather than wider layers:
- * spending it (13 KB on the recogniser) moved the choice - its 240x120
- * attention layer from 5 bits to 4, three convs wider - and cost 0.56
- * points (nuq eval, 2800 lines: -0.92 against fp32 where the unfolded
- * choice gives -0.36), while the summed error called it better.
+ * What the model still reads from its ONNX file with the layers the pool
+ * holds (their names and flags are the same in every candidate), or
+ * with @folded 0, as if no layer held its BatchNormalization.
  */
-static int fold_saving(struct nuq_onnx *model, const struct pool *pool, size_t nw,
-		       float *const *bias, double *saved, char *msg, size_t msglen)
+static int kept_bytes(struct nuq_onnx *model, const struct pool *pool, size_t nw, int folded,
+		      uint64_t *bytes, char *msg, size_t msglen)
 {
 	struct nuq_qlayer *names = calloc(nw, sizeof(*names));
-	uint64_t unfolded = 0, folded = 0;
 	size_t i;
-	int ret = -ENOMEM;
+	int ret;
+
+	if (!names) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < nw; i++) {
+		strcpy(names[i].name, pool->tasks[i].layer.name);
+		names[i].flags = folded ? pool->tasks[i].layer.flags : 0;
+	}
+	ret = nuq_onnx_kept_bytes(model, names, nw, bytes, msg, msglen);
+	free(names);
+	return ret;
+}
+
+/*
+ * What folding the BatchNormalizations saved: the kept bytes they no
+ * longer cost (@kept is with the fold), less the float16 biases the
+ * layers store instead.  The default budget keeps it as a smaller file
+ * rather than wider layers: spending it (13 KB on the recogniser) moved
+ * the choice - its 240x120 attention layer from 5 bits to 4, three convs
+ * wider - and cost 0.56 points (nuq eval, 2800 lines: -0.92 against fp32
+ * where the unfolded choice gives -0.36), while the summed error called
+ * it better.
+ */
+static int fold_saving(struct nuq_onnx *model, const struct pool *pool, size_t nw,
+		       float *const *bias, uint64_t kept, double *saved, char *msg, size_t msglen)
+{
+	uint64_t unfolded;
+	size_t i;
+	int ret = kept_bytes(model, pool, nw, 0, &unfolded, msg, msglen);
 
 	*saved = 0;
-	if (!names)
-		return ret;
-	for (i = 0; i < nw; i++)
-		strcpy(names[i].name, pool->tasks[i].layer.name);
-	ret = nuq_onnx_kept_bytes(model, names, nw, &unfolded, msg, msglen);
-	for (i = 0; i < nw; i++)
-		names[i].flags = pool->tasks[i].layer.flags;
-	if (!ret)
-		ret = nuq_onnx_kept_bytes(model, names, nw, &folded, msg, msglen);
-	free(names);
 	if (ret)
 		return ret;
-	*saved = (double)unfolded - (double)folded;
+	*saved = (double)unfolded - (double)kept;
 	for (i = 0; i < nw; i++)
 		if (bias[i])
 			*saved -= 2.0 * (double)pool->tasks[i].layer.rows;
@@ -464,20 +479,7 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 		goto out;
 	for (i = 0; i < nw; i++)
 		pick[i] = i;
-	{
-		/* the layer names are the same in every candidate */
-		struct nuq_qlayer *names = calloc(nw, sizeof(*names));
-
-		ret = -ENOMEM;
-		if (names) {
-			for (i = 0; i < nw; i++) {
-				strcpy(names[i].name, pool.tasks[i].layer.name);
-				names[i].flags = pool.tasks[i].layer.flags;
-			}
-			ret = nuq_onnx_kept_bytes(model, names, nw, &kept, msg, msglen);
-		}
-		free(names);
-	}
+	ret = kept_bytes(model, &pool, nw, 1, &kept, msg, msglen);
 	if (ret)
 		goto out;
 	out->kept_bytes = kept;
@@ -488,7 +490,7 @@ int quantize_model_data(struct nuq_onnx *model, const struct nuq_layer_opts *o, 
 	budget_bytes = (budget == QUANT_RD_AUTO ? fmin(o->q.bits + RD_AUTO_SLACK, RD_AUTO_MAX) :
 			budget) * out->weights / 8 - (double)out->kept_bytes - NUQ_FILE_HEADER_BYTES;
 	if (budget == QUANT_RD_AUTO) {
-		ret = fold_saving(model, &pool, nw, bias, &saved, msg, msglen);
+		ret = fold_saving(model, &pool, nw, bias, out->kept_bytes, &saved, msg, msglen);
 		if (ret)
 			goto out;
 		budget_bytes -= saved;
