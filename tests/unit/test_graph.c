@@ -175,6 +175,43 @@ static void batchnorm_folds(void **state)
 	gb_free(b);
 }
 
+/*
+ * Conv -> Add of a constant [1, O, 1, 1] (a bias as some exporters write
+ * it) imports as one node and computes the same; an Add that broadcasts
+ * along the width instead ([W]) is not a bias and stays.
+ */
+static void bias_add_folds(void **state)
+{
+	int64_t wd[4] = { 3, 2, 1, 1 }, cd[4] = { 1, 3, 1, 1 }, rd[1] = { 4 };
+	float w[6], x[2 * 4 * 4], c[4] = { 0.5f, -2.0f, 3.0f, 7.0f }, ref[48];
+	struct nuq_tensor xt = tensor4(x, 1, 2, 4, 4, 4);
+	struct gb_run r;
+	struct gb *b;
+	int o, p, k;
+
+	(void)state;
+	fill(w, 6);
+	fill(x, 32);
+	for (k = 0; k < 2; k++) {
+		b = gb_new(11);
+		gb_input(b, "x");
+		gb_output(b, "y");
+		gb_init_f(b, "w", 4, wd, w);
+		gb_init_f(b, "c", k ? 1 : 4, k ? rd : cd, c);
+		gb_node(b, "Conv", "conv", "x,w", "h");
+		gb_node(b, "Add", "bias", k ? "h,c" : "c,h", "y");
+		assert_int_equal(gb_run(b, &xt, &r), 0);
+		assert_int_equal(nuq_graph_nnodes(r.g), k ? 2 : 1);
+		for (o = 0; o < 3; o++)
+			for (p = 0; p < 16; p++)
+				ref[o * 16 + p] = w[o * 2] * x[p] + w[o * 2 + 1] * x[16 + p] +
+						  c[k ? p % 4 : o];
+		assert_close(r.y.f, ref, 48, 1e-5f);
+		gb_run_free(&r);
+		gb_free(b);
+	}
+}
+
 /* Shape arithmetic on constants disappears at import. */
 static void constant_folding(void **state)
 {
@@ -1005,6 +1042,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(conv_shapes),
 		cmocka_unit_test(batchnorm_folds),
+		cmocka_unit_test(bias_add_folds),
 		cmocka_unit_test(constant_folding),
 		cmocka_unit_test(broadcasting),
 		cmocka_unit_test(activations),

@@ -139,7 +139,7 @@ static void v1_layouts_write_version_1(void **state)
 	assert_same_values(&l, &f.layers[0]);
 	nuq_file_free(&f);
 	free(buf);
-	assert_int_equal(nuq_file_encode_version(&l, 1, 4, &buf, &len), -EINVAL);
+	assert_int_equal(nuq_file_encode_version(&l, 1, NUQ_FILE_VERSION + 1, &buf, &len), -EINVAL);
 	nuq_qlayer_free(&l);
 	/* a shared-codebook layer does not fit version 1 */
 	quantize(&l, &w, NUQ_Q_KNQ, 3, NUQ_GRAN_CHANNEL_SCALED, 0, 0);
@@ -214,6 +214,7 @@ static void v2_values_as_documented(void **state)
 static void v2_impossible_contents_named(void **state)
 {
 	struct bytes pl, file;
+	char newer[80];
 
 	(void)state;
 	small_v2_payload(&pl, 0x3c01, 0.5f, 0x08);	/* a ratio above 1 */
@@ -237,8 +238,10 @@ static void v2_impossible_contents_named(void **state)
 	small_v2_payload(&pl, 0x3800, 0.5f, 0x08);
 	wrap(&file, 1, &pl);			/* the layout in a version 1 file */
 	expect_refused(&file, -EBADMSG, "needs file version 2");
-	wrap(&file, 4, &pl);
-	expect_refused(&file, -EPROTONOSUPPORT, "version 4, this libnuq reads versions 1 to 3");
+	wrap(&file, NUQ_FILE_VERSION + 1, &pl);
+	snprintf(newer, sizeof(newer), "version %d, this libnuq reads versions 1 to %d",
+		 NUQ_FILE_VERSION + 1, NUQ_FILE_VERSION);
+	expect_refused(&file, -EPROTONOSUPPORT, newer);
 	pl.b[4] = NUQ_Q_ASD;			/* ASD has no codebook */
 	pl.b[6] = 0;
 	pl.b[7] = 0;

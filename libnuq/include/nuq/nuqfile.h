@@ -22,7 +22,7 @@
 #include <nuq/quant.h>
 
 #define NUQ_FILE_MAGIC		"NUQW"
-#define NUQ_FILE_VERSION	3	/* the newest version; the reader reads 1 to 3 */
+#define NUQ_FILE_VERSION	4	/* the newest version; the reader reads 1 to 4 */
 #define NUQ_FILE_VERSION_MIN	1
 #define NUQ_NAME_MAX		255
 #define NUQ_FILE_HEADER_BYTES	32	/* the file header */

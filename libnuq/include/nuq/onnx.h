@@ -31,6 +31,12 @@ enum nuq_layout {
 	NUQ_LAYOUT_IOHW,	/* ConvTranspose [I, O/g, kh, kw]: rows I, cols as stored */
 	NUQ_LAYOUT_KN,		/* MatMul / Gemm transB=0 [K, N]: rows N, cols K */
 	NUQ_LAYOUT_NK,		/* Gemm transB=1 [N, K]: rows N, cols K */
+	/*
+	 * ConvTranspose [I, O/g, kh, kw] by output channel: rows O/g, cols
+	 * (kh, kw, i) as for Conv, so that a row's scale is an output
+	 * channel's and the layer can run as a job (file version 4).
+	 */
+	NUQ_LAYOUT_IOHW_O,
 	NUQ_LAYOUT_COUNT,
 };
 

@@ -174,6 +174,14 @@ int nuq_attr_ints(const struct nuq_node *n, const char *name, int64_t *out, unsi
 const char *nuq_attr_string(const struct nuq_node *n, const char *name, const char *def,
 			    char *buf, size_t size);
 
+/* Recount every value's uses (import.c). */
+void nuq_graph_count_uses(struct nuq_graph *g);
+/*
+ * fold_bias.c: Conv/ConvTranspose -> Add of a constant per-channel
+ * tensor becomes the conv's bias; returns how many, or -ENOMEM.
+ */
+int nuq_fold_bias_add(struct nuq_graph *g);
+
 /* A constant input's tensor, or NULL when input @i is not constant. */
 const struct nuq_tensor *nuq_const_input(const struct nuq_graph *g, const struct nuq_node *n,
 					 unsigned int i);

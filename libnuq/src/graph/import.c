@@ -434,7 +434,7 @@ static int fold_constants(struct nuq_graph *g, char *msg, size_t msglen)
 	return 0;
 }
 
-static void count_uses(struct nuq_graph *g)
+void nuq_graph_count_uses(struct nuq_graph *g)
 {
 	size_t i;
 	unsigned int j;
@@ -450,18 +450,21 @@ static void count_uses(struct nuq_graph *g)
 /*
  * Conv -> BatchNormalization with constant statistics becomes one Conv:
  * w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
+ * So does a ConvTranspose without groups, whose output channel is the
+ * weight's dim 1 ([I, O, kh, kw]).
  */
 static int fold_batchnorm(struct nuq_graph *g)
 {
 	size_t i, k, kept = 0;
 	int folded = 0;
 
-	count_uses(g);
+	nuq_graph_count_uses(g);
 	for (i = 0; i < g->nnodes; i++) {
 		struct nuq_node *bn = &g->nodes[i], *conv = NULL;
 		const struct nuq_tensor *p[4];
-		int cv, ok = 1;
+		int cv, ok = 1, convt;
 		unsigned int j;
+		int64_t oc_dim;
 
 		if (strcmp(bn->op->name, "BatchNormalization") || bn->in[0] < 0)
 			goto keep;
@@ -474,35 +477,42 @@ static int fold_batchnorm(struct nuq_graph *g)
 				break;
 			}
 		}
-		if (!conv || strcmp(conv->op->name, "Conv") || conv->nout != 1)
+		if (!conv || conv->nout != 1)
 			goto keep;
+		convt = !strcmp(conv->op->name, "ConvTranspose");
+		if ((strcmp(conv->op->name, "Conv") && !convt) || (convt && conv->a.group != 1) ||
+		    conv->w.ndims < 2)
+			goto keep;
+		oc_dim = conv->w.dims[convt];
 		for (j = 0; j < 4; j++) {
 			p[j] = nuq_const_input(g, bn, j + 1);
 			if (!p[j] || p[j]->dtype != NUQ_DT_FLOAT ||
-			    nuq_tensor_count(p[j]) != (size_t)conv->w.dims[0])
+			    nuq_tensor_count(p[j]) != (size_t)oc_dim)
 				ok = 0;
 		}
 		if (!ok)
 			goto keep;
 		if (!conv->has_bias) {
-			if (nuq_tensor_alloc(&conv->b, NUQ_DT_FLOAT, 1, conv->w.dims))
+			if (nuq_tensor_alloc(&conv->b, NUQ_DT_FLOAT, 1, &oc_dim))
 				return -ENOMEM;
 			conv->has_bias = 1;
 		}
-		if (nuq_tensor_alloc(&conv->bn_s, NUQ_DT_FLOAT, 1, conv->w.dims))
+		if (nuq_tensor_alloc(&conv->bn_s, NUQ_DT_FLOAT, 1, &oc_dim))
 			return -ENOMEM;
 		{
-			size_t oc, per = nuq_tensor_count(&conv->w) / (size_t)conv->w.dims[0];
+			size_t oc, cnt = nuq_tensor_count(&conv->w);
+			size_t per = cnt / (size_t)conv->w.dims[0] / (convt ? (size_t)oc_dim : 1);
 
-			for (oc = 0; oc < (size_t)conv->w.dims[0]; oc++) {
+			for (oc = 0; oc < (size_t)oc_dim; oc++) {
 				float s = p[0]->f[oc] / sqrtf(p[3]->f[oc] + bn->a.epsilon);
 
 				conv->bn_s.f[oc] = s;
-
-				for (k = 0; k < per; k++)
-					conv->w.f[oc * per + k] *= s;
 				conv->b.f[oc] = (conv->b.f[oc] - p[2]->f[oc]) * s + p[1]->f[oc];
 			}
+			/* element k's output channel: k / per (Conv), (k / per) % O (ConvTranspose) */
+			for (k = 0; k < cnt; k++)
+				conv->w.f[k] *= conv->bn_s.f[convt ? (k / per) % (size_t)oc_dim :
+							      k / per];
 		}
 		conv->out[0] = bn->out[0];
 		conv->folded_bn = 1;
@@ -662,7 +672,7 @@ int nuq_graph_import(const struct nuq_onnx *model, struct nuq_graph **graph, cha
 	if (ret)
 		goto fail;
 	/* check_io() needs to know which outputs have readers. */
-	count_uses(g);
+	nuq_graph_count_uses(g);
 	for (i = 0; i < g->nnodes; i++) {
 		struct nuq_node *n = &g->nodes[i];
 
@@ -677,10 +687,13 @@ int nuq_graph_import(const struct nuq_onnx *model, struct nuq_graph **graph, cha
 	ret = fold_constants(g, msg, msglen);
 	if (ret < 0)
 		goto fail;
+	ret = nuq_fold_bias_add(g);
+	if (ret < 0)
+		goto fail;
 	ret = fold_batchnorm(g);
 	if (ret < 0)
 		goto fail;
-	count_uses(g);
+	nuq_graph_count_uses(g);
 	if (g->values[g->output].is_const) {
 		ret = nuq_fail(msg, msglen, -EINVAL, "the graph's output does not depend on its input");
 		goto fail;

@@ -233,6 +233,11 @@ static int layout_shape(const struct nuq_qlayer *l, uint64_t *rows, uint64_t *co
 			return 0;
 		*rows = l->dims[0];
 		break;
+	case NUQ_LAYOUT_IOHW_O:
+		if (l->ndims < 3)
+			return 0;
+		*rows = l->dims[1];
+		break;
 	case NUQ_LAYOUT_KN:
 		if (l->ndims != 2)
 			return 0;
@@ -323,6 +328,9 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 			   c->where, nuq_qmethod_name(l->method), l->bits, l->cb_width);
 	if (l->layout >= NUQ_LAYOUT_COUNT)
 		return bad(c, "%s: unknown layout %u", c->where, l->layout);
+	if (l->layout == NUQ_LAYOUT_IOHW_O && c->version < 4)
+		return bad(c, "%s: layout %u (ConvTranspose by output channel) needs file version 4, the file is version %u",
+			   c->where, l->layout, c->version);
 	if (l->flags & NUQ_QLAYER_BN_FOLDED && l->layout != NUQ_LAYOUT_OIHW)
 		return bad(c, "%s: a folded BatchNormalization needs a Conv weight (layout %u), the layout is %u",
 			   c->where, NUQ_LAYOUT_OIHW, l->layout);

@@ -128,7 +128,8 @@ static int layer_ok(const struct nuq_qlayer *l)
 
 /*
  * The oldest version that holds @layers: files without the version-2
- * layout or version-3 flags stay readable by older libnuq.
+ * granularity, version-3 flags or the version-4 layout stay readable by
+ * older libnuq.
  */
 static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
 {
@@ -136,9 +137,11 @@ static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
+		if (layers[i].layout == NUQ_LAYOUT_IOHW_O)
+			return 4;
 		if (layers[i].flags)
-			return 3;
-		if (layers[i].gran == NUQ_GRAN_CHANNEL_SCALED)
+			v = 3;
+		else if (layers[i].gran == NUQ_GRAN_CHANNEL_SCALED && v < 2)
 			v = 2;
 	}
 	return v;

@@ -30,7 +30,7 @@ static int weight_layout(const Onnx__NodeProto *node, enum nuq_layout *layout)
 	if (!strcmp(op, "Conv"))
 		*layout = NUQ_LAYOUT_OIHW;
 	else if (!strcmp(op, "ConvTranspose"))
-		*layout = NUQ_LAYOUT_IOHW;
+		*layout = NUQ_LAYOUT_IOHW_O;
 	else if (!strcmp(op, "MatMul"))
 		*layout = NUQ_LAYOUT_KN;
 	else if (!strcmp(op, "Gemm"))
@@ -63,7 +63,8 @@ static int describe(const Onnx__NodeProto *node, const Onnx__TensorProto *t,
 		return nuq_fail(msg, msglen, -EINVAL, "node %s: %s weight %s has %zu dims, expected 3 or more",
 				w->node, w->op, w->name, t->n_dims);
 	}
-	w->rows = w->layout == NUQ_LAYOUT_KN ? t->dims[1] : t->dims[0];
+	w->rows = w->layout == NUQ_LAYOUT_KN || w->layout == NUQ_LAYOUT_IOHW_O ? t->dims[1] :
+		  t->dims[0];
 	w->cols = w->rows ? count / w->rows : 0;
 	if (!count)
 		return nuq_fail(msg, msglen, -EINVAL, "node %s: weight %s is empty", w->node, w->name);
@@ -139,6 +140,20 @@ static void relayout(enum nuq_layout layout, const int64_t *dims, unsigned int n
 				for (s = 0; s < sp; s++) {
 					m = (r * sp + s) * in + i;
 					o = (r * in + i) * sp + s;
+					dst[to_matrix ? m : o] = src[to_matrix ? o : m];
+				}
+			}
+		}
+		return;
+	case NUQ_LAYOUT_IOHW_O:
+		/* ONNX (i, o, s) <-> matrix row o, column (s, i) */
+		in = dims[0];
+		sp = spatial(dims, ndims);
+		for (r = 0; r < (size_t)dims[1]; r++) {
+			for (i = 0; i < in; i++) {
+				for (s = 0; s < sp; s++) {
+					m = (r * sp + s) * in + i;
+					o = (i * dims[1] + r) * sp + s;
 					dst[to_matrix ? m : o] = src[to_matrix ? o : m];
 				}
 			}

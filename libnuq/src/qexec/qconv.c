@@ -38,20 +38,28 @@ static int32_t round_shift(int32_t v, unsigned int k)
 /*
  * The weights into the BO and each channel's real scale, with codebook
  * entries shifted right by qn->shift (@indices: also the packed indices
- * or digits, which do not depend on the shift).
+ * or digits, which do not depend on the shift).  A ConvTranspose's job
+ * channel reads its taps out of its output channel's row (qconvt.c).
  */
-static void write_weights(struct qnode *qn, int indices)
+static int write_weights(struct qnode *qn, int indices)
 {
 	const struct nuq_qlayer *l = qn->l;
 	const struct nuq_qmat *m = &l->mat[0];
-	int64_t O = l->rows, K = l->cols, oc, i;
+	int64_t O = qn->job.out_c, K = l->cols / (O / l->rows), oc, i;
 	unsigned int b = l->bits;
 	uint64_t row = ((uint64_t)K * b + 7) / 8;
+	uint8_t *taps = NULL;
 
+	if (qn->convt && indices && b) {
+		taps = malloc((size_t)K);
+		if (!taps)
+			return -ENOMEM;
+	}
 	for (oc = 0; oc < O; oc++) {
-		float ws = m->scales[m->ngroups == 1 ? 0 : oc] *
+		int64_t r = qn_row(qn, oc);
+		float ws = m->scales[m->ngroups == 1 ? 0 : r] *
 			   ldexpf(1.0f, (int)qn->shift - (int)qn->up) *
-			   qn_bn_scale(qn, oc);
+			   qn_bn_scale(qn, r);
 		int neg = ws < 0;
 
 		qn->wscale[oc] = neg ? -ws : ws;
@@ -60,7 +68,10 @@ static void write_weights(struct qnode *qn, int indices)
 
 			if (!indices)
 				continue;
-			memcpy(d, m->digits + 2 * oc * K, 2 * (size_t)K);
+			if (qn->convt)
+				nuq_qconvt_row(&qn->ct, oc, m->digits, 2, d);
+			else
+				memcpy(d, m->digits + 2 * oc * K, 2 * (size_t)K);
 			for (i = 0; neg && i < 2 * K; i++)
 				d[i] ^= d[i] ? 0x80 : 0;	/* flip the sign bit */
 			/* A zero scale: digit 0 is the value 0, the channel adds nothing. */
@@ -68,11 +79,14 @@ static void write_weights(struct qnode *qn, int indices)
 				memset(d, 0, 2 * (size_t)K);
 		} else {
 			int16_t *cb = (int16_t *)(qn->map + qn->off_cb) + (oc << b);
-			const int16_t *src = m->entries + (nuq_qmat_codebook(m, (size_t)oc) << b);
+			const int16_t *src = m->entries + (nuq_qmat_codebook(m, (size_t)r) << b);
 
-			if (indices)
-				nuq_pack_indices(m->idx + oc * K, (size_t)K, b,
+			if (indices) {
+				if (taps)
+					nuq_qconvt_row(&qn->ct, oc, m->idx, 1, taps);
+				nuq_pack_indices(taps ? taps : m->idx + oc * K, (size_t)K, b,
 						 qn->map + qn->off_w + oc * row);
+			}
 			if (qn->shared_cb && oc)
 				continue;
 			for (i = 0; i < (1 << b); i++) {
@@ -82,6 +96,8 @@ static void write_weights(struct qnode *qn, int indices)
 			}
 		}
 	}
+	free(taps);
+	return 0;
 }
 
 /* 1 when @qn cannot run as a job (it then runs in fp32); 0 set up; <0 error. */
@@ -91,22 +107,34 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	const struct nuq_qmat *m = &l->mat[0];
 	struct nuq_node *n = qn->n;
 	int fc = !strcmp(n->op->name, "MatMul") || !strcmp(n->op->name, "Gemm");
+	int convt = !strcmp(n->op->name, "ConvTranspose");
 	/* A fully connected layer (MatMul, Gemm) is a 1x1 conv over its rows. */
 	int64_t O = fc ? l->rows : n->w.dims[0], Cg = fc ? l->cols : n->w.dims[1];
-	int64_t K = fc ? Cg : Cg * n->w.dims[2] * n->w.dims[3];
+	int64_t K = fc ? Cg : Cg * n->w.dims[2] * n->w.dims[3], phases = 1;
 	int asd = l->bits == 0, per_layer, ret;
 	unsigned int shift = 0, up = 0, b = l->bits;
 	uint64_t wbytes, cbbytes = 0, row = 0, size;
-	int64_t maxabs = 0, i, oc;
+	int64_t maxabs = 0, i, r;
 	struct nuq_conv_job *j = &qn->job;
 
 	if (l->rank) {
 		qn->why = "its weights are SVD factors, which no job takes";
 		return 1;
 	}
+	if (convt) {
+		/* One job channel per output channel and phase, over the phase's taps. */
+		qn->why = nuq_qconvt_plan(n, l, &qn->ct);
+		if (qn->why)
+			return 1;
+		phases = (int64_t)qn->ct.sh * qn->ct.sw;
+		O = qn->ct.o * phases;
+		Cg = qn->ct.c;
+		K = (int64_t)qn->ct.mh * qn->ct.mw * Cg;
+	}
 	if ((fc ? l->layout != NUQ_LAYOUT_KN && l->layout != NUQ_LAYOUT_NK :
-		  l->layout != NUQ_LAYOUT_OIHW) || l->rows != (uint32_t)O ||
-	    l->cols != (uint32_t)K || (m->ngroups != 1 && m->ngroups != (uint32_t)O)) {
+		  l->layout != (convt ? NUQ_LAYOUT_IOHW_O : NUQ_LAYOUT_OIHW)) ||
+	    l->rows != (uint32_t)(O / phases) || l->cols != (uint64_t)K * phases ||
+	    (m->ngroups != 1 && m->ngroups != l->rows)) {
 		qn->why = "its weights' layout (groups of weights smaller than a channel) has no job form";
 		return 1;
 	}
@@ -131,8 +159,8 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	 * channels at the top of their range.
 	 */
 	per_layer = m->ngroups == 1 || m->ncodebooks == 1;
-	for (oc = 0; oc < O; oc++)
-		if (!(m->scales[m->ngroups == 1 ? 0 : oc] * qn_bn_scale(qn, oc) > 0))
+	for (r = 0; r < l->rows; r++)
+		if (!(m->scales[m->ngroups == 1 ? 0 : r] * qn_bn_scale(qn, r) > 0))
 			per_layer = 0;
 	if (asd) {
 		for (i = 0; i < O * K; i++) {
@@ -182,18 +210,29 @@ int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msg
 	qn->shift = shift;
 	qn->up = up;
 	qn->shared_cb = per_layer;
-	write_weights(qn, 1);
+	qn->convt = convt;
 	memset(j, 0, sizeof(*j));
+	j->out_c = (uint32_t)O;
+	ret = write_weights(qn, 1);
+	if (ret)
+		return ret;
 	j->priority = NUQ_PRIO_NORMAL;
 	j->weight_format = asd ? NUQ_WFMT_ASD : NUQ_WFMT_CODEBOOK;
 	j->weight_bits = asd ? 0 : b;
 	j->cb_strategy = asd ? 0 : NUQ_CB_AUTO;
 	j->flags = asd ? 0 : NUQ_JOB_F_CODEBOOK_INT16 | (per_layer ? NUQ_JOB_F_CODEBOOK_PER_LAYER : 0);
-	j->out_c = (uint32_t)O;
 	if (fc) {
 		j->in_c = (uint32_t)K;
 		j->kernel_h = j->kernel_w = j->stride_h = j->stride_w = 1;
 		j->dilation_h = j->dilation_w = j->groups = 1;
+	} else if (convt) {
+		/* Stride 1 over the input padded by m - 1: the uncropped output. */
+		j->in_c = (uint32_t)Cg;
+		j->kernel_h = qn->ct.mh;
+		j->kernel_w = qn->ct.mw;
+		j->stride_h = j->stride_w = j->dilation_h = j->dilation_w = j->groups = 1;
+		j->pad_top = j->pad_bottom = qn->ct.mh - 1;
+		j->pad_left = j->pad_right = qn->ct.mw - 1;
 	} else {
 		j->in_c = (uint32_t)(Cg * n->a.group);
 		j->kernel_h = (uint32_t)n->a.kernel[0];
@@ -245,7 +284,7 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 	 * runs in fp32).
 	 */
 	for (oc = 0; oc < qn->job.out_c && n->has_bias; oc++) {
-		double need = fabs(n->b.f[oc]) / ((double)in->scale * qn->wscale[oc]);
+		double need = fabs(n->b.f[qn_row(qn, oc)]) / ((double)in->scale * qn->wscale[oc]);
 
 		while (qn->wscale[oc] > 0 && need >= ACC_LIMIT / 2) {
 			if (!qn->l->bits || qn->shift >= 15) {
@@ -258,9 +297,10 @@ int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn)
 		}
 	}
 	if (shifted)
-		write_weights(qn, 0);
+		write_weights(qn, 0);	/* no indices: cannot fail */
 	for (oc = 0; oc < qn->job.out_c; oc++) {
-		double ws = qn->wscale[oc], b = n->has_bias ? n->b.f[oc] : 0, acc_scale, bq;
+		double ws = qn->wscale[oc], b = n->has_bias ? n->b.f[qn_row(qn, oc)] : 0;
+		double acc_scale, bq;
 
 		/* An all-zero channel still outputs its bias: give it a unit path. */
 		if (!(ws > 0))
@@ -397,6 +437,36 @@ static int load_residual(struct nuq_qexec *q, struct qnode *qn, int64_t nb, int6
 	return 0;
 }
 
+/*
+ * A ConvTranspose's output from its job's (@jh x @jw pixels, a channel
+ * per output channel and phase): the node's size, interleaved (qconvt.c).
+ */
+static int convt_output(struct nuq_qexec *q, struct qnode *qn, const struct nuq_tensor *x,
+			struct nuq_tensor *y, int64_t jh, int64_t jw, char *msg, size_t msglen)
+{
+	const struct nuq_attrs *a = &qn->n->a;
+	int64_t nb = x->dims[0], oh, ow;
+
+	oh = a->strides[0] * (x->dims[2] - 1) + a->out_pad[0] + a->kernel[0] - a->pads[0] -
+	     a->pads[2];
+	ow = a->strides[1] * (x->dims[3] - 1) + a->out_pad[1] + a->kernel[1] - a->pads[1] -
+	     a->pads[3];
+	if (oh < 1 || ow < 1)
+		return nuq_node_fail(qn->n, msg, msglen, -EINVAL, "output would be empty");
+	y->dims[1] = qn->ct.o;
+	y->dims[2] = oh;
+	y->dims[3] = ow;
+	y->q = malloc((size_t)(nb * oh * ow * qn->ct.o));
+	if (!y->q)
+		return -ENOMEM;
+	nuq_qconvt_shuffle(&qn->ct, q->out_map, nb, jh, jw, y->q, oh, ow);
+	y->scale = q->vals[qn->out_val].scale;
+	y->zp = q->vals[qn->out_val].zp;
+	q->st.jobs++;
+	q->st.macs += (uint64_t)(nb * jh * jw) * qn->macs_per_pixel;
+	return 0;
+}
+
 int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		  struct nuq_tensor *y, char *msg, size_t msglen)
 {
@@ -500,6 +570,8 @@ int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		y->dims[2] = oh;
 		y->dims[3] = ow;
 	}
+	if (qn->convt)
+		return convt_output(q, qn, x, y, oh, ow, msg, msglen);
 	y->q = malloc(outb ? outb : 1);
 	if (!y->q)
 		return -ENOMEM;

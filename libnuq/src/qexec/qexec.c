@@ -117,9 +117,12 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	if (!ret) {
 		nuq_layout_to_onnx(l->layout, l->dims, l->ndims, mat, onnx);
 		if (n->folded_bn && !(l->flags & NUQ_QLAYER_BN_FOLDED)) {
-			per = cnt / (size_t)n->bn_s.dims[0];
+			/* ONNX order: the output channel leads (Conv) or comes second */
+			size_t oc = (size_t)n->bn_s.dims[0], convt = is_op(n, "ConvTranspose");
+
+			per = cnt / oc / (convt ? (size_t)dst->dims[0] : 1);
 			for (i = 0; i < cnt; i++)
-				onnx[i] *= n->bn_s.f[i / per];
+				onnx[i] *= n->bn_s.f[convt ? (i / per) % oc : i / per];
 		}
 		ret = replace_floats(q, dst->f, onnx, cnt);
 		if (!ret && is_op(n, "Conv"))
@@ -381,7 +384,8 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		if (qn->orig_w && !(q->o.flags & NUQ_QEXEC_NO_BIAS_CORRECTION))
 			q->vals[n->in[0]].want_mean = 1;
 		gemm_why = is_op(n, "Gemm") ? why_not_gemm(g, n, qn->l->rows) : NULL;
-		if ((is_op(n, "Conv") || is_op(n, "MatMul") || (is_op(n, "Gemm") && !gemm_why)) &&
+		if ((is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") ||
+		     (is_op(n, "Gemm") && !gemm_why)) &&
 		    !(q->o.flags & NUQ_QEXEC_WEIGHTS_ONLY) && !qn->head) {
 			ret = is_op(n, "Gemm") ? gemm_bias(q, qn) : 0;
 			if (ret)
@@ -399,8 +403,6 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 				qn->why = "fp32 activations were asked for (weights only)";
 			else if (gemm_why)
 				qn->why = gemm_why;
-			else if (is_op(n, "ConvTranspose"))
-				qn->why = "ConvTranspose has no integer job yet";
 			q->st.fp32_layers++;
 			continue;
 		}
@@ -408,7 +410,8 @@ static int setup_nodes(struct nuq_qexec *q, const struct nuq_qlayer *layers, siz
 		qn->in_val = n->in[0];
 		qn->out_val = n->out[0];
 		/* conv -> Add(residual) -> Relu is one job where the device can add. */
-		qn->add = q->residual_ok && !qn->fc ?
+		/* (not after a ConvTranspose: its job's pixels are in phase order) */
+		qn->add = q->residual_ok && !qn->fc && !qn->convt ?
 			  fusable_add(g, i, n->out[0], &qn->res_val) : NULL;
 		if (qn->add) {
 			fuse_into(q, qn, qn->add, 1);

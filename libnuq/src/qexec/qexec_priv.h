@@ -20,12 +20,23 @@ struct qlut {
 	int done;			/* this run: the table made the output */
 };
 
+/* A ConvTranspose run as one conv job (qconvt.c). */
+struct qconvt {
+	unsigned int sh, sw;		/* the strides: s_h x s_w phases */
+	unsigned int kh, kw;		/* the node's kernel */
+	unsigned int mh, mw;		/* each phase's kernel: kernel / stride */
+	int64_t o, c;			/* the node's output and input channels */
+	int64_t pt, pl;			/* the output's crop: the top and left pads */
+};
+
 /* How one node runs under the quantized executor (nuq_node.q). */
 struct qnode {
 	struct nuq_node *n;
 	const struct nuq_qlayer *l;	/* its weights, or NULL */
 	int device;			/* 1: an integer job */
 	int fc;				/* a MatMul run as a 1x1 conv over its rows */
+	int convt;			/* a ConvTranspose run as a conv (ct) */
+	struct qconvt ct;
 	int head;			/* a graph output follows through fp32 ops: run in fp32 */
 	const char *why;		/* a quantized layer in fp32: the reason (static text) */
 	int fused_act;			/* this node is an activation fused into its conv */
@@ -68,6 +79,12 @@ static inline float qn_bn_scale(const struct qnode *qn, int64_t oc)
 	if (!qn->n->folded_bn || (qn->l && qn->l->flags & NUQ_QLAYER_BN_FOLDED))
 		return 1.0f;
 	return qn->n->bn_s.f[oc];
+}
+
+/* The layer row (output channel) of job channel @oc: one per ConvTranspose phase. */
+static inline int64_t qn_row(const struct qnode *qn, int64_t oc)
+{
+	return qn->convt ? oc % qn->ct.o : oc;
 }
 
 /* A float weight array the executor replaced, to restore on free. */
@@ -133,6 +150,18 @@ int nuq_qlut_hook(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor **in)
 /* qconv.c: weights of a device conv, its requantization, and running it. */
 int nuq_qconv_setup(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen);
 int nuq_qconv_finalize(struct nuq_qexec *q, struct qnode *qn);
+/*
+ * qconvt.c: whether @n's ConvTranspose has a job form (NULL, @ct filled)
+ * or why not; job channel @oc's weights from the layer matrix; and the
+ * job's output interleaved into the node's.
+ */
+const char *nuq_qconvt_plan(const struct nuq_node *n, const struct nuq_qlayer *l,
+			    struct qconvt *ct);
+void nuq_qconvt_row(const struct qconvt *ct, int64_t oc, const uint8_t *mat, size_t esize,
+		    uint8_t *dst);
+void nuq_qconvt_shuffle(const struct qconvt *ct, const uint8_t *src, int64_t nb, int64_t jh,
+			int64_t jw, uint8_t *dst, int64_t oh, int64_t ow);
+
 /* 0 done, 2 this input cannot run as a job (run the op in fp32), <0 error. */
 int nuq_qconv_run(struct nuq_qexec *q, struct qnode *qn, struct nuq_tensor *x,
 		  struct nuq_tensor *y, char *msg, size_t msglen);
