@@ -218,7 +218,8 @@ $(B)/unit-san/%: $(B)/san/tests/unit/%.o $(UNIT_SAN_HELPER_OBJS) $(LIBNUQ_SAN_A)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests/model_input
+unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests/model_input \
+		$(B)/tests/two_inputs_model
 	@scripts/run-suites.sh unit $(B)/results $(UNIT_BINS) $(UNIT_SAN_BINS)
 	@mkdir -p $(B)/results
 	@tests/cli/nuq_cli.sh $(B)/bin/nuq >$(B)/results/unit.cli.tap 2>&1; \
@@ -226,12 +227,22 @@ unit: $(UNIT_BINS) $(UNIT_SAN_BINS) $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests
 	tests/cli/nuq_run.sh $(B)/bin/nuq $(B)/tests/graph_ref $(B)/tests/model_input \
 		$(CACHE)/models >$(B)/results/unit.run.tap 2>&1 || rc=1; \
 		sed 's/^/    /' $(B)/results/unit.run.tap; \
+	tests/cli/nuq_inputs.sh $(B)/bin/nuq $(B)/tests/two_inputs_model \
+		>$(B)/results/unit.inputs.tap 2>&1 || rc=1; \
+		sed 's/^/    /' $(B)/results/unit.inputs.tap; \
 	tests/cli/nuq_ocr.sh $(B)/bin/nuq $(B)/tests/graph_ref $(CACHE)/ort/node_modules \
 		>$(B)/results/unit.ocr.tap 2>&1 || rc=1; \
 		sed 's/^/    /' $(B)/results/unit.ocr.tap; exit $$rc
 
 # The graph executor's helper for the onnxruntime comparison (tests/ort/).
 $(B)/tests/graph_ref: $(B)/o/tests/ort/graph_ref.o $(LIBNUQ_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# A two-input model for tests/cli/nuq_inputs.sh.
+$(B)/tests/two_inputs_model: $(B)/o/tests/cli/two_inputs_model.o \
+		$(B)/o/tests/common/graph_build.o $(B)/o/tests/common/gauss.o \
+		$(B)/o/tests/common/conv_ref.o $(LIBNUQ_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

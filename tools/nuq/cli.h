@@ -65,10 +65,14 @@ int quantize_model(struct nuq_onnx *model, const struct nuq_layer_opts *o, doubl
  * measure each layer's effect on the output with (quantize_sens.c).
  */
 struct nuq_graph;
+struct nuq_graph_feed;
 struct nuq_tensor;
 struct quant_data {
 	struct nuq_graph *graph;
-	const struct nuq_tensor *inputs;
+	const struct nuq_tensor *inputs;	/* n runs of a one-input graph, or NULL */
+	/* or with feeds: run k is feeds[k * nfeeds .. k * nfeeds + nfeeds - 1] */
+	const struct nuq_graph_feed *feeds;
+	size_t nfeeds;
 	size_t n;
 	int uncentered;		/* no bias correction follows (--weights-only, --no-bias-correction) */
 };

@@ -27,8 +27,7 @@ struct calib_set {
 	char *files[CALIB_INPUTS_MAX];
 	size_t n;
 	struct nuq_input_opts image;
-	struct nuq_tensor *x;	/* loaded */
-	size_t nx;
+	struct model_runs runs;	/* loaded */
 };
 
 static void usage(FILE *f)
@@ -64,6 +63,9 @@ static void usage(FILE *f)
 		"  layout choice then weighs output errors; NUQ_GPTQ=0 turns it off):\n"
 		"      --calib-dir DIR   pictures (JPEG, PNG) or .npy files in DIR (--images DIR too)\n"
 		"      --calib-input F   one such file (repeat for more)\n"
+		"  A model with several inputs: each subdirectory of DIR is one run, with a file\n"
+		"  per input named after it (NAME.npy, .png, .jpg; '/' and ':' as '_'), or each\n"
+		"  --calib-input is one run's files, comma-separated: [NAME=]FILE,[NAME=]FILE\n"
 		"%s", image_opts_help);
 }
 
@@ -126,13 +128,7 @@ static int load_calib(struct nuq_graph *g, struct calib_set *cs, char *msg, size
 		snprintf(msg, msglen, "rounding on inputs runs the model, which nuq cannot");
 		return -EOPNOTSUPP;
 	}
-	if (nuq_graph_ninputs(g) != 1) {
-		snprintf(msg, msglen, "rounding on inputs takes models with one input, not %zu",
-			 nuq_graph_ninputs(g));
-		return -EOPNOTSUPP;
-	}
-	return load_input_tensors(g, cs->dir, cs->files, cs->n, &cs->image, &cs->x, &cs->nx, msg,
-				  msglen);
+	return load_model_runs(g, cs->dir, cs->files, cs->n, &cs->image, &cs->runs, msg, msglen);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -324,7 +320,9 @@ int cmd_quantize(int argc, char **argv)
 			"  (pictures or .npy files the model takes) rounds on real inputs, which loses less\n");
 	}
 	{
-		struct quant_data d = { .graph = g, .inputs = cs.x, .n = cs.nx };
+		struct quant_data d = { .graph = g, .feeds = cs.runs.feeds, .nfeeds = cs.runs.nfeeds,
+					.n = cs.runs.n,
+					.inputs = cs.runs.nfeeds == 1 ? cs.runs.t : NULL };
 
 		ret = quantize_model_data(model, &o, budget, &d, jobs, 1, &qm, msg, sizeof(msg));
 	}
@@ -343,7 +341,7 @@ int cmd_quantize(int argc, char **argv)
 	ret = 0;
 out:
 	qmodel_free(&qm);
-	free_tensors(cs.x, cs.nx);
+	model_runs_free(&cs.runs);
 	nuq_graph_free(g);
 	nuq_onnx_free(model);
 	return ret;

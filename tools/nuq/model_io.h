@@ -47,14 +47,26 @@ void model_feed_free(struct model_feed *f);
 int list_input_files(const char *dir, char ***files, size_t *n, char *msg, size_t msglen);
 void free_file_list(char **files, size_t n);
 /*
- * The tensors of a one-input graph's inputs from the pictures or .npy
- * files in @dir (when set) or @files: *@x gets *@n of them (free with
- * free_tensors()).
+ * Calibration runs (model_runs.c): @n runs of the graph's @nfeeds inputs,
+ * run k's at feeds[k * nfeeds] (pointing into t).
  */
-int load_input_tensors(const struct nuq_graph *g, const char *dir, char **files, size_t nfiles,
-		       const struct nuq_input_opts *o, struct nuq_tensor **x, size_t *n,
-		       char *msg, size_t msglen);
-void free_tensors(struct nuq_tensor *x, size_t n);
+struct model_runs {
+	size_t n, nfeeds;
+	struct nuq_tensor *t;
+	struct nuq_graph_feed *feeds;
+};
+
+/*
+ * The runs from @dir (when set) or @files: for a one-input graph each
+ * picture or .npy file (in @dir, or each of @files) is a run; for a graph
+ * with several inputs each subdirectory of @dir is one, with a file per
+ * input named after it (NAME.npy, .png, .jpg), or each of @files is one
+ * run's comma-separated [NAME=]FILE list.
+ */
+int load_model_runs(const struct nuq_graph *g, const char *dir, char **files, size_t nfiles,
+		    const struct nuq_input_opts *o, struct model_runs *r, char *msg,
+		    size_t msglen);
+void model_runs_free(struct model_runs *r);
 
 /* Quantized @q against the reference @ref, one output, on @f. */
 void compare_output(FILE *f, const char *name, const struct nuq_tensor *ref,

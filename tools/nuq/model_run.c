@@ -28,8 +28,16 @@ struct loaded {
 	char *prof_fp32, *prof_quant;	/* the --profile tables, printed last */
 	size_t weights, fp32_bytes, bytes, ncalib;
 	const char *calib_from;
-	/* the calibration inputs (gather_calib()), also what the weights are rounded on */
-	struct nuq_tensor *cx;
+	/*
+	 * The calibration runs (gather_calib()), also what the weights are
+	 * rounded on: ncx runs of nfeeds inputs at cfeeds, cx the tensors of a
+	 * one-input model's (NULL for several inputs); own (cx_own) or the
+	 * run's own input set.
+	 */
+	struct model_runs runs;
+	const struct nuq_graph_feed *cfeeds;
+	size_t nfeeds;
+	const struct nuq_tensor *cx;
 	size_t ncx;
 	int cx_own;
 	size_t rounded_on;		/* the weights were rounded on this many inputs */
@@ -151,6 +159,7 @@ static int quantize_weights(struct loaded *l, const struct run_setup *s, char *m
 		l->bytes = stat(s->nuq_file, &st) ? 0 : (size_t)st.st_size;
 	} else {
 		struct quant_data d = { .graph = l->g, .inputs = l->cx, .n = l->ncx,
+					.feeds = l->cfeeds, .nfeeds = l->nfeeds,
 					.uncentered = !!(s->qe.flags & (NUQ_QEXEC_WEIGHTS_ONLY |
 									NUQ_QEXEC_NO_BIAS_CORRECTION)) };
 		struct nuq_layer_opts o = s->opts;
@@ -208,24 +217,33 @@ static int calib_next_to(const char *nuq, char *buf, size_t len)
  */
 static int gather_calib(struct loaded *l, const struct run_setup *s, char *msg, size_t msglen)
 {
-	if (nuq_graph_ninputs(l->g) != 1)
-		return 0;	/* calibrate() says why it cannot */
+	int ret;
+
 	if (!s->calib_dir && !s->calib_inputs.n) {
-		if (l->feed.n == 1) {
-			l->cx = (struct nuq_tensor *)l->feed.feeds[0].tensor;
+		if (l->feed.n && l->feed.feeds[0].tensor) {
+			l->cfeeds = l->feed.feeds;
+			l->nfeeds = l->feed.n;
+			l->cx = l->feed.n == 1 ? l->feed.feeds[0].tensor : NULL;
 			l->ncx = 1;
 		}
 		return 0;
 	}
 	l->cx_own = 1;
-	return load_input_tensors(l->g, s->calib_dir, s->calib_inputs.v, s->calib_inputs.n,
-				  &s->image, &l->cx, &l->ncx, msg, msglen);
+	ret = load_model_runs(l->g, s->calib_dir, s->calib_inputs.v, s->calib_inputs.n, &s->image,
+			      &l->runs, msg, msglen);
+	if (ret)
+		return ret;
+	l->cfeeds = l->runs.feeds;
+	l->nfeeds = l->runs.nfeeds;
+	l->cx = l->runs.nfeeds == 1 ? l->runs.t : NULL;
+	l->ncx = l->runs.n;
+	return 0;
 }
 
 static void free_calib(struct loaded *l)
 {
-	if (l->cx_own)
-		free_tensors(l->cx, l->ncx);
+	model_runs_free(&l->runs);
+	l->cfeeds = NULL;
 	l->cx = NULL;
 	l->ncx = 0;
 }
@@ -244,19 +262,13 @@ static int calibrate(struct loaded *l, const struct run_setup *s, char *msg, siz
 		l->calib_from = s->calib_file ? s->calib_file : next_to;
 		return nuq_qexec_load_calibration(l->q, l->calib_from, msg, msglen);
 	}
-	if (nuq_graph_ninputs(l->g) != 1) {
-		snprintf(msg, msglen,
-			 "calibrating a model with %zu inputs is not supported yet: use --weights-only",
-			 nuq_graph_ninputs(l->g));
-		return -EOPNOTSUPP;
-	}
 	if (!l->ncx) {
 		snprintf(msg, msglen, "no calibration inputs: give --calib-input FILE or --calib-dir DIR");
 		return -EINVAL;
 	}
 	l->calib_from = !l->cx_own ? NULL : s->calib_dir ? s->calib_dir : "--calib-input";
-	ret = nuq_qexec_calibrate(l->q, l->cx, l->ncx, l->cx_own ? show_progress : NULL, &pr, msg,
-				  msglen);
+	ret = nuq_qexec_calibrate_feeds(l->q, l->cfeeds, l->nfeeds, l->ncx,
+					l->cx_own ? show_progress : NULL, &pr, msg, msglen);
 	if (pr.total)
 		progress_end(&pr);
 	l->ncalib = l->ncx;

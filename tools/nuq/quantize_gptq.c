@@ -111,7 +111,9 @@ int quantize_gptq(const struct quant_data *d, const struct quant_cands *c, unsig
 	if (show)
 		fprintf(stderr, "nuq: input moments of %zu layers over %zu calibration inputs\n",
 			c->nw, d->n);
-	ret = nuq_graph_weight_moments(d->graph, d->inputs, d->n, names, c->nw, g.mo, msg, msglen);
+	ret = d->feeds ? nuq_graph_weight_moments_feeds(d->graph, d->feeds, d->nfeeds, d->n, names,
+							c->nw, g.mo, msg, msglen) :
+	      nuq_graph_weight_moments(d->graph, d->inputs, d->n, names, c->nw, g.mo, msg, msglen);
 	if (ret)
 		goto out;
 	for (i = 0; !d->uncentered && i < c->nw; i++)

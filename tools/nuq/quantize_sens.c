@@ -70,10 +70,15 @@ int layer_gains(struct nuq_graph *g, const struct quant_data *d, const struct nu
 	struct nuq_qexec_opts qo = {
 		.flags = NUQ_QEXEC_CPU | NUQ_QEXEC_WEIGHTS_ONLY | NUQ_QEXEC_NO_BIAS_CORRECTION,
 	};
-	struct nuq_tensor *ref = calloc(d->n, sizeof(*ref));
+	struct nuq_tensor *ref;
 	size_t l, k;
 	int ret = 0;
 
+	if (!d->inputs) {
+		snprintf(msg, msglen, "NUQ_GAINS takes models with one input");
+		return -EOPNOTSUPP;
+	}
+	ref = calloc(d->n, sizeof(*ref));
 	if (!ref)
 		return -ENOMEM;
 	for (k = 0; !ret && k < d->n; k++)

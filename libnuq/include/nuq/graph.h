@@ -169,6 +169,10 @@ struct nuq_moments;
 int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *inputs, size_t n,
 			     const char *const *names, size_t nw, struct nuq_moments *out,
 			     char *msg, size_t msglen);
+/* The same for any graph: run k is @feeds[k * nfeeds] to [k * nfeeds + nfeeds - 1]. */
+int nuq_graph_weight_moments_feeds(struct nuq_graph *graph, const struct nuq_graph_feed *feeds,
+				   size_t nfeeds, size_t n, const char *const *names, size_t nw,
+				   struct nuq_moments *out, char *msg, size_t msglen);
 
 /*
  * Run @count inputs node by node: all of them pass node i before any
@@ -177,12 +181,18 @@ int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *i
  * can so adjust a node from what the nodes before it produced (sequential
  * calibration).  The outputs are dropped; all live values of all inputs
  * are held at once.  A non-zero return from @before stops the run.
- * Like nuq_graph_run(), for graphs with one input.
+ * Like nuq_graph_run(), for graphs with one input; with _feeds, for any
+ * graph: run k gets the @nfeeds named inputs @feeds[k * nfeeds] to
+ * @feeds[k * nfeeds + nfeeds - 1], checked as nuq_graph_run_all() checks
+ * them.
  */
 typedef int (*nuq_graph_before_node)(void *ctx, size_t node);
 int nuq_graph_run_lockstep(struct nuq_graph *graph, const struct nuq_tensor *inputs,
 			   size_t count, nuq_graph_before_node before, void *ctx, char *msg,
 			   size_t msglen);
+int nuq_graph_run_lockstep_feeds(struct nuq_graph *graph, const struct nuq_graph_feed *feeds,
+				 size_t nfeeds, size_t count, nuq_graph_before_node before,
+				 void *ctx, char *msg, size_t msglen);
 
 /*
  * Per-op-type profile of runs (off by default).  While on, every node a

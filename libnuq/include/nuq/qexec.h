@@ -99,9 +99,18 @@ void nuq_qexec_free(struct nuq_qexec *q);
 /* Progress of long work: called with done/total after each input. */
 typedef void (*nuq_progress_fn)(void *ctx, size_t done, size_t total);
 
-/* Calibrate activation ranges on @n inputs (fp32 graph, quantized weights). */
+/*
+ * Calibrate activation ranges on @n inputs (fp32 graph, quantized
+ * weights) of a model with one input; with _feeds, of any model: run k
+ * gets the @nfeeds named inputs @feeds[k * nfeeds] to [k * nfeeds +
+ * nfeeds - 1] (struct nuq_graph_feed, checked as nuq_graph_run_all()
+ * checks them).
+ */
 int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *inputs, size_t n,
 			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen);
+int nuq_qexec_calibrate_feeds(struct nuq_qexec *q, const struct nuq_graph_feed *feeds,
+			      size_t nfeeds, size_t n, nuq_progress_fn progress, void *ctx,
+			      char *msg, size_t msglen);
 
 /*
  * Calibration results (ranges and the bias correction's input means) to

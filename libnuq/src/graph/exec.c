@@ -319,6 +319,30 @@ static void swap_node_state(struct nuq_graph *g, const struct nuq_node *n, struc
 int nuq_graph_run_lockstep(struct nuq_graph *g, const struct nuq_tensor *x, size_t count,
 			   nuq_graph_before_node before, void *ctx, char *msg, size_t msglen)
 {
+	struct nuq_graph_feed *feeds;
+	size_t k;
+	int ret;
+
+	if (g->ninputs != 1)
+		return nuq_fail(msg, msglen, -EINVAL,
+				"the graph has %zu inputs: give each run's as feeds (nuq_graph_run_lockstep_feeds)",
+				g->ninputs);
+	feeds = calloc(count + 1, sizeof(*feeds));
+	if (!feeds)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	for (k = 0; k < count; k++) {
+		feeds[k].name = g->in_info[0].name;
+		feeds[k].tensor = &x[k];
+	}
+	ret = nuq_graph_run_lockstep_feeds(g, feeds, 1, count, before, ctx, msg, msglen);
+	free(feeds);
+	return ret;
+}
+
+int nuq_graph_run_lockstep_feeds(struct nuq_graph *g, const struct nuq_graph_feed *feeds,
+				 size_t nfeeds, size_t count, nuq_graph_before_node before,
+				 void *ctx, char *msg, size_t msglen)
+{
 	struct value_state *st;
 	size_t i, k, v;
 	int ret = 0;
@@ -326,11 +350,10 @@ int nuq_graph_run_lockstep(struct nuq_graph *g, const struct nuq_tensor *x, size
 	st = calloc(count * g->nvalues + 1, sizeof(*st));
 	if (!st)
 		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
-	/* Every input's state starts as a fresh run's, with its input set. */
+	/* Every run's state starts as a fresh run's, with its inputs set. */
 	for (k = 0; k < count && !ret; k++) {
 		start_run(g);
-		ret = g->ninputs == 1 ? set_input(g, 0, &x[k], msg, msglen) :
-		      nuq_fail(msg, msglen, -EINVAL, "lockstep runs take graphs with one input");
+		ret = set_inputs(g, feeds + k * nfeeds, nfeeds, msg, msglen);
 		for (v = 0; v < g->nvalues; v++)
 			if (!g->values[v].is_const)
 				swap_state(&g->values[v], &st[k * g->nvalues + v]);

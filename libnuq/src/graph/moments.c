@@ -239,18 +239,49 @@ int nuq_graph_weight_moments(struct nuq_graph *g, const struct nuq_tensor *input
 			     const char *const *names, size_t nw, struct nuq_moments *out,
 			     char *msg, size_t msglen)
 {
+	struct nuq_graph_feed *feeds;
+	size_t k;
+	int ret;
+
+	memset(out, 0, nw * sizeof(*out));
+	if (g->ninputs != 1)
+		return nuq_fail(msg, msglen, -EINVAL,
+				"the graph has %zu inputs: give each run's as feeds (nuq_graph_weight_moments_feeds)",
+				g->ninputs);
+	feeds = calloc(n + 1, sizeof(*feeds));
+	if (!feeds)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	for (k = 0; k < n; k++) {
+		feeds[k].name = g->in_info[0].name;
+		feeds[k].tensor = &inputs[k];
+	}
+	ret = nuq_graph_weight_moments_feeds(g, feeds, 1, n, names, nw, out, msg, msglen);
+	free(feeds);
+	return ret;
+}
+
+int nuq_graph_weight_moments_feeds(struct nuq_graph *g, const struct nuq_graph_feed *feeds,
+				   size_t nfeeds, size_t n, const char *const *names, size_t nw,
+				   struct nuq_moments *out, char *msg, size_t msglen)
+{
 	struct mom_ctx c = { .g = g };
+	struct nuq_tensor *y;
 	uint64_t bytes = 0;
-	size_t i, k;
+	size_t i, j, k;
 	int ret = 0;
 
 	memset(out, 0, nw * sizeof(*out));
-	if (g->ninputs != 1 || !n)
+	if (!n || nfeeds != g->ninputs)
 		return nuq_fail(msg, msglen, -EINVAL,
-				"input moments need a graph with one input and at least one run");
+				"input moments need at least one run, each with the graph's %zu input%s",
+				g->ninputs, g->ninputs == 1 ? "" : "s");
 	c.l = calloc(nw, sizeof(*c.l));
-	if (!c.l)
+	y = calloc(g->noutputs + 1, sizeof(*y));
+	if (!c.l || !y) {
+		free(c.l);
+		free(y);
 		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	}
 	c.nl = nw;
 	for (i = 0; i < nw; i++) {
 		c.l[i].value = -1;
@@ -273,18 +304,26 @@ int nuq_graph_weight_moments(struct nuq_graph *g, const struct nuq_tensor *input
 	}
 	nuq_graph_set_observer(g, observe, &c);
 	for (k = 0; !ret && k < n; k++) {
-		struct nuq_tensor y = { 0 };
+		const struct nuq_graph_feed *f = feeds + k * nfeeds;
 
 		c.run = k;
-		add_value(&c, g->input, &inputs[k]);
+		/* a weight may read a graph input itself: the observer never sees those */
+		for (j = 0; j < nfeeds; j++) {
+			int in = nuq_graph_find_input(g, f[j].name);
+
+			if (in >= 0 && f[j].tensor)
+				add_value(&c, g->inputs[in], f[j].tensor);
+		}
 		ret = c.err ? nuq_fail(msg, msglen, c.err, "out of memory") :
-		      nuq_graph_run(g, &inputs[k], &y, msg, msglen);
+		      nuq_graph_run_all(g, f, nfeeds, y, msg, msglen);
 		if (!ret && c.err)
 			ret = nuq_fail(msg, msglen, c.err, "out of memory");
-		nuq_tensor_free(&y);
+		for (j = 0; !ret && j < g->noutputs; j++)
+			nuq_tensor_free(&y[j]);
 	}
 	nuq_graph_set_observer(g, NULL, NULL);
 out:
+	free(y);
 	for (i = 0; ret && i < nw; i++)
 		nuq_moments_free(&out[i]);
 	free(c.pt);

@@ -714,27 +714,44 @@ static void report(struct nuq_qexec *q, size_t done)
 		q->cb.progress(q->cb.ctx, done, q->cb.total);
 }
 
+/* The graph inputs of run @f (@nfeeds of them) to the observer: no node outputs them. */
+static void observe_inputs(struct nuq_qexec *q, const struct nuq_graph_feed *f, size_t nfeeds)
+{
+	size_t j;
+
+	for (j = 0; j < nfeeds; j++) {
+		int in = nuq_graph_find_input(q->g, f[j].name);
+
+		if (in >= 0 && f[j].tensor)
+			observe_value(q, q->g->inputs[in], f[j].tensor);
+	}
+}
+
 /*
  * The ranges: the fp32 graph (quantized weights, corrected biases) over
- * the @n inputs; progress counts on from @done.
+ * the @n runs; progress counts on from @done.
  */
-static int ranges_pass(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n, size_t done,
-		       char *msg, size_t msglen)
+static int ranges_pass(struct nuq_qexec *q, const struct nuq_graph_feed *feeds, size_t nfeeds,
+		       size_t n, size_t done, char *msg, size_t msglen)
 {
 	struct nuq_graph *g = q->g;
-	struct nuq_tensor y;
-	size_t i;
+	struct nuq_tensor *y = calloc(g->noutputs + 1, sizeof(*y));
+	size_t i, j;
 	int ret = 0;
 
+	if (!y)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
 	q->phase = CALIB_RANGES;
 	nuq_graph_set_observer(g, observe, q);
 	for (i = 0; i < n && !ret; i++) {
-		observe_value(q, g->input, &x[i]);
-		ret = nuq_graph_run(g, &x[i], &y, msg, msglen);
-		nuq_tensor_free(&y);
+		observe_inputs(q, feeds + i * nfeeds, nfeeds);
+		ret = nuq_graph_run_all(g, feeds + i * nfeeds, nfeeds, y, msg, msglen);
+		for (j = 0; !ret && j < g->noutputs; j++)
+			nuq_tensor_free(&y[j]);
 		report(q, done + i + 1);
 	}
 	nuq_graph_set_observer(g, NULL, NULL);
+	free(y);
 	return ret;
 }
 
@@ -757,20 +774,21 @@ static int correct_before(void *ctx, size_t node)
  * pass of the uncorrected model measures inputs that the corrections
  * upstream then move (3-bit knq/opt: 1-1.5 points of characters).
  */
-static int sequential_correction(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
-				 char *msg, size_t msglen)
+static int sequential_correction(struct nuq_qexec *q, const struct nuq_graph_feed *feeds,
+				 size_t nfeeds, size_t n, char *msg, size_t msglen)
 {
 	size_t i;
 	int ret = 0;
 
 	q->phase = CALIB_MEANS;
 	for (i = 0; i < n; i++)
-		observe_value(q, q->g->input, &x[i]);
+		observe_inputs(q, feeds + i * nfeeds, nfeeds);
 	nuq_graph_set_observer(q->g, observe, q);
 	q->cb.msg = msg;
 	q->cb.msglen = msglen;
 	q->cb.inputs = n;
-	ret = nuq_graph_run_lockstep(q->g, x, n, correct_before, q, msg, msglen);
+	ret = nuq_graph_run_lockstep_feeds(q->g, feeds, nfeeds, n, correct_before, q, msg,
+					   msglen);
 	nuq_graph_set_observer(q->g, NULL, NULL);
 	return ret;
 }
@@ -778,8 +796,32 @@ static int sequential_correction(struct nuq_qexec *q, const struct nuq_tensor *x
 int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t n,
 			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
 {
+	struct nuq_graph_feed *feeds;
+	size_t i;
+	int ret;
+
+	if (nuq_graph_ninputs(q->g) != 1)
+		return nuq_fail(msg, msglen, -EINVAL,
+				"the model has %zu inputs: give each calibration run's as feeds (nuq_qexec_calibrate_feeds)",
+				nuq_graph_ninputs(q->g));
+	feeds = calloc(n + 1, sizeof(*feeds));
+	if (!feeds)
+		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		feeds[i].name = nuq_graph_input_name(q->g);
+		feeds[i].tensor = &x[i];
+	}
+	ret = nuq_qexec_calibrate_feeds(q, feeds, 1, n, progress, ctx, msg, msglen);
+	free(feeds);
+	return ret;
+}
+
+int nuq_qexec_calibrate_feeds(struct nuq_qexec *q, const struct nuq_graph_feed *feeds,
+			      size_t nfeeds, size_t n, nuq_progress_fn progress, void *ctx,
+			      char *msg, size_t msglen)
+{
 	struct nuq_graph *g = q->g;
-	size_t i, nmean = 0;
+	size_t i, j, nmean = 0;
 	unsigned long long elems;
 	int ret = 0;
 
@@ -791,7 +833,9 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 		if (q->vals[i].want_mean)
 			nmean = n < CALIB_MEAN_INPUTS ? n : CALIB_MEAN_INPUTS;
 	for (i = 0, elems = 0; i < nmean; i++) {
-		elems += nuq_tensor_count(&x[i]);
+		for (j = 0; j < nfeeds; j++)
+			elems += feeds[i * nfeeds + j].tensor ?
+				 nuq_tensor_count(feeds[i * nfeeds + j].tensor) : 0;
 		if (i && elems > CALIB_MEAN_ELEMENTS)
 			nmean = i;
 	}
@@ -802,11 +846,11 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 	 */
 	q->cb = (struct calib_cb){ .progress = progress, .ctx = ctx, .total = n + nmean };
 	if (nmean) {
-		ret = sequential_correction(q, x, nmean, msg, msglen);
+		ret = sequential_correction(q, feeds, nfeeds, nmean, msg, msglen);
 		report(q, nmean);
 	}
 	if (!ret)
-		ret = ranges_pass(q, x, n, nmean, msg, msglen);
+		ret = ranges_pass(q, feeds, nfeeds, n, nmean, msg, msglen);
 	if (ret)
 		return ret;
 	for (i = 0; i < g->nvalues; i++) {
