@@ -17,11 +17,11 @@
 #include <string.h>
 
 #include "graph_priv.h"
+#include "openblas.h"
 
 #if defined(__has_include) && __has_include(<cblas.h>)
 #include <cblas.h>
 #pragma weak cblas_sgemm
-#pragma weak openblas_set_num_threads
 #define NUQ_HAVE_CBLAS 1
 #endif
 
@@ -68,25 +68,13 @@ static void sgemm_own(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 }
 
 #ifdef NUQ_HAVE_CBLAS
-/*
- * 1 when cblas_sgemm is linked in and NUQ_SGEMM is not "own" (read once).
- * nuq runs on one thread unless asked: OpenBLAS would otherwise start a
- * thread per CPU, whose waiting (sched_yield loops) costs more than they
- * bring on small products, so only OPENBLAS_NUM_THREADS or OMP_NUM_THREADS
- * in the environment give it more.
- */
+/* 1 when cblas_sgemm is linked in and NUQ_SGEMM is not "own" (read once). */
 static int use_blas(void)
 {
 	static int use = -1;
 
-	if (use < 0) {
-		const char *e = getenv("NUQ_SGEMM");
-
-		use = cblas_sgemm && !(e && !strcmp(e, "own"));
-		if (use && openblas_set_num_threads && !getenv("OPENBLAS_NUM_THREADS") &&
-		    !getenv("OMP_NUM_THREADS"))
-			openblas_set_num_threads(1);
-	}
+	if (use < 0)
+		use = nuq_openblas_use(cblas_sgemm != NULL, "NUQ_SGEMM");
 	return use;
 }
 #endif
