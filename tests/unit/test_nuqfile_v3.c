@@ -100,6 +100,9 @@ static void unstorable_bias(void **state)
 	(void)state;
 	folded_layer(&l, NUQ_GRAN_CHANNEL);
 	kept = l.bias16;
+	assert_false(nuq_folded_bias_fits(big, 6));
+	assert_false(nuq_folded_bias_fits(nan6, 6));
+	assert_true(nuq_folded_bias_fits(big, 2));	/* the values before 70000 */
 	assert_int_equal(nuq_qlayer_set_folded_bias(&l, big), -ERANGE);
 	assert_int_equal(nuq_qlayer_set_folded_bias(&l, nan6), -ERANGE);
 	assert_ptr_equal(l.bias16, kept);

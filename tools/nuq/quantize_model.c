@@ -293,11 +293,7 @@ static int fold_batchnorms(const struct nuq_graph *g, const struct nuq_onnx_weig
 
 	for (i = 0; g && i < nw; i++) {
 		if (w[i].layout != NUQ_LAYOUT_OIHW || nuq_graph_folded_bn(g, w[i].name, &s, &b, &n) ||
-		    n != w[i].rows)
-			continue;
-		for (r = 0; r < n && isfinite(b[r]) && fabsf(b[r]) <= 65504.0f; r++)
-			;
-		if (r < n)
+		    n != w[i].rows || !nuq_folded_bias_fits(b, n))
 			continue;
 		bias[i] = malloc(n * sizeof(*bias[i]));
 		if (!bias[i])

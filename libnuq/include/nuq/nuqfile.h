@@ -81,6 +81,8 @@ struct nuq_qlayer {
  * in float16, -ENOMEM; @l is unchanged then.
  */
 int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias);
+/* 1 when all @n biases are finite in float16, as nuq_qlayer_set_folded_bias() needs. */
+int nuq_folded_bias_fits(const float *bias, size_t n);
 /* The folded bias of output channel @r, as the file stores it. */
 float nuq_qlayer_bias(const struct nuq_qlayer *l, size_t r);
 

@@ -13,14 +13,23 @@
 
 #define HALF_MAX	65504.0f
 
+int nuq_folded_bias_fits(const float *bias, size_t n)
+{
+	size_t r;
+
+	for (r = 0; r < n; r++)
+		if (!isfinite(bias[r]) || fabsf(bias[r]) > HALF_MAX)
+			return 0;
+	return 1;
+}
+
 int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias)
 {
 	uint16_t *b;
 	size_t r;
 
-	for (r = 0; r < l->rows; r++)
-		if (!isfinite(bias[r]) || fabsf(bias[r]) > HALF_MAX)
-			return -ERANGE;
+	if (!nuq_folded_bias_fits(bias, l->rows))
+		return -ERANGE;
 	b = malloc((l->rows ? l->rows : 1) * sizeof(*b));
 	if (!b)
 		return -ENOMEM;

@@ -40,24 +40,23 @@ static size_t elem_bytes(int32_t type)
 	}
 }
 
-static int is_quantized(const char *name, const struct nuq_qlayer *layers, size_t n)
+/* The layer that quantizes the tensor @name, or NULL. */
+static const struct nuq_qlayer *find_layer(const char *name, const struct nuq_qlayer *layers,
+					   size_t n)
 {
 	size_t i;
 
 	for (i = 0; name && i < n; i++)
 		if (!strcmp(layers[i].name, name))
-			return 1;
-	return 0;
+			return &layers[i];
+	return NULL;
 }
 
 static int is_folded(const char *name, const struct nuq_qlayer *layers, size_t n)
 {
-	size_t i;
+	const struct nuq_qlayer *l = find_layer(name, layers, n);
 
-	for (i = 0; name && i < n; i++)
-		if (!strcmp(layers[i].name, name))
-			return !!(layers[i].flags & NUQ_QLAYER_BN_FOLDED);
-	return 0;
+	return l && (l->flags & NUQ_QLAYER_BN_FOLDED);
 }
 
 static int is_op(const Onnx__NodeProto *node, const char *op)
@@ -129,7 +128,7 @@ int nuq_onnx_kept_bytes(const struct nuq_onnx *model, const struct nuq_qlayer *l
 	if (!g)
 		return nuq_fail(msg, msglen, -EINVAL, "the model has no graph");
 	for (i = 0; i < g->n_initializer; i++) {
-		if (is_quantized(g->initializer[i]->name, layers, n) ||
+		if (find_layer(g->initializer[i]->name, layers, n) ||
 		    replaced_by_fold(g, g->initializer[i]->name, layers, n))
 			continue;
 		ret = add_tensor(g->initializer[i], bytes, msg, msglen);
@@ -141,7 +140,7 @@ int nuq_onnx_kept_bytes(const struct nuq_onnx *model, const struct nuq_qlayer *l
 		const Onnx__NodeProto *node = g->node[i];
 
 		if (!node->op_type || strcmp(node->op_type, "Constant") || node->n_output != 1 ||
-		    is_quantized(node->output[0], layers, n) ||
+		    find_layer(node->output[0], layers, n) ||
 		    replaced_by_fold(g, node->output[0], layers, n))
 			continue;
 		for (j = 0; j < node->n_attribute; j++) {
