@@ -25,6 +25,7 @@
 
 #include "gauss.h"
 #include "graph_build.h"
+#include "qexec_run.h"
 
 #define C	6
 #define O	5
@@ -134,20 +135,11 @@ static void net_free(struct convt_net *t)
 	gb_free(t->b);
 }
 
-/* Run @t with @flags (the layer is a head: as a job too), calibrated on what it runs. */
+/* Run @t with @flags: calibrated on the inputs it runs on, heads as jobs too. */
 static void run(struct convt_net *t, unsigned int flags, struct nuq_tensor *y,
 		struct nuq_qexec_stats *qs, struct nuq_qexec_layer *layer)
 {
-	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_QUANTIZED_HEADS | flags,
-				    .calib = NUQ_CALIB_MINMAX };
-	struct nuq_qexec *q;
-
-	assert_int_equal(nuq_qexec_create(t->g, &t->layer, 1, &o, &q, t->msg, sizeof(t->msg)), 0);
-	assert_int_equal(nuq_qexec_calibrate(q, t->x, NIN, NULL, NULL, t->msg, sizeof(t->msg)), 0);
-	assert_int_equal(nuq_qexec_run(q, &t->x[2], y, t->msg, sizeof(t->msg)), 0);
-	nuq_qexec_stats(q, qs);
-	assert_int_equal(nuq_qexec_layers(q, layer, 1), 1);
-	nuq_qexec_free(q);
+	qexec_run_one(t->g, &t->layer, t->x, NIN, flags, y, qs, layer);
 }
 
 static const struct nuq_layer_opts knq_shared = {

@@ -21,6 +21,7 @@
 
 #include "gauss.h"
 #include "graph_build.h"
+#include "qexec_run.h"
 
 #define M	7
 #define K	16
@@ -91,23 +92,11 @@ static void net_free(struct gemm_net *t)
 	gb_free(t->b);
 }
 
-/*
- * Run @t with @flags (heads as jobs too: this Gemm is one), calibrated on
- * the inputs it runs on, so that what is left is the job's 8-bit steps.
- */
+/* Run @t with @flags: calibrated on the inputs it runs on, heads as jobs too. */
 static void run(struct gemm_net *t, unsigned int flags, struct nuq_tensor *y,
 		struct nuq_qexec_stats *qs, struct nuq_qexec_layer *layer)
 {
-	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU | NUQ_QEXEC_QUANTIZED_HEADS | flags,
-				    .calib = NUQ_CALIB_MINMAX };
-	struct nuq_qexec *q;
-
-	assert_int_equal(nuq_qexec_create(t->g, &t->layer, 1, &o, &q, t->msg, sizeof(t->msg)), 0);
-	assert_int_equal(nuq_qexec_calibrate(q, t->x, NIN, NULL, NULL, t->msg, sizeof(t->msg)), 0);
-	assert_int_equal(nuq_qexec_run(q, &t->x[2], y, t->msg, sizeof(t->msg)), 0);
-	nuq_qexec_stats(q, qs);
-	assert_int_equal(nuq_qexec_layers(q, layer, 1), 1);
-	nuq_qexec_free(q);
+	qexec_run_one(t->g, &t->layer, t->x, NIN, flags, y, qs, layer);
 }
 
 static void gemm_is_a_job(int trans_b, int with_c)

@@ -316,24 +316,32 @@ static void swap_node_state(struct nuq_graph *g, const struct nuq_node *n, struc
 		swap_state(&g->values[ids[k]], &st[ids[k]]);
 }
 
+struct nuq_graph_feed *nuq_graph_feeds_of(const struct nuq_graph *g, const struct nuq_tensor *x,
+					  size_t n)
+{
+	struct nuq_graph_feed *feeds = calloc(n + 1, sizeof(*feeds));
+	size_t k;
+
+	for (k = 0; feeds && k < n; k++) {
+		feeds[k].name = g->in_info[0].name;
+		feeds[k].tensor = &x[k];
+	}
+	return feeds;
+}
+
 int nuq_graph_run_lockstep(struct nuq_graph *g, const struct nuq_tensor *x, size_t count,
 			   nuq_graph_before_node before, void *ctx, char *msg, size_t msglen)
 {
 	struct nuq_graph_feed *feeds;
-	size_t k;
 	int ret;
 
 	if (g->ninputs != 1)
 		return nuq_fail(msg, msglen, -EINVAL,
 				"the graph has %zu inputs: give each run's as feeds (nuq_graph_run_lockstep_feeds)",
 				g->ninputs);
-	feeds = calloc(count + 1, sizeof(*feeds));
+	feeds = nuq_graph_feeds_of(g, x, count);
 	if (!feeds)
 		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
-	for (k = 0; k < count; k++) {
-		feeds[k].name = g->in_info[0].name;
-		feeds[k].tensor = &x[k];
-	}
 	ret = nuq_graph_run_lockstep_feeds(g, feeds, 1, count, before, ctx, msg, msglen);
 	free(feeds);
 	return ret;

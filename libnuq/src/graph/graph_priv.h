@@ -174,6 +174,12 @@ int nuq_attr_ints(const struct nuq_node *n, const char *name, int64_t *out, unsi
 const char *nuq_attr_string(const struct nuq_node *n, const char *name, const char *def,
 			    char *buf, size_t size);
 
+/*
+ * The feeds of @n runs of a one-input graph on @x (exec.c): run k's input
+ * is x[k]; NULL without memory.  The caller frees the array.
+ */
+struct nuq_graph_feed *nuq_graph_feeds_of(const struct nuq_graph *g, const struct nuq_tensor *x,
+					  size_t n);
 /* Recount every value's uses (import.c). */
 void nuq_graph_count_uses(struct nuq_graph *g);
 /*

@@ -240,7 +240,6 @@ int nuq_graph_weight_moments(struct nuq_graph *g, const struct nuq_tensor *input
 			     char *msg, size_t msglen)
 {
 	struct nuq_graph_feed *feeds;
-	size_t k;
 	int ret;
 
 	memset(out, 0, nw * sizeof(*out));
@@ -248,13 +247,9 @@ int nuq_graph_weight_moments(struct nuq_graph *g, const struct nuq_tensor *input
 		return nuq_fail(msg, msglen, -EINVAL,
 				"the graph has %zu inputs: give each run's as feeds (nuq_graph_weight_moments_feeds)",
 				g->ninputs);
-	feeds = calloc(n + 1, sizeof(*feeds));
+	feeds = nuq_graph_feeds_of(g, inputs, n);
 	if (!feeds)
 		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
-	for (k = 0; k < n; k++) {
-		feeds[k].name = g->in_info[0].name;
-		feeds[k].tensor = &inputs[k];
-	}
 	ret = nuq_graph_weight_moments_feeds(g, feeds, 1, n, names, nw, out, msg, msglen);
 	free(feeds);
 	return ret;

@@ -797,20 +797,15 @@ int nuq_qexec_calibrate(struct nuq_qexec *q, const struct nuq_tensor *x, size_t 
 			nuq_progress_fn progress, void *ctx, char *msg, size_t msglen)
 {
 	struct nuq_graph_feed *feeds;
-	size_t i;
 	int ret;
 
 	if (nuq_graph_ninputs(q->g) != 1)
 		return nuq_fail(msg, msglen, -EINVAL,
 				"the model has %zu inputs: give each calibration run's as feeds (nuq_qexec_calibrate_feeds)",
 				nuq_graph_ninputs(q->g));
-	feeds = calloc(n + 1, sizeof(*feeds));
+	feeds = nuq_graph_feeds_of(q->g, x, n);
 	if (!feeds)
 		return nuq_fail(msg, msglen, -ENOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		feeds[i].name = nuq_graph_input_name(q->g);
-		feeds[i].tensor = &x[i];
-	}
 	ret = nuq_qexec_calibrate_feeds(q, feeds, 1, n, progress, ctx, msg, msglen);
 	free(feeds);
 	return ret;
