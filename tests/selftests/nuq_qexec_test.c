@@ -239,22 +239,40 @@ TEST(asd_net_kernel_equals_cpu)
  *   PaddleOCR exports it): one table;
  * - SILU: c * Sigmoid(c): one table of two nodes.
  */
-enum fusion_net { RES_ACT, RES_INPUT, HSWISH, SILU };
+enum fusion_net { RES_ACT, RES_INPUT, HSWISH, SILU, UPSAMPLE };
 
 #define FC	8
 #define FHW	10
 
 static int fusion_build(struct net *n, enum fusion_net kind)
 {
-	float w0[FC * FC * 9], w1[FC * FC * 9], w2[5 * FC];
+	float w0[FC * FC * 9], w1[FC * FC * 16], w2[5 * FC];
 
 	memset(n, 0, sizeof(*n));
 	test_gaussian(w0, FC * FC * 9, 20, 0.15);
-	test_gaussian(w1, FC * FC * 9, 21, 0.15);
+	test_gaussian(w1, FC * FC * 16, 21, 0.15);
 	test_gaussian(w2, 5 * FC, 22, 0.4);
 	n->b = gb_new(13);
 	gb_input(n->b, "x");
 	gb_output(n->b, "y");
+	n->c = FC, n->h = FHW, n->w = FHW;
+	if (kind == UPSAMPLE) {
+		/* conv -> Relu -> ConvTranspose 4x4 stride 2 (a job of 4 phases) -> Relu -> 1x1 */
+		struct Onnx__NodeProto *up;
+
+		gb_init_f(n->b, "w0", 4, (int64_t[]){ FC, FC, 3, 3 }, w0);
+		gb_attr_ints(n->b, gb_node(n->b, "Conv", "conv0", "x,w0", "c0"), "pads", 4,
+			     (int64_t[]){ 1, 1, 1, 1 });
+		gb_node(n->b, "Relu", "relu0", "c0", "h");
+		gb_init_f(n->b, "w1", 4, (int64_t[]){ FC, FC, 4, 4 }, w1);
+		up = gb_node(n->b, "ConvTranspose", "up", "h,w1", "u");
+		gb_attr_ints(n->b, up, "strides", 2, (int64_t[]){ 2, 2 });
+		gb_attr_ints(n->b, up, "pads", 4, (int64_t[]){ 1, 1, 1, 1 });
+		gb_node(n->b, "Relu", "relu1", "u", "r");
+		gb_init_f(n->b, "w2", 4, (int64_t[]){ 5, FC, 1, 1 }, w2);
+		gb_node(n->b, "Conv", "conv2", "r,w2", "y");
+		return net_quantize(n, NUQ_Q_KNQ, 3);
+	}
 	if (kind == RES_ACT) {
 		gb_init_f(n->b, "w0", 4, (int64_t[]){ FC, FC, 3, 3 }, w0);
 		gb_attr_ints(n->b, gb_node(n->b, "Conv", "conv0", "x,w0", "c0"), "pads", 4,
@@ -279,9 +297,10 @@ static int fusion_build(struct net *n, enum fusion_net kind)
 		gb_node(n->b, "Sigmoid", "sig", "c1", "s");
 		gb_node(n->b, "Mul", "mul", "c1,s", "r");
 		break;
+	case UPSAMPLE:		/* built whole above */
+		break;
 	}
 	gb_node(n->b, "Conv", "conv2", "r,w2", "y");
-	n->c = FC, n->h = FHW, n->w = FHW;
 	return net_quantize(n, NUQ_Q_KNQ, kind == RES_ACT ? 3 : 2);
 }
 
@@ -289,13 +308,15 @@ static int fusion_build(struct net *n, enum fusion_net kind)
 struct fusion_expect {
 	unsigned int device_layers, fused_acts, fused_adds, fused_tables;
 	uint64_t jobs;
+	unsigned int scale;	/* the output is scale x scale times the input's size */
 };
 
 static const struct fusion_expect fusion_expect[] = {
-	[RES_ACT] = { .device_layers = 3, .fused_acts = 2, .fused_adds = 1, .jobs = 3 },
-	[RES_INPUT] = { .device_layers = 2, .fused_acts = 1, .fused_adds = 1, .jobs = 2 },
-	[HSWISH] = { .device_layers = 2, .fused_tables = 1, .jobs = 2 },
-	[SILU] = { .device_layers = 2, .fused_tables = 1, .jobs = 2 },
+	[RES_ACT] = { .device_layers = 3, .fused_acts = 2, .fused_adds = 1, .jobs = 3, .scale = 1 },
+	[RES_INPUT] = { .device_layers = 2, .fused_acts = 1, .fused_adds = 1, .jobs = 2, .scale = 1 },
+	[HSWISH] = { .device_layers = 2, .fused_tables = 1, .jobs = 2, .scale = 1 },
+	[SILU] = { .device_layers = 2, .fused_tables = 1, .jobs = 2, .scale = 1 },
+	[UPSAMPLE] = { .device_layers = 3, .fused_acts = 2, .jobs = 3, .scale = 2 },
 };
 
 /* Distinct values among @n floats (a few hundred at most here). */
@@ -391,7 +412,7 @@ static void fusion_matches_cpu(struct __test_metadata *_metadata, const char *pa
 	EXPECT_EQ(fk.tables, fc.tables);
 	cnt = nuq_tensor_count(&yk);
 	ASSERT_EQ(cnt, nuq_tensor_count(&yc));
-	ASSERT_EQ(5 * FHW * FHW, cnt);
+	ASSERT_EQ(5 * FHW * FHW * e->scale * e->scale, cnt);
 	/* Equal bits say little of a constant output (a range calibrated to nothing). */
 	EXPECT_LT(16, distinct(yk.f, cnt));
 	EXPECT_EQ(0, memcmp(yk.f, yc.f, cnt * sizeof(float))) {
@@ -426,6 +447,12 @@ TEST_F(fusion, hardswish_table_kernel_equals_cpu)
 TEST_F(fusion, silu_table_kernel_equals_cpu)
 {
 	fusion_matches_cpu(_metadata, self->path, SILU);
+}
+
+/* A ConvTranspose as one job of four phases, interleaved by the executor. */
+TEST_F(fusion, convtranspose_kernel_equals_cpu)
+{
+	fusion_matches_cpu(_metadata, self->path, UPSAMPLE);
 }
 
 TEST_HARNESS_MAIN
