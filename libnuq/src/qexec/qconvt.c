@@ -25,8 +25,10 @@ const char *nuq_qconvt_plan(const struct nuq_node *n, const struct nuq_qlayer *l
 {
 	const struct nuq_attrs *a = &n->a;
 
-	if (l->layout != NUQ_LAYOUT_IOHW_O)
+	if (l->layout == NUQ_LAYOUT_IOHW)
 		return "its weights are stored by input channel (a .nuq file before version 4), which no job takes: quantize the model again";
+	if (l->layout != NUQ_LAYOUT_IOHW_O)
+		return "its weights' layout is not a ConvTranspose's";
 	if (a->group != 1)
 		return "it is a grouped ConvTranspose, which has no job form";
 	if (a->dilations[0] != 1 || a->dilations[1] != 1)
