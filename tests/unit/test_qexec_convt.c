@@ -8,7 +8,9 @@
  * shared codebook (channel scales in the requantization), a codebook per
  * channel, and shift-add digits.  The weights' channels differ in scale,
  * so a scale applied to the wrong channel, a tap not flipped or a phase
- * misplaced shows.  One that has no job form stays fp32 and says why.
+ * misplaced shows.  One that has no job form stays fp32 and says why, and
+ * so does a layer stored by input channel, as .nuq files before version 4
+ * stored it.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -36,6 +38,7 @@
 struct shape {
 	int64_t kh, kw, sh, sw, pads[4], out_pad[2], group;
 	int bn;		/* a BatchNormalization after it (the import folds it) */
+	int by_input;	/* the layer as .nuq files before version 4 stored it (IOHW) */
 };
 
 /* The BatchNormalization's gamma, beta, mean, var per output channel. */
@@ -77,6 +80,7 @@ static void net_build(struct convt_net *t, const struct shape *s, const struct n
 {
 	int64_t og = O / s->group, n = C * og * s->kh * s->kw, i;
 	const struct nuq_onnx_weight *w;
+	struct nuq_onnx_weight wc;
 	struct Onnx__NodeProto *node;
 	struct nuq_layer_stats st;
 	float *wv = malloc(n * sizeof(float)), bv[O], *mat;
@@ -111,8 +115,14 @@ static void net_build(struct convt_net *t, const struct shape *s, const struct n
 	assert_int_equal(nw, 1);
 	assert_int_equal(w[0].layout, NUQ_LAYOUT_IOHW_O);
 	assert_int_equal(w[0].rows, og);
-	assert_int_equal(nuq_onnx_weight_matrix(t->m, &w[0], &mat, t->msg, sizeof(t->msg)), 0);
-	assert_int_equal(nuq_qlayer_quantize(&w[0], mat, lo, &t->layer, &st, t->msg,
+	wc = w[0];
+	if (s->by_input) {
+		wc.layout = NUQ_LAYOUT_IOHW;
+		wc.rows = C;
+		wc.cols = og * s->kh * s->kw;
+	}
+	assert_int_equal(nuq_onnx_weight_matrix(t->m, &wc, &mat, t->msg, sizeof(t->msg)), 0);
+	assert_int_equal(nuq_qlayer_quantize(&wc, mat, lo, &t->layer, &st, t->msg,
 					     sizeof(t->msg)), 0);
 	free(mat);
 	free(wv);
@@ -193,7 +203,7 @@ static void check_job(const struct shape *s, const struct nuq_layer_opts *lo)
 /* PP-OCR's detector: 2x2, stride 2, no pads (each input pixel its own 2x2 block). */
 static void k2_s2_is_a_job(void **state)
 {
-	const struct shape s = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 0, 0 }, 1, 0 };
+	const struct shape s = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 0, 0 }, 1, 0, 0 };
 
 	(void)state;
 	check_job(&s, &knq_shared);
@@ -202,7 +212,7 @@ static void k2_s2_is_a_job(void **state)
 /* 4x4, stride 2: blocks overlap, the pads crop and output_padding adds a row. */
 static void k4_s2_pads_is_a_job(void **state)
 {
-	const struct shape s = { 4, 4, 2, 2, { 1, 2, 1, 1 }, { 1, 0 }, 1, 0 };
+	const struct shape s = { 4, 4, 2, 2, { 1, 2, 1, 1 }, { 1, 0 }, 1, 0, 0 };
 
 	(void)state;
 	check_job(&s, &knq_shared);
@@ -211,8 +221,8 @@ static void k4_s2_pads_is_a_job(void **state)
 /* Stride 1: a conv with the kernel flipped; and 3x4 with strides 1x2. */
 static void stride1_and_anisotropic_are_jobs(void **state)
 {
-	const struct shape s1 = { 3, 3, 1, 1, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0 };
-	const struct shape s2 = { 3, 4, 1, 2, { 0, 1, 2, 1 }, { 0, 0 }, 1, 0 };
+	const struct shape s1 = { 3, 3, 1, 1, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0, 0 };
+	const struct shape s2 = { 3, 4, 1, 2, { 0, 1, 2, 1 }, { 0, 0 }, 1, 0, 0 };
 
 	(void)state;
 	check_job(&s1, &knq_shared);
@@ -222,7 +232,7 @@ static void stride1_and_anisotropic_are_jobs(void **state)
 /* A codebook per channel (copied per phase) and shift-add digits (reordered too). */
 static void channel_codebooks_and_digits(void **state)
 {
-	const struct shape s = { 4, 4, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0 };
+	const struct shape s = { 4, 4, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0, 0 };
 	struct nuq_layer_opts lo = knq_shared;
 
 	(void)state;
@@ -243,7 +253,7 @@ static void channel_codebooks_and_digits(void **state)
  */
 static void batchnorm_folds_into_convt(void **state)
 {
-	struct shape s = { 4, 4, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 1 };
+	struct shape s = { 4, 4, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 1, 0 };
 	struct gb_run r[2];
 	struct gb *b[2];
 	float w[C * O * 16], bias[O], p[4 * O], sc;
@@ -315,14 +325,16 @@ static void stays_fp32(const struct shape *s, const char *why)
 
 static void no_job_form_stays_fp32(void **state)
 {
-	const struct shape odd = { 3, 3, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0 };
-	const struct shape grouped = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 0, 0 }, 2, 0 };
-	const struct shape past = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 1, 0 }, 1, 0 };
+	const struct shape odd = { 3, 3, 2, 2, { 1, 1, 1, 1 }, { 0, 0 }, 1, 0, 0 };
+	const struct shape grouped = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 0, 0 }, 2, 0, 0 };
+	const struct shape past = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 1, 0 }, 1, 0, 0 };
+	const struct shape old = { 2, 2, 2, 2, { 0, 0, 0, 0 }, { 0, 0 }, 1, 0, 1 };
 
 	(void)state;
 	stays_fp32(&odd, "not a multiple of its stride");
 	stays_fp32(&grouped, "grouped");
 	stays_fp32(&past, "output_padding");
+	stays_fp32(&old, "quantize the model again");
 }
 
 int main(void)
