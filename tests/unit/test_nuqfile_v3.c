@@ -113,7 +113,7 @@ static void unstorable_bias(void **state)
 	free(l.bias16);
 	l.bias16 = NULL;
 	assert_int_equal(nuq_file_encode(&l, 1, &(uint8_t *){ NULL }, &(size_t){ 0 }), -EINVAL);
-	l.flags = 0x2;
+	l.flags = 0x4;
 	assert_int_equal(nuq_file_encode(&l, 1, &(uint8_t *){ NULL }, &(size_t){ 0 }), -EINVAL);
 	nuq_qlayer_free(&l);
 }
@@ -169,9 +169,27 @@ static void v3_impossible_contents_named(void **state)
 	small_v3_payload(&pl, NUQ_QLAYER_BN_FOLDED, 0);
 	wrap(&file, 2, &pl);			/* flags in a version 2 file */
 	expect_refused(&file, -EBADMSG, "section 0 (w0): layer flags 0x1 in a version 2 file");
-	small_v3_payload(&pl, 0x3, 0);
+	small_v3_payload(&pl, 0x5, 0);
 	wrap(&file, 3, &pl);
-	expect_refused(&file, -EBADMSG, "unknown layer flags 0x2");
+	expect_refused(&file, -EBADMSG, "unknown layer flags 0x4");
+	small_v3_payload(&pl, NUQ_QLAYER_BN_FOLDED | NUQ_QLAYER_BIAS, 0);
+	wrap(&file, 5, &pl);
+	expect_refused(&file, -EBADMSG, "layer flags 0x3: a folded BatchNormalization's bias and a Conv's own bias");
+	small_v3_payload(&pl, NUQ_QLAYER_BIAS, 0x7c00);
+	wrap(&file, 5, &pl);
+	expect_refused(&file, -EBADMSG, "section 0 (w0): bias 2 is 0x7c00, not a finite float16");
+	small_v3_payload(&pl, NUQ_QLAYER_BIAS, 0);
+	pl.n -= 2;
+	wrap(&file, 5, &pl);
+	expect_refused(&file, -EBADMSG, "truncated in the biases");
+	small_v3_payload(&pl, NUQ_QLAYER_BIAS, 0);
+	pl.b[8] = NUQ_LAYOUT_NK;		/* a stored bias on a fully connected layer */
+	pl.b[9] = 2;
+	wrap(&file, 5, &pl);
+	expect_refused(&file, -EBADMSG, "a stored bias needs a Conv weight");
+	small_v3_payload(&pl, NUQ_QLAYER_BIAS, 0);
+	wrap(&file, 4, &pl);			/* the stored bias is version 5's */
+	expect_refused(&file, -EBADMSG, "layer flags 0x2: a stored bias needs file version 5, the file is version 4");
 	small_v3_payload(&pl, NUQ_QLAYER_BN_FOLDED, 0);
 	pl.n -= 2;				/* one bias short */
 	wrap(&file, 3, &pl);
@@ -206,6 +224,42 @@ static void v3_flips_and_truncations(void **state)
 	free(buf);
 }
 
+/*
+ * A Conv's own bias (NUQ_QLAYER_BIAS, version 5): the same float16
+ * biases, another flag; round trip, version 4 cannot hold it, not both
+ * flags in one layer, and damage refused.
+ */
+static void own_bias_round_trip(void **state)
+{
+	const float bias[6] = { 0.5f, -1.25f, 3.0f, 0, 7.0f, -0.125f };
+	struct nuq_qlayer l;
+	struct nuq_file f;
+	char msg[256];
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	folded_layer(&l, NUQ_GRAN_CHANNEL_SCALED);
+	assert_int_equal(nuq_qlayer_set_bias(&l, bias), 0);
+	assert_int_equal(l.flags, NUQ_QLAYER_BIAS);	/* it replaces the folded one */
+	assert_true(nuq_qlayer_bias(&l, 1) == -1.25f);
+	assert_int_equal(nuq_file_encode(&l, 1, &buf, &len), 0);
+	assert_int_equal(buf[4], 5);
+	if (nuq_file_decode(buf, len, &f, msg, sizeof(msg)))
+		fail_msg("%s", msg);
+	assert_int_equal(f.version, 5);
+	assert_int_equal(f.layers[0].flags, NUQ_QLAYER_BIAS);
+	assert_same_values(&l, &f.layers[0]);
+	assert_true(nuq_qlayer_bias(&f.layers[0], 4) == 7.0f);
+	nuq_file_free(&f);
+	every_flip_and_truncation_refused(buf, len);
+	free(buf);
+	assert_int_equal(nuq_file_encode_version(&l, 1, 4, &buf, &len), -EINVAL);
+	l.flags |= NUQ_QLAYER_BN_FOLDED;
+	assert_int_equal(nuq_file_encode(&l, 1, &(uint8_t *){ NULL }, &(size_t){ 0 }), -EINVAL);
+	nuq_qlayer_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +268,7 @@ int main(void)
 		cmocka_unit_test(v3_values_as_documented),
 		cmocka_unit_test(v3_impossible_contents_named),
 		cmocka_unit_test(v3_flips_and_truncations),
+		cmocka_unit_test(own_bias_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

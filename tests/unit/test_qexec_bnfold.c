@@ -5,7 +5,8 @@
  * computes, it reads neither the Conv's bias nor the BatchNormalization
  * from the ONNX file (a model whose copies of them are garbage gives the
  * same bits), the size accounting drops them, and a folded layer on a
- * Conv with no BatchNormalization is a clear error.
+ * Conv with no BatchNormalization is a clear error.  Likewise a Conv's
+ * own bias stored in its layer (NUQ_QLAYER_BIAS).
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +32,9 @@
 struct bn_params {
 	float b1[C1], g[C1], be[C1], m[C1], v[C1];
 };
+
+/* build() gives conv2 a garbage bias (100 per channel) instead of b2. */
+static int junk_b2;
 
 struct model {
 	struct gb *b;
@@ -69,6 +73,8 @@ static void build(struct model *md, const struct bn_params *bn)
 	test_gaussian(w1, C1 * 27, 31, 0.3);
 	test_gaussian(w2, 4 * C1, 32, 0.4);
 	test_gaussian(b2, 4, 33, 0.2);
+	for (len = 0; junk_b2 && len < 4; len++)
+		b2[len] = 100.0f;
 	md->b = gb_new(11);
 	gb_input(md->b, "x");
 	gb_output(md->b, "y");
@@ -314,6 +320,61 @@ static void fold_without_bn_refused(void **state)
 	model_free(&plain);
 }
 
+/*
+ * conv2's own bias stored in layer 1 (NUQ_QLAYER_BIAS, from the graph as
+ * nuq quantize takes it): the model's b2 is not read (garbage there, the
+ * same bits), not counted, and costs 2 bytes per channel in the file; on
+ * a Conv with a BatchNormalization folded in it is refused.
+ */
+static void own_bias_stored(void **state)
+{
+	struct nuq_qexec_opts o = { .flags = NUQ_QEXEC_CPU };
+	struct nuq_tensor x[NIN], y, yg;
+	struct nuq_qexec *q = NULL;
+	struct nuq_qlayer l[2];
+	struct model md, mg;
+	struct bn_params bn;
+	const float *b2;
+	uint64_t kept;
+	size_t i, n, before;
+
+	(void)state;
+	real_bn(&bn);
+	build(&md, &bn);
+	junk_b2 = 1;
+	build(&mg, &bn);
+	junk_b2 = 0;
+	quantize(&md, 1, l);
+	assert_int_equal(nuq_graph_conv_bias(md.g, "w1", &b2, &n), -ENOENT);	/* BN folded */
+	assert_int_equal(nuq_graph_conv_bias(md.g, "w2", &b2, &n), 0);
+	assert_int_equal(n, 4);
+	before = nuq_qlayer_file_bytes(&l[1]);
+	assert_int_equal(nuq_qlayer_set_bias(&l[1], b2), 0);
+	assert_int_equal(l[1].flags, NUQ_QLAYER_BIAS);
+	assert_int_equal(nuq_qlayer_file_bytes(&l[1]) - before, 2 * 4);
+	assert_int_equal(nuq_onnx_kept_bytes(md.m, l, 2, &kept, md.msg, sizeof(md.msg)), 0);
+	assert_int_equal(kept, 0);
+	inputs(x);
+	run(&md, l, NUQ_QEXEC_NO_BIAS_CORRECTION, x, &y);
+	run(&mg, l, NUQ_QEXEC_NO_BIAS_CORRECTION, x, &yg);
+	assert_memory_equal(y.f, yg.f, nuq_tensor_count(&y) * sizeof(float));
+	assert_true(gb_max_abs(&y) > 0.5);
+	nuq_tensor_free(&y);
+	nuq_tensor_free(&yg);
+	/* layer 0 with its Conv's "own" bias, but the import folds a BatchNormalization there */
+	assert_int_equal(nuq_qlayer_set_bias(&l[0], bn.b1), 0);
+	assert_int_equal(nuq_qexec_create(md.g, l, 2, &o, &q, md.msg, sizeof(md.msg)), -EINVAL);
+	assert_null(q);
+	if (!strstr(md.msg, "'w1' holds its Conv's bias, but in this model that Conv has a BatchNormalization folded in"))
+		fail_msg("unexpected message: %s", md.msg);
+	for (i = 0; i < NIN; i++)
+		free(x[i].f);
+	for (i = 0; i < 2; i++)
+		nuq_qlayer_free(&l[i]);
+	model_free(&md);
+	model_free(&mg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +382,7 @@ int main(void)
 		cmocka_unit_test(onnx_bn_not_read),
 		cmocka_unit_test(kept_bytes_drop_the_fold),
 		cmocka_unit_test(fold_without_bn_refused),
+		cmocka_unit_test(own_bias_stored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

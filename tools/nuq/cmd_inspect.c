@@ -41,7 +41,8 @@ int cmd_inspect(int argc, char **argv)
 		printf("%-4u %-36.36s %-10s %4u %-8s %-13s %5u %10u %08x %s\n", i, l->name,
 		       nuq_qmethod_name(l->method), l->bits, nuq_gran_name(l->gran), shape, l->rank,
 		       f.sections[i].bytes, f.sections[i].crc,
-		       l->flags & NUQ_QLAYER_BN_FOLDED ? "folded" : "-");
+		       l->flags & NUQ_QLAYER_BN_FOLDED ? "folded" :
+		       l->flags & NUQ_QLAYER_BIAS ? "bias" : "-");
 		weights += (size_t)l->rows * l->cols;
 		bytes += f.sections[i].bytes + NUQ_SECTION_HEADER_BYTES;
 	}

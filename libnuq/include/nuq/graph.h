@@ -164,6 +164,15 @@ void nuq_graph_set_observer(struct nuq_graph *graph, nuq_graph_observer fn, void
  */
 int nuq_graph_folded_bn(const struct nuq_graph *graph, const char *weight, const float **scale,
 			const float **bias, size_t *n);
+/*
+ * The bias of the Conv that computes with @weight, when it has one in the
+ * ONNX file and no BatchNormalization was folded into it (as the import
+ * computes it: with a per-channel Add after it folded in): *@n values
+ * owned by the graph, or -ENOENT.  A quantizer that stores it in the
+ * layer (NUQ_QLAYER_BIAS) takes it from here.
+ */
+int nuq_graph_conv_bias(const struct nuq_graph *graph, const char *weight, const float **bias,
+			size_t *n);
 
 struct nuq_moments;
 int nuq_graph_weight_moments(struct nuq_graph *graph, const struct nuq_tensor *inputs, size_t n,

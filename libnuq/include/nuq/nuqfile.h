@@ -22,7 +22,7 @@
 #include <nuq/quant.h>
 
 #define NUQ_FILE_MAGIC		"NUQW"
-#define NUQ_FILE_VERSION	4	/* the newest version; the reader reads 1 to 4 */
+#define NUQ_FILE_VERSION	5	/* the newest version; the reader reads 1 to 5 */
 #define NUQ_FILE_VERSION_MIN	1
 #define NUQ_NAME_MAX		255
 #define NUQ_FILE_HEADER_BYTES	32	/* the file header */
@@ -57,7 +57,15 @@ struct nuq_qmat {
  * parameters once, in 2 bytes per channel instead of 4 tensors of fp32.
  */
 #define NUQ_QLAYER_BN_FOLDED	0x1
-#define NUQ_QLAYER_FLAGS	NUQ_QLAYER_BN_FOLDED	/* every flag this libnuq knows */
+/*
+ * NUQ_QLAYER_BIAS (file version 5): a Conv with no BatchNormalization
+ * after it whose own bias is in bias16 (float16, as above), which the
+ * executor reads instead of the ONNX file's fp32 one.  Not with
+ * NUQ_QLAYER_BN_FOLDED, whose bias16 already holds it.
+ */
+#define NUQ_QLAYER_BIAS		0x2
+#define NUQ_QLAYER_HAS_BIAS	(NUQ_QLAYER_BN_FOLDED | NUQ_QLAYER_BIAS)
+#define NUQ_QLAYER_FLAGS	(NUQ_QLAYER_BN_FOLDED | NUQ_QLAYER_BIAS)	/* every flag known */
 
 struct nuq_qlayer {
 	char name[NUQ_NAME_MAX + 1];	/* the ONNX weight tensor */
@@ -72,7 +80,7 @@ struct nuq_qlayer {
 	uint32_t rank;			/* 0, or the SVD rank */
 	struct nuq_qmat mat[2];		/* mat[1] only with a rank */
 	uint32_t flags;			/* NUQ_QLAYER_* */
-	uint16_t *bias16;		/* NUQ_QLAYER_BN_FOLDED: rows float16 biases */
+	uint16_t *bias16;		/* NUQ_QLAYER_HAS_BIAS: rows float16 biases */
 };
 
 /*
@@ -81,6 +89,8 @@ struct nuq_qlayer {
  * in float16, -ENOMEM; @l is unchanged then.
  */
 int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias);
+/* The same for a Conv's own bias (NUQ_QLAYER_BIAS; no BatchNormalization follows). */
+int nuq_qlayer_set_bias(struct nuq_qlayer *l, const float *bias);
 /* 1 when all @n biases are finite in float16, as nuq_qlayer_set_folded_bias() needs. */
 int nuq_folded_bias_fits(const float *bias, size_t n);
 /* The folded bias of output channel @r, as the file stores it. */

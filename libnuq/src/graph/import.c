@@ -780,3 +780,22 @@ int nuq_graph_folded_bn(const struct nuq_graph *g, const char *weight, const flo
 	}
 	return -ENOENT;
 }
+
+int nuq_graph_conv_bias(const struct nuq_graph *g, const char *weight, const float **bias,
+			size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < g->nnodes; i++) {
+		const struct nuq_node *nd = &g->nodes[i];
+
+		if (nd->folded_bn || !nd->has_bias || strcmp(nd->op->name, "Conv") ||
+		    nd->proto->n_input < 3 || !nd->proto->input[2][0] ||
+		    strcmp(nd->proto->input[1], weight))
+			continue;
+		*bias = nd->b.f;
+		*n = nuq_tensor_count(&nd->b);
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libnuq: a layer that carries the BatchNormalization after its Conv
- * (NUQ_QLAYER_BN_FOLDED).  The scale is already in the weights; the bias
- * is kept here in float16, the precision the file stores, so what the
- * quantizer measures is what every reader computes.
+ * (NUQ_QLAYER_BN_FOLDED), or its Conv's own bias (NUQ_QLAYER_BIAS).  A
+ * folded scale is already in the weights; the bias is kept here in
+ * float16, the precision the file stores, so what the quantizer measures
+ * is what every reader computes.
  */
 #include <errno.h>
 #include <math.h>
@@ -23,7 +24,7 @@ int nuq_folded_bias_fits(const float *bias, size_t n)
 	return 1;
 }
 
-int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias)
+static int set_bias16(struct nuq_qlayer *l, const float *bias, uint32_t flag)
 {
 	uint16_t *b;
 	size_t r;
@@ -37,8 +38,18 @@ int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias)
 		b[r] = nuq_float_to_half(bias[r]);
 	free(l->bias16);
 	l->bias16 = b;
-	l->flags |= NUQ_QLAYER_BN_FOLDED;
+	l->flags = (l->flags & ~NUQ_QLAYER_HAS_BIAS) | flag;
 	return 0;
+}
+
+int nuq_qlayer_set_folded_bias(struct nuq_qlayer *l, const float *bias)
+{
+	return set_bias16(l, bias, NUQ_QLAYER_BN_FOLDED);
+}
+
+int nuq_qlayer_set_bias(struct nuq_qlayer *l, const float *bias)
+{
+	return set_bias16(l, bias, NUQ_QLAYER_BIAS);
 }
 
 float nuq_qlayer_bias(const struct nuq_qlayer *l, size_t r)

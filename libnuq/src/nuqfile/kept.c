@@ -52,11 +52,12 @@ static const struct nuq_qlayer *find_layer(const char *name, const struct nuq_ql
 	return NULL;
 }
 
-static int is_folded(const char *name, const struct nuq_qlayer *layers, size_t n)
+/* The layer of tensor @name holds any of @flags. */
+static int holds(const char *name, uint32_t flags, const struct nuq_qlayer *layers, size_t n)
 {
 	const struct nuq_qlayer *l = find_layer(name, layers, n);
 
-	return l && (l->flags & NUQ_QLAYER_BN_FOLDED);
+	return l && (l->flags & flags);
 }
 
 static int is_op(const Onnx__NodeProto *node, const char *op)
@@ -71,7 +72,8 @@ static int folded_use(const Onnx__GraphProto *g, const Onnx__NodeProto *node, si
 	size_t i;
 
 	if (is_op(node, "Conv"))
-		return j == 2 && node->n_input > 1 && is_folded(node->input[1], layers, n);
+		return j == 2 && node->n_input > 1 &&
+		       holds(node->input[1], NUQ_QLAYER_HAS_BIAS, layers, n);
 	if (!is_op(node, "BatchNormalization") || j < 1 || j > 4 || !node->n_input)
 		return 0;
 	for (i = 0; i < g->n_node; i++) {
@@ -79,7 +81,7 @@ static int folded_use(const Onnx__GraphProto *g, const Onnx__NodeProto *node, si
 
 		if (is_op(p, "Conv") && p->n_output && p->n_input > 1 &&
 		    !strcmp(p->output[0], node->input[0]))
-			return is_folded(p->input[1], layers, n);
+			return holds(p->input[1], NUQ_QLAYER_BN_FOLDED, layers, n);
 	}
 	return 0;
 }
@@ -87,7 +89,8 @@ static int folded_use(const Onnx__GraphProto *g, const Onnx__NodeProto *node, si
 /*
  * A Conv's bias and its BatchNormalization's scale, shift, mean and
  * variance are not read when the layer folds them (NUQ_QLAYER_BN_FOLDED),
- * unless another node uses the same tensor.
+ * nor a Conv's bias the layer holds (NUQ_QLAYER_BIAS), unless another
+ * node uses the same tensor.
  */
 static int replaced_by_fold(const Onnx__GraphProto *g, const char *name,
 			    const struct nuq_qlayer *layers, size_t n)

@@ -255,13 +255,15 @@ static int layout_shape(const struct nuq_qlayer *l, uint64_t *rows, uint64_t *co
 	return 1;
 }
 
-/* NUQ_QLAYER_BN_FOLDED: a float16 bias per output channel, finite. */
+/* NUQ_QLAYER_HAS_BIAS: a float16 bias per output channel, finite. */
 static int read_bias(struct cursor *c, struct nuq_qlayer *l)
 {
+	const char *what = l->flags & NUQ_QLAYER_BN_FOLDED ? "folded bias" : "bias";
 	size_t r;
 	int ret;
 
-	ret = need(c, 2 * (size_t)l->rows, "the folded biases");
+	ret = need(c, 2 * (size_t)l->rows,
+		   l->flags & NUQ_QLAYER_BN_FOLDED ? "the folded biases" : "the biases");
 	if (ret)
 		return ret;
 	l->bias16 = malloc(2 * (size_t)l->rows);
@@ -270,8 +272,8 @@ static int read_bias(struct cursor *c, struct nuq_qlayer *l)
 	for (r = 0; r < l->rows; r++) {
 		l->bias16[r] = get16(c);
 		if ((l->bias16[r] & 0x7c00) == 0x7c00)
-			return bad(c, "%s: folded bias %zu is 0x%04x, not a finite float16",
-				   c->where, r, l->bias16[r]);
+			return bad(c, "%s: %s %zu is 0x%04x, not a finite float16",
+				   c->where, what, r, l->bias16[r]);
 	}
 	return 0;
 }
@@ -331,6 +333,15 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 	if (l->layout == NUQ_LAYOUT_IOHW_O && c->version < 4)
 		return bad(c, "%s: layout %u (ConvTranspose by output channel) needs file version 4, the file is version %u",
 			   c->where, l->layout, c->version);
+	if ((l->flags & NUQ_QLAYER_HAS_BIAS) == NUQ_QLAYER_HAS_BIAS)
+		return bad(c, "%s: layer flags 0x%x: a folded BatchNormalization's bias and a Conv's own bias (one holds the other)",
+			   c->where, l->flags);
+	if (l->flags & NUQ_QLAYER_BIAS && c->version < 5)
+		return bad(c, "%s: layer flags 0x%x: a stored bias needs file version 5, the file is version %u",
+			   c->where, l->flags, c->version);
+	if (l->flags & NUQ_QLAYER_BIAS && l->layout != NUQ_LAYOUT_OIHW)
+		return bad(c, "%s: a stored bias needs a Conv weight (layout %u), the layout is %u",
+			   c->where, NUQ_LAYOUT_OIHW, l->layout);
 	if (l->flags & NUQ_QLAYER_BN_FOLDED && l->layout != NUQ_LAYOUT_OIHW)
 		return bad(c, "%s: a folded BatchNormalization needs a Conv weight (layout %u), the layout is %u",
 			   c->where, NUQ_LAYOUT_OIHW, l->layout);
@@ -357,7 +368,7 @@ static int read_layer(struct cursor *c, struct nuq_qlayer *l)
 			l->rank ? "factor L" : "weights");
 	if (!ret && l->rank)
 		ret = read_qmat(c, l, &l->mat[1], l->rank, l->cols, "factor R");
-	if (!ret && l->flags & NUQ_QLAYER_BN_FOLDED)
+	if (!ret && l->flags & NUQ_QLAYER_HAS_BIAS)
 		ret = read_bias(c, l);
 	if (!ret && c->left)
 		ret = bad(c, "%s: %zu bytes left over at the end", c->where, c->left);

@@ -62,7 +62,7 @@ static size_t payload_bytes(const struct nuq_qlayer *l)
 	b += qmat_bytes(&l->mat[0], l);
 	if (l->rank)
 		b += qmat_bytes(&l->mat[1], l);
-	if (l->flags & NUQ_QLAYER_BN_FOLDED)
+	if (l->flags & NUQ_QLAYER_HAS_BIAS)
 		b += 2 * (size_t)l->rows;	/* float16 biases */
 	return b;
 }
@@ -119,7 +119,8 @@ static int layer_ok(const struct nuq_qlayer *l)
 	     (l->rank && !l->mat[1].ratio16)))
 		return 0;
 	if ((l->flags & ~NUQ_QLAYER_FLAGS) ||
-	    (l->flags & NUQ_QLAYER_BN_FOLDED && (l->layout != NUQ_LAYOUT_OIHW || !l->bias16)))
+	    (l->flags & NUQ_QLAYER_HAS_BIAS && (l->layout != NUQ_LAYOUT_OIHW || !l->bias16)) ||
+	    (l->flags & NUQ_QLAYER_HAS_BIAS) == NUQ_QLAYER_HAS_BIAS)
 		return 0;
 	if (nuq_qmethod_is_asd(l->method))
 		return l->bits == 0 && l->cb_width == 0;
@@ -128,21 +129,28 @@ static int layer_ok(const struct nuq_qlayer *l)
 
 /*
  * The oldest version that holds @layers: files without the version-2
- * granularity, version-3 flags or the version-4 layout stay readable by
- * older libnuq.
+ * granularity, version-3 flags, the version-4 layout or the version-5
+ * stored bias stay readable by older libnuq.
  */
+static unsigned int layer_version(const struct nuq_qlayer *l)
+{
+	if (l->flags & NUQ_QLAYER_BIAS)
+		return 5;
+	if (l->layout == NUQ_LAYOUT_IOHW_O)
+		return 4;
+	if (l->flags)
+		return 3;
+	return l->gran == NUQ_GRAN_CHANNEL_SCALED ? 2 : 1;
+}
+
 static unsigned int file_version(const struct nuq_qlayer *layers, uint32_t n)
 {
-	unsigned int v = 1;
+	unsigned int v = 1, lv;
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		if (layers[i].layout == NUQ_LAYOUT_IOHW_O)
-			return 4;
-		if (layers[i].flags)
-			v = 3;
-		else if (layers[i].gran == NUQ_GRAN_CHANNEL_SCALED && v < 2)
-			v = 2;
+		lv = layer_version(&layers[i]);
+		v = lv > v ? lv : v;
 	}
 	return v;
 }
@@ -203,7 +211,7 @@ int nuq_file_encode_version(const struct nuq_qlayer *layers, uint32_t n, unsigne
 		q = put_qmat(q, &l->mat[0], l);
 		if (l->rank)
 			q = put_qmat(q, &l->mat[1], l);
-		for (d = 0; l->flags & NUQ_QLAYER_BN_FOLDED && d < l->rows; d++)
+		for (d = 0; l->flags & NUQ_QLAYER_HAS_BIAS && d < l->rows; d++)
 			q = put16(q, l->bias16[d]);
 		if ((size_t)(q - start) != pb) {
 			free(out);

@@ -60,6 +60,7 @@ static int replace_floats(struct nuq_qexec *q, float *dst, const float *src, siz
  * A layer that holds its BatchNormalization folded (NUQ_QLAYER_BN_FOLDED)
  * brings the folded bias too: it replaces the one the import computed
  * from the ONNX file's bias and BatchNormalization, which are not read.
+ * A layer that holds its Conv's own bias (NUQ_QLAYER_BIAS) likewise.
  */
 static int use_folded_bias(struct nuq_qexec *q, struct qnode *qn, char *msg, size_t msglen)
 {
@@ -69,10 +70,18 @@ static int use_folded_bias(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	size_t r;
 	int ret;
 
-	if (!n->folded_bn || !n->has_bias || nuq_tensor_count(&n->b) != l->rows)
+	if (l->flags & NUQ_QLAYER_BN_FOLDED &&
+	    (!n->folded_bn || !n->has_bias || nuq_tensor_count(&n->b) != l->rows))
 		return nuq_node_fail(n, msg, msglen, -EINVAL,
 				     "quantized layer '%s' holds a folded BatchNormalization, but in this model no BatchNormalization follows its Conv",
 				     l->name);
+	/* NUQ_QLAYER_BIAS: the Conv's own bias, so the import folded nothing into it */
+	if (l->flags & NUQ_QLAYER_BIAS &&
+	    (n->folded_bn || !n->has_bias || nuq_tensor_count(&n->b) != l->rows))
+		return nuq_node_fail(n, msg, msglen, -EINVAL,
+				     "quantized layer '%s' holds its Conv's bias, but in this model that Conv %s",
+				     l->name, n->folded_bn ? "has a BatchNormalization folded in" :
+				     "has no bias");
 	b = malloc(l->rows * sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -127,7 +136,7 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 		ret = replace_floats(q, dst->f, onnx, cnt);
 		if (!ret && is_op(n, "Conv"))
 			qn->orig_w = q->bk[q->nbk - 1].saved;
-		if (!ret && l->flags & NUQ_QLAYER_BN_FOLDED)
+		if (!ret && l->flags & NUQ_QLAYER_HAS_BIAS)
 			ret = use_folded_bias(q, qn, msg, msglen);
 	}
 	free(mat);
