@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include <cmocka.h>
@@ -134,4 +135,16 @@ void every_flip_and_truncation_refused(uint8_t *buf, size_t len)
 		assert_int_equal(nuq_file_decode(buf, i, &f, msg, sizeof(msg)), -EBADMSG);
 		assert_true(strstr(msg, "truncated") || strstr(msg, "says"));
 	}
+}
+
+void layer_file_damage_refused(struct nuq_qlayer *l, unsigned int version)
+{
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(nuq_file_encode(l, 1, &buf, &len), 0);
+	nuq_qlayer_free(l);
+	assert_int_equal(buf[4] | buf[5] << 8, version);
+	every_flip_and_truncation_refused(buf, len);
+	free(buf);
 }

@@ -31,5 +31,8 @@ void small_v2_payload(struct bytes *pl, uint16_t ratio1, float base, unsigned in
 void expect_refused(const struct bytes *file, int err, const char *needle);
 /* The file @buf decodes; each byte flipped four ways, and each truncation, does not. */
 void every_flip_and_truncation_refused(uint8_t *buf, size_t len);
+struct nuq_qlayer;
+/* @l (freed) alone in a file of version @version, which every_flip_and_truncation_refused(). */
+void layer_file_damage_refused(struct nuq_qlayer *l, unsigned int version);
 
 #endif
