@@ -29,19 +29,10 @@ static int per_channel(const struct nuq_tensor *t, int64_t o)
 /* Node @add's conv: the Conv/ConvTranspose before it whose only use it is, or NULL. */
 static struct nuq_node *conv_before(struct nuq_graph *g, size_t kept, int v)
 {
-	size_t k;
+	struct nuq_node *n = nuq_graph_sole_producer(g, kept, v);
 
-	if (v < 0 || g->values[v].uses != 1 || g->values[v].is_output)
-		return NULL;
-	for (k = kept; k-- > 0;) {
-		struct nuq_node *n = &g->nodes[k];
-
-		if (n->nout && n->out[0] == v)
-			return n->nout == 1 && n->w.ndims == 4 &&
-			       (!strcmp(n->op->name, "Conv") || !strcmp(n->op->name, "ConvTranspose")) ?
-			       n : NULL;
-	}
-	return NULL;
+	return n && n->nout == 1 && n->w.ndims == 4 &&
+	       (!strcmp(n->op->name, "Conv") || !strcmp(n->op->name, "ConvTranspose")) ? n : NULL;
 }
 
 int nuq_fold_bias_add(struct nuq_graph *g)

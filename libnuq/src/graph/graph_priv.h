@@ -180,6 +180,21 @@ const char *nuq_attr_string(const struct nuq_node *n, const char *name, const ch
  */
 struct nuq_graph_feed *nuq_graph_feeds_of(const struct nuq_graph *g, const struct nuq_tensor *x,
 					  size_t n);
+/*
+ * Import's folds (import.c): among the first @kept nodes, the one that
+ * makes value @v, when @v has that one use and is not a graph output
+ * (what a fold may rewrite); else NULL.
+ */
+struct nuq_node *nuq_graph_sole_producer(struct nuq_graph *g, size_t kept, int v);
+
+/*
+ * Multiply each of Conv or ConvTranspose @n's weights @w (its shape, ONNX
+ * order) by its output channel's @s (import.c): the channel leads a
+ * Conv's [O, I/g, kh, kw] and is the second dim of a ConvTranspose's
+ * [I, O, kh, kw] (without groups).
+ */
+void nuq_scale_out_channels(const struct nuq_node *n, float *w, const float *s);
+
 /* Recount every value's uses (import.c). */
 void nuq_graph_count_uses(struct nuq_graph *g);
 /*

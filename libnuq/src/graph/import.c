@@ -447,6 +447,30 @@ void nuq_graph_count_uses(struct nuq_graph *g)
 				g->values[g->nodes[i].in[j]].uses++;
 }
 
+void nuq_scale_out_channels(const struct nuq_node *n, float *w, const float *s)
+{
+	int convt = !strcmp(n->op->name, "ConvTranspose");
+	size_t o = (size_t)n->w.dims[convt], lead = convt ? (size_t)n->w.dims[0] : 1;
+	size_t per = nuq_tensor_count(&n->w) / lead / o, a, c, k;
+
+	for (a = 0; a < lead; a++)
+		for (c = 0; c < o; c++)
+			for (k = 0; k < per; k++)
+				w[(a * o + c) * per + k] *= s[c];
+}
+
+struct nuq_node *nuq_graph_sole_producer(struct nuq_graph *g, size_t kept, int v)
+{
+	size_t k;
+
+	if (v < 0 || g->values[v].uses != 1 || g->values[v].is_output)
+		return NULL;
+	for (k = kept; k-- > 0;)
+		if (g->nodes[k].nout && g->nodes[k].out[0] == v)
+			return &g->nodes[k];
+	return NULL;
+}
+
 /*
  * Conv -> BatchNormalization with constant statistics becomes one Conv:
  * w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
@@ -455,7 +479,7 @@ void nuq_graph_count_uses(struct nuq_graph *g)
  */
 static int fold_batchnorm(struct nuq_graph *g)
 {
-	size_t i, k, kept = 0;
+	size_t i, kept = 0;
 	int folded = 0;
 
 	nuq_graph_count_uses(g);
@@ -469,14 +493,7 @@ static int fold_batchnorm(struct nuq_graph *g)
 		if (strcmp(bn->op->name, "BatchNormalization") || bn->in[0] < 0)
 			goto keep;
 		cv = bn->in[0];
-		if (g->values[cv].uses != 1 || g->values[cv].is_output)
-			goto keep;
-		for (k = kept; k-- > 0;) {
-			if (g->nodes[k].nout && g->nodes[k].out[0] == cv) {
-				conv = &g->nodes[k];
-				break;
-			}
-		}
+		conv = nuq_graph_sole_producer(g, kept, cv);
 		if (!conv || conv->nout != 1)
 			goto keep;
 		convt = !strcmp(conv->op->name, "ConvTranspose");
@@ -500,8 +517,7 @@ static int fold_batchnorm(struct nuq_graph *g)
 		if (nuq_tensor_alloc(&conv->bn_s, NUQ_DT_FLOAT, 1, &oc_dim))
 			return -ENOMEM;
 		{
-			size_t oc, cnt = nuq_tensor_count(&conv->w);
-			size_t per = cnt / (size_t)conv->w.dims[0] / (convt ? (size_t)oc_dim : 1);
+			size_t oc;
 
 			for (oc = 0; oc < (size_t)oc_dim; oc++) {
 				float s = p[0]->f[oc] / sqrtf(p[3]->f[oc] + bn->a.epsilon);
@@ -509,10 +525,7 @@ static int fold_batchnorm(struct nuq_graph *g)
 				conv->bn_s.f[oc] = s;
 				conv->b.f[oc] = (conv->b.f[oc] - p[2]->f[oc]) * s + p[1]->f[oc];
 			}
-			/* element k's output channel: k / per (Conv), (k / per) % O (ConvTranspose) */
-			for (k = 0; k < cnt; k++)
-				conv->w.f[k] *= conv->bn_s.f[convt ? (k / per) % (size_t)oc_dim :
-							      k / per];
+			nuq_scale_out_channels(conv, conv->w.f, conv->bn_s.f);
 		}
 		conv->out[0] = bn->out[0];
 		conv->folded_bn = 1;

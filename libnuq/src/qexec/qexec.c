@@ -102,7 +102,7 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	const struct nuq_qlayer *l = qn->l;
 	struct nuq_node *n = qn->n;
 	struct nuq_tensor *dst = NULL;
-	size_t cnt = (size_t)l->rows * l->cols, i, per;
+	size_t cnt = (size_t)l->rows * l->cols;
 	float *mat, *onnx;
 	int ret;
 
@@ -125,14 +125,8 @@ static int use_dequantized(struct nuq_qexec *q, struct qnode *qn, char *msg, siz
 	}
 	if (!ret) {
 		nuq_layout_to_onnx(l->layout, l->dims, l->ndims, mat, onnx);
-		if (n->folded_bn && !(l->flags & NUQ_QLAYER_BN_FOLDED)) {
-			/* ONNX order: the output channel leads (Conv) or comes second */
-			size_t oc = (size_t)n->bn_s.dims[0], convt = is_op(n, "ConvTranspose");
-
-			per = cnt / oc / (convt ? (size_t)dst->dims[0] : 1);
-			for (i = 0; i < cnt; i++)
-				onnx[i] *= n->bn_s.f[convt ? (i / per) % oc : i / per];
-		}
+		if (n->folded_bn && !(l->flags & NUQ_QLAYER_BN_FOLDED))
+			nuq_scale_out_channels(n, onnx, n->bn_s.f);
 		ret = replace_floats(q, dst->f, onnx, cnt);
 		if (!ret && is_op(n, "Conv"))
 			qn->orig_w = q->bk[q->nbk - 1].saved;
